@@ -1,0 +1,3 @@
+module github.com/zkd/zkd
+
+go 1.26
