@@ -1,3 +1,5 @@
 module github.com/zkd/zkd
 
 go 1.26
+
+require github.com/go-zookeeper/zk v1.0.4

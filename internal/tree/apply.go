@@ -145,7 +145,7 @@ func (t *Tree) create(h *jute.TxnHeader, typ jute.OpCode, path string, data []by
 		}
 		set[path] = struct{}{}
 	}
-	*trig = append(*trig, Trigger{jute.EventNodeCreated, path}, Trigger{jute.EventNodeChildrenChanged, parentPath})
+	*trig = append(*trig, Trigger{jute.EventNodeCreated, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})
 	return path, n.PublicStat(), jute.OK
 }
 
@@ -177,7 +177,7 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 			}
 		}
 	}
-	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path}, Trigger{jute.EventNodeChildrenChanged, parentPath})
+	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})
 	return jute.OK
 }
 
@@ -191,7 +191,7 @@ func (t *Tree) setData(h *jute.TxnHeader, r *jute.SetDataTxn, trig *[]Trigger) (
 	n.Stat.Version = r.Version
 	n.Stat.Mzxid = h.Zxid
 	n.Stat.Mtime = h.Time
-	*trig = append(*trig, Trigger{jute.EventNodeDataChanged, r.Path})
+	*trig = append(*trig, Trigger{jute.EventNodeDataChanged, r.Path, n.ACL})
 	return n.PublicStat(), jute.OK
 }
 

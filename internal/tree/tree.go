@@ -90,6 +90,9 @@ const ContainerOwner = containerOwner
 type Trigger struct {
 	Type jute.EventType
 	Path string
+	// ACL is the list that decides who may see the event: the node's own
+	// (as it was, for a deletion), or the parent's for NodeChildrenChanged.
+	ACL []jute.ACL
 }
 
 // Tree is the znode tree. The zero value is not usable; call New.

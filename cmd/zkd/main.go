@@ -1,0 +1,143 @@
+// Command zkd is a ZooKeeper-compatible coordination server.
+//
+// Usage:
+//
+//	zkd                               standalone server on 127.0.0.1:2181
+//	zkd server [zoo.cfg] [-Dkey=value ...]
+//	zkd version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/server"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "zkd:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  zkd                                   run a standalone server on 127.0.0.1:2181
+  zkd server [flags] [zoo.cfg] [-Dkey=value ...]
+                                        run a server from a zoo.cfg
+  zkd version                           print the version
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return serve(nil, stderr)
+	}
+	switch args[0] {
+	case "server":
+		return serve(args[1:], stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "zkd %s\n", server.Version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// serve runs `zkd server`.
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	logJSON := fs.Bool("log-json", false, "write logs as JSON lines instead of text")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	props, rest, err := config.ParseDefineArgs(args)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if *logJSON {
+		handler = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(handler)
+
+	cfg, err := loadConfig(fs.Args(), log)
+	if err != nil {
+		return err
+	}
+	// System properties: SERVER_JVMFLAGS / JVMFLAGS first, then -D
+	// arguments, which win.
+	env := config.Properties{}
+	for _, name := range []string{"JVMFLAGS", "SERVER_JVMFLAGS"} {
+		p, ignored := config.ParseJVMFlags(os.Getenv(name))
+		for k, v := range p {
+			env[k] = v
+		}
+		if len(ignored) > 0 {
+			log.Info("ignoring JVM-only options", "variable", name, "options", strings.Join(ignored, " "))
+		}
+	}
+	for k, v := range props {
+		env[k] = v
+	}
+	if len(env) > 0 {
+		if err := cfg.Apply(env); err != nil {
+			return err
+		}
+	}
+	if !cfg.Standalone() {
+		return errors.New("ensemble mode (server.N lines with two or more voters) is not supported yet; remove the server.N lines to run standalone")
+	}
+	if cfg.ClientPort == 0 {
+		return errors.New("no clientPort in the configuration: nothing to listen on")
+	}
+	log.Warn("zkd keeps data in memory only in this version: it is lost when the server stops")
+
+	srv, err := server.New(cfg, server.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return srv.Close()
+}
+
+func loadConfig(args []string, log *slog.Logger) (*config.Config, error) {
+	switch len(args) {
+	case 0:
+		return config.Default(), nil
+	case 1:
+		cfg, warnings, err := config.Load(args[0])
+		for _, w := range warnings {
+			log.Warn("configuration", "file", w.File, "line", w.Line, "key", w.Key, "warning", w.Message)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return cfg, nil
+	}
+	return nil, fmt.Errorf("expected at most one zoo.cfg, got %d arguments: %s", len(args), strings.Join(args, " "))
+}

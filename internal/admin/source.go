@@ -1,0 +1,103 @@
+package admin
+
+import (
+	"time"
+
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// Detail selects the costly parts of a Snapshot a command needs.
+type Detail uint8
+
+// Parts of a Snapshot beyond the always-present counters.
+const (
+	WithConnections   Detail = 1 << iota // Snapshot.Connections
+	WithSessions                         // Snapshot.Sessions (with ephemerals)
+	WithWatchesByConn                    // Snapshot.WatchesByConnection
+	WithWatchesByPath                    // Snapshot.WatchesByPath
+)
+
+// Latency is a latency summary in milliseconds.
+type Latency struct {
+	Min, Max int64
+	Avg      float64
+	Count    int64
+}
+
+// ConnInfo describes one client connection (cons, stat).
+type ConnInfo struct {
+	Remote       string // "127.0.0.1:37184" (without the leading slash)
+	InterestOps  int    // 1 while reading, 0 otherwise
+	Queued       int64  // outstanding requests
+	Received     int64  // packets received
+	Sent         int64  // packets sent
+	HasSession   bool
+	SessionID    jute.SessionID
+	LastOp       string // NA, CREA, GETD, ... (cons)
+	Established  time.Time
+	Timeout      int32
+	LastCxid     int32
+	LastZxid     jute.Zxid
+	LastResponse int64 // ms, monotonic
+	LastLatency  int64
+	MinLatency   int64
+	AvgLatency   int64
+	MaxLatency   int64
+}
+
+// SessionInfo describes one session (dump).
+type SessionInfo struct {
+	ID         jute.SessionID
+	Timeout    int32
+	Deadline   time.Time
+	Ephemerals []string
+}
+
+// Snapshot is a consistent view of the server's state, taken at one
+// moment by the goroutine that owns that state.
+type Snapshot struct {
+	Version  string // e.g. "3.8.0-zkd-0.1.0, built on ..."
+	Mode     string // standalone | leader | follower | observer | read-only
+	Serving  bool
+	ReadOnly bool
+	Zxid     jute.Zxid
+
+	// NodeCount is ZooKeeper's node-map size: znodes + 1 (spec §9.3).
+	NodeCount       int
+	ApproxDataSize  int64
+	EphemeralsCount int
+	// DataWatchConnections, DataWatchPaths and DataWatches are wchs's
+	// numbers; TotalWatches is zk_watch_count.
+	DataWatchConnections int
+	DataWatchPaths       int
+	DataWatches          int
+	TotalWatches         int
+
+	PacketsReceived  int64
+	PacketsSent      int64
+	Outstanding      int64
+	Latency          Latency
+	AliveConnections int
+	GlobalSessions   int
+	AuthFailed       int64
+	// Client response sizes; -1 before any response.
+	LastResponseSize, MinResponseSize, MaxResponseSize int64
+	Uptime                                             time.Duration
+	OpenFDs, MaxFDs                                    int64
+	DataDirSize, LogDirSize                            int64
+
+	Connections         []ConnInfo
+	Sessions            []SessionInfo
+	WatchesByConnection map[jute.SessionID][]string
+	WatchesByPath       map[string][]jute.SessionID
+}
+
+// Source is what the admin commands read and reset. The server implements
+// it.
+type Source interface {
+	Snapshot(d Detail) Snapshot
+	ResetServerStats()
+	ResetConnectionStats()
+	Config() *config.Config
+}

@@ -1,0 +1,279 @@
+package clientport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// Request is one decoded request frame.
+type Request struct {
+	Header jute.RequestHeader
+	// Body is the decoded request record; nil when the opcode is unknown or
+	// the body failed to decode (DecodeErr says which).
+	Body      jute.Record
+	DecodeErr error
+	// Unknown is set for opcodes a client may not send.
+	Unknown bool
+	// Size is the frame's payload size in bytes.
+	Size int
+}
+
+// Backend is the server side of the client port.
+type Backend interface {
+	// Connect is called with a connection's ConnectRequest. The backend
+	// answers with Conn.Send (or closes the connection).
+	Connect(c *Conn, req *jute.ConnectRequest)
+	// Request is called for every request frame after the handshake, in
+	// arrival order.
+	Request(c *Conn, req *Request)
+	// Closed is called once when the connection has closed.
+	Closed(c *Conn)
+	// FourLetter runs the four-letter word the first four bytes of a
+	// connection spell, reading any argument from r. known is false when
+	// the bytes are not a four-letter word.
+	FourLetter(first [4]byte, r io.Reader) (output string, known bool)
+}
+
+type outgoing struct {
+	hdr   jute.ReplyHeader
+	body  jute.Encodable
+	raw   bool // body is a ConnectResponse: no ReplyHeader
+	close bool // close the connection after writing
+}
+
+// Conn is one client connection.
+type Conn struct {
+	// ID is unique among the listener's connections.
+	ID     int64
+	nc     net.Conn
+	remote netip.AddrPort
+	l      *Listener
+	start  time.Time
+
+	mu     sync.Mutex
+	out    []outgoing
+	closed bool
+	signal chan struct{}
+	done   chan struct{} // closed when the connection is torn down
+
+	idleTimeout atomic.Int64 // ns; 0 = none
+
+	// Received and Sent count frames, for the monitoring commands.
+	Received atomic.Int64
+	Sent     atomic.Int64
+}
+
+// Remote returns the peer's address.
+func (c *Conn) Remote() netip.AddrPort { return c.remote }
+
+// Established returns when the connection was accepted.
+func (c *Conn) Established() time.Time { return c.start }
+
+// SetIdleTimeout sets how long the connection may stay silent before it is
+// closed (the negotiated session timeout).
+func (c *Conn) SetIdleTimeout(d time.Duration) { c.idleTimeout.Store(int64(d)) }
+
+// Send queues a reply or notification. It never blocks.
+func (c *Conn) Send(hdr jute.ReplyHeader, body jute.Encodable) {
+	c.push(outgoing{hdr: hdr, body: body})
+}
+
+// SendThenClose queues a final reply and closes the connection once it is
+// written.
+func (c *Conn) SendThenClose(hdr jute.ReplyHeader, body jute.Encodable) {
+	c.push(outgoing{hdr: hdr, body: body, close: true})
+}
+
+// SendConnectResponse queues the handshake answer; with closeAfter the
+// connection closes once it is written (an invalid session).
+func (c *Conn) SendConnectResponse(resp *jute.ConnectResponse, closeAfter bool) {
+	c.push(outgoing{body: resp, raw: true, close: closeAfter})
+}
+
+func (c *Conn) push(o outgoing) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.out = append(c.out, o)
+	c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Close closes the connection at once, dropping unwritten output.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.out = nil
+	c.mu.Unlock()
+	if !already {
+		c.nc.Close()
+	}
+}
+
+// writeLoop owns the socket's writes.
+func (c *Conn) writeLoop() {
+	defer c.nc.Close()
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var batch []outgoing
+	enc := jute.NewEncoder(make([]byte, 0, 4096))
+	for {
+		select {
+		case <-c.signal:
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		batch, c.out = c.out, batch[:0]
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return
+		}
+		closeAfter := false
+		for _, o := range batch {
+			enc.Reset()
+			enc.Int(0) // frame length, patched below
+			if !o.raw {
+				o.hdr.Encode(enc)
+			}
+			if o.body != nil {
+				o.body.Encode(enc)
+			}
+			b := enc.Bytes()
+			binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+			if _, err := bw.Write(b); err != nil {
+				c.Close()
+				return
+			}
+			c.Sent.Add(1)
+			c.l.sent.Add(1)
+			if o.close {
+				closeAfter = true
+				break
+			}
+		}
+		clear(batch)
+		if err := bw.Flush(); err != nil || closeAfter {
+			c.Close()
+			return
+		}
+	}
+}
+
+var errFrameTooLarge = errors.New("frame length out of range")
+
+// readFrame reads one length-prefixed frame into buf (grown as needed).
+func (c *Conn) readFrame(br *bufio.Reader, buf []byte) ([]byte, error) {
+	var lenBuf [4]byte
+	if _, err := io.ReadFull(br, lenBuf[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(lenBuf[:]))
+	if n < 0 || int(n) > c.l.maxBuffer {
+		return nil, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	_, err := io.ReadFull(br, buf)
+	return buf, err
+}
+
+func (c *Conn) armDeadline(handshake bool) {
+	switch d := time.Duration(c.idleTimeout.Load()); {
+	case handshake:
+		c.nc.SetReadDeadline(time.Now().Add(c.l.handshakeTimeout))
+	case d > 0:
+		c.nc.SetReadDeadline(time.Now().Add(d))
+	default:
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// readLoop owns the socket's reads. It returns when the connection closes.
+func (c *Conn) readLoop() error {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	c.armDeadline(true)
+	var first [4]byte
+	if _, err := io.ReadFull(br, first[:]); err != nil {
+		return err
+	}
+	if out, known := c.l.backend.FourLetter(first, br); known {
+		c.nc.SetWriteDeadline(time.Now().Add(c.l.handshakeTimeout))
+		_, err := io.WriteString(c.nc, out)
+		return err
+	}
+	n := int32(binary.BigEndian.Uint32(first[:]))
+	if n < 0 || int(n) > c.l.maxBuffer {
+		return fmt.Errorf("handshake: %w: %d", errFrameTooLarge, n)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	var creq jute.ConnectRequest
+	d := jute.NewDecoder(payload)
+	d.MaxLen = c.l.maxBuffer
+	creq.Decode(d)
+	if err := d.Err(); err != nil {
+		return fmt.Errorf("handshake: malformed ConnectRequest: %w", err)
+	}
+	c.Received.Add(1)
+	c.l.received.Add(1)
+	c.l.backend.Connect(c, &creq)
+
+	var buf []byte
+	for {
+		c.armDeadline(false)
+		frame, err := c.readFrame(br, buf)
+		if err != nil {
+			return err
+		}
+		buf = frame
+		c.Received.Add(1)
+		c.l.received.Add(1)
+		c.l.backend.Request(c, decodeRequest(frame, c.l.maxBuffer))
+	}
+}
+
+// decodeRequest decodes a request frame. It never fails: problems are
+// reported in the Request for the server to answer as ZooKeeper does.
+func decodeRequest(frame []byte, maxLen int) *Request {
+	req := &Request{Size: len(frame)}
+	d := jute.NewDecoder(frame)
+	d.MaxLen = maxLen
+	req.Header.Decode(d)
+	if err := d.Err(); err != nil {
+		req.DecodeErr = err
+		return req
+	}
+	body := jute.NewRequest(req.Header.Type)
+	if body == nil || req.Header.Type == jute.OpCheck {
+		req.Unknown = true
+		return req
+	}
+	body.Decode(d)
+	if err := d.Err(); err != nil {
+		req.DecodeErr = err
+		return req
+	}
+	req.Body = body
+	return req
+}

@@ -1,0 +1,171 @@
+package clientport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// Options configure a Listener.
+type Options struct {
+	// MaxBuffer is jute.maxbuffer: the largest accepted frame payload.
+	MaxBuffer int
+	// MaxClientCnxns limits concurrent connections per client IP; 0 means
+	// unlimited.
+	MaxClientCnxns int
+	// HandshakeTimeout closes connections that send no ConnectRequest in
+	// time (ZooKeeper: 10 s).
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// Listener accepts client connections and owns their goroutines.
+type Listener struct {
+	ln               net.Listener
+	backend          Backend
+	log              *slog.Logger
+	maxBuffer        int
+	maxPerIP         int
+	handshakeTimeout time.Duration
+
+	nextID   atomic.Int64
+	received atomic.Int64
+	sent     atomic.Int64
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+	perIP map[netip.Addr]int
+	wg    sync.WaitGroup
+}
+
+// Listen binds addr ("host:port"; port 0 picks a free one).
+func Listen(addr string, backend Backend, opts Options) (*Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxBuffer <= 0 {
+		opts.MaxBuffer = jute.DefaultMaxBuffer
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Listener{
+		ln: ln, backend: backend, log: opts.Logger,
+		maxBuffer: opts.MaxBuffer, maxPerIP: opts.MaxClientCnxns, handshakeTimeout: opts.HandshakeTimeout,
+		conns: make(map[*Conn]struct{}), perIP: make(map[netip.Addr]int),
+	}, nil
+}
+
+// Addr returns the bound address.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// PacketsReceived returns the number of frames received on all connections.
+func (l *Listener) PacketsReceived() int64 { return l.received.Load() }
+
+// PacketsSent returns the number of frames sent on all connections.
+func (l *Listener) PacketsSent() int64 { return l.sent.Load() }
+
+// ResetPacketCounts zeroes the packet counters (srst).
+func (l *Listener) ResetPacketCounts() { l.received.Store(0); l.sent.Store(0) }
+
+// Connections returns the open connections.
+func (l *Listener) Connections() []*Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*Conn, 0, len(l.conns))
+	for c := range l.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Serve accepts connections until ctx is done or the listener is closed.
+func (l *Listener) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { l.ln.Close() })
+	defer stop()
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			l.log.Warn("accept failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		l.start(nc)
+	}
+}
+
+func (l *Listener) start(nc net.Conn) {
+	remote, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
+	ip := remote.Addr().Unmap()
+	l.mu.Lock()
+	if l.maxPerIP > 0 && l.perIP[ip] >= l.maxPerIP {
+		l.mu.Unlock()
+		l.log.Warn("too many connections from one address", "peer", remote, "max", l.maxPerIP)
+		nc.Close()
+		return
+	}
+	l.perIP[ip]++
+	c := &Conn{
+		ID: l.nextID.Add(1), nc: nc, remote: remote, l: l, start: time.Now(),
+		signal: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	l.conns[c] = struct{}{}
+	l.wg.Add(2)
+	l.mu.Unlock()
+	go func() {
+		defer l.wg.Done()
+		c.writeLoop()
+	}()
+	go func() {
+		defer l.wg.Done()
+		err := c.readLoop()
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			l.log.Info("client connection closed", "peer", remote, "err", err)
+		}
+		c.Close()
+		close(c.done)
+		l.mu.Lock()
+		delete(l.conns, c)
+		if l.perIP[ip]--; l.perIP[ip] <= 0 {
+			delete(l.perIP, ip)
+		}
+		l.mu.Unlock()
+		l.backend.Closed(c)
+	}()
+}
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines.
+func (l *Listener) Close() error {
+	err := l.ln.Close()
+	for _, c := range l.Connections() {
+		c.Close()
+	}
+	l.wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,311 @@
+package server
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/zkd/zkd/internal/acl"
+	"github.com/zkd/zkd/internal/clientport"
+	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/prep"
+	"github.com/zkd/zkd/internal/session"
+	"github.com/zkd/zkd/internal/tree"
+	"github.com/zkd/zkd/internal/watch"
+)
+
+// connState is the core's view of one connection.
+type connState struct {
+	c       *clientport.Conn
+	watcher watch.WatcherID
+	session jute.SessionID
+	// established is set once the handshake has been answered.
+	established bool
+	// closing is set when no further request will be answered.
+	closing      bool
+	ids          []jute.Id // identities; replaced, never modified in place
+	queue        []*pending
+	stats        connStats
+	readOnlyByte bool
+}
+
+// pending is a request (or internal transaction) that has not been
+// answered yet.
+type pending struct {
+	cs    *connState // nil for internal transactions (expiry, reaper)
+	xid   int32
+	op    jute.OpCode
+	req   *clientport.Request
+	ids   []jute.Id // the caller's identities when the request arrived
+	write bool
+	txn   *jute.Txn
+	// done is set once a write has been applied (result holds its outcome)
+	// or failed (err).
+	done    bool
+	result  tree.Result
+	err     error
+	connect *jute.ConnectRequest
+	timeout int32
+	at      time.Time
+	// immediate, when non-zero, is an error answer decided on arrival.
+	immediate jute.Code
+}
+
+func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at time.Time) {
+	cs := &connState{c: c, watcher: watch.WatcherID(c.ID), readOnlyByte: req.HasReadOnly}
+	cs.ids = []jute.Id{acl.IPIdentity(c.Remote().Addr())}
+	cs.stats.reset()
+	s.conns[c] = cs
+	s.byWatcher[cs.watcher] = cs
+	s.stats.connectionRequests++
+	if req.LastZxidSeen > s.tree.LastZxid() {
+		s.log.Warn("refusing client that has seen a newer zxid than this server",
+			"peer", c.Remote(), "client_zxid", req.LastZxidSeen, "server_zxid", s.tree.LastZxid())
+		c.Close()
+		return
+	}
+	timeout := max(min(req.Timeout, int32(s.cfg.MaxSessionTimeout)), int32(s.cfg.MinSessionTimeout))
+	if req.SessionID == 0 {
+		id := s.sessions.NextID()
+		cs.session = id
+		s.owners[id] = cs
+		p := s.submit(cs, &prep.Request{Session: id, Op: jute.OpCreateSession, Body: &jute.Empty{}, Timeout: timeout}, nil)
+		p.connect = req
+		p.timeout = timeout
+		p.at = at
+		return
+	}
+	// Resume: any other connection bound to the session goes first, even if
+	// the password turns out to be wrong (§2.3 step 6).
+	if other := s.owners[req.SessionID]; other != nil && other != cs {
+		other.closing = true
+		other.c.Close()
+	}
+	sess, ok := s.sessions.Get(req.SessionID)
+	if !ok || sess.Closing || !bytes.Equal(req.Passwd, session.Password(req.SessionID)) {
+		s.log.Info("invalid session on reconnect", "peer", c.Remote(), "session", req.SessionID)
+		cs.closing = true
+		c.SendConnectResponse(&jute.ConnectResponse{Passwd: make([]byte, session.PasswordLen), HasReadOnly: req.HasReadOnly}, true)
+		return
+	}
+	s.stats.revalidations++
+	cs.session = req.SessionID
+	s.owners[req.SessionID] = cs
+	s.sessions.SetTimeout(req.SessionID, timeout, s.nowMS())
+	s.establish(cs, req.SessionID, timeout)
+}
+
+// establish answers a successful handshake.
+func (s *Server) establish(cs *connState, id jute.SessionID, timeout int32) {
+	cs.established = true
+	cs.stats.timeout = timeout
+	cs.c.SetIdleTimeout(time.Duration(timeout) * time.Millisecond)
+	cs.c.SendConnectResponse(&jute.ConnectResponse{
+		Timeout: timeout, SessionID: id, Passwd: session.Password(id), HasReadOnly: cs.readOnlyByte,
+	}, false)
+	s.log.Debug("session established", "session", id, "peer", cs.c.Remote(), "timeout_ms", timeout)
+}
+
+func (s *Server) handleClosed(c *clientport.Conn) {
+	cs := s.conns[c]
+	if cs == nil {
+		return
+	}
+	cs.closing = true
+	delete(s.conns, c)
+	delete(s.byWatcher, cs.watcher)
+	if s.owners[cs.session] == cs {
+		delete(s.owners, cs.session)
+	}
+	s.watches.RemoveWatcher(cs.watcher)
+}
+
+func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at time.Time) {
+	cs := s.conns[c]
+	if cs == nil || cs.closing {
+		return
+	}
+	s.stats.received++
+	cs.stats.lastCxid = r.Header.Xid
+	cs.stats.lastOp = r.Header.Type
+	if cs.session != 0 {
+		s.sessions.Touch(cs.session, s.nowMS())
+	}
+	p := &pending{cs: cs, xid: r.Header.Xid, op: r.Header.Type, req: r, ids: cs.ids, at: at}
+	sess, live := s.sessions.Get(cs.session)
+	createInFlight := !cs.established
+	switch {
+	case !live && !createInFlight, live && sess.Closing:
+		p.immediate = jute.ErrSessionExpired
+	case r.Header.Type == jute.OpAuth && r.Body != nil:
+		// Identities change on arrival so that later requests, prepared
+		// before this reply is sent, see them; the reply stays in order.
+		s.auth(cs, p)
+	case prep.IsWrite(r.Header.Type) && !r.Unknown:
+		s.prepareWrite(cs, p)
+		return
+	}
+	s.enqueue(cs, p)
+}
+
+// prepareWrite prepares a client write and hands it to the committer.
+func (s *Server) prepareWrite(cs *connState, p *pending) {
+	var body jute.Record
+	if p.req.DecodeErr == nil {
+		body = p.req.Body
+	}
+	if p.op == jute.OpCloseSession {
+		if sess, ok := s.sessions.Get(cs.session); ok {
+			sess.Closing = true
+		}
+	}
+	s.submit(cs, &prep.Request{Session: cs.session, Cxid: p.xid, Op: p.op, Body: body, Identities: p.ids}, p)
+}
+
+// submit prepares a transaction, queues it behind the connection's earlier
+// requests and passes it to the committer.
+func (s *Server) submit(cs *connState, req *prep.Request, p *pending) *pending {
+	if p == nil {
+		p = &pending{cs: cs, op: req.Op, at: time.Now()}
+	}
+	p.write = true
+	p.txn = s.prep.Prepare(req, s.nextZxid, time.Now().UnixMilli())
+	s.nextZxid++
+	s.inflight = append(s.inflight, p)
+	if cs != nil {
+		cs.queue = append(cs.queue, p)
+	}
+	s.committer.Commit(p.txn)
+	return p
+}
+
+// enqueue answers p now if nothing is ahead of it, or queues it.
+func (s *Server) enqueue(cs *connState, p *pending) {
+	cs.queue = append(cs.queue, p)
+	if len(cs.queue) == 1 {
+		s.drain(cs)
+	}
+}
+
+func (s *Server) auth(cs *connState, p *pending) {
+	pkt := p.req.Body.(*jute.AuthPacket)
+	ids, ok := s.aclConf.Authenticate(pkt.Scheme, pkt.Auth, cs.c.Remote().Addr())
+	if !ok {
+		s.stats.authFailed++
+		p.immediate = jute.ErrAuthFailed
+		s.log.Info("authentication failed", "peer", cs.c.Remote(), "scheme", pkt.Scheme)
+		return
+	}
+	merged := make([]jute.Id, 0, len(cs.ids)+len(ids))
+	merged = append(merged, cs.ids...)
+	for _, id := range ids {
+		dup := false
+		for _, have := range merged {
+			if have == id {
+				dup = true
+			}
+		}
+		if !dup {
+			merged = append(merged, id)
+		}
+	}
+	cs.ids = merged
+}
+
+// handleCommitted applies a batch of committed transactions in order.
+func (s *Server) handleCommitted(batch []*jute.Txn, err error) {
+	for _, txn := range batch {
+		if len(s.inflight) == 0 || s.inflight[0].txn != txn {
+			s.log.Error("committer delivered a transaction out of order", "zxid", txn.Header.Zxid)
+			continue
+		}
+		p := s.inflight[0]
+		s.inflight[0] = nil
+		s.inflight = s.inflight[1:]
+		if err != nil {
+			p.err = err
+			p.done = true
+			s.prep.Overlay.Reset()
+			if p.cs != nil {
+				s.drain(p.cs)
+			}
+			continue
+		}
+		s.apply(p)
+	}
+}
+
+// apply applies one committed transaction: tree, sessions, watches, and
+// then the replies it unblocks.
+func (s *Server) apply(p *pending) {
+	txn := p.txn
+	res, triggers := s.tree.Apply(txn)
+	s.prep.Overlay.Applied(txn.Header.Zxid)
+	p.result = res
+	p.done = true
+	switch txn.Header.Type {
+	case jute.OpCreateSession:
+		rec := txn.Record.(*jute.CreateSessionTxn)
+		s.sessions.Add(txn.Header.ClientID, rec.Timeout, s.nowMS())
+		s.log.Info("session created", "session", txn.Header.ClientID, "timeout_ms", rec.Timeout)
+	case jute.OpCloseSession:
+		id := txn.Header.ClientID
+		s.sessions.Remove(id)
+		if owner := s.owners[id]; owner != nil {
+			delete(s.owners, id)
+			if owner != p.cs {
+				// Expired: the attached connection closes without a word.
+				owner.closing = true
+				owner.c.Close()
+			}
+		}
+		s.log.Info("session closed", "session", id, "ephemerals_deleted", len(res.Deleted))
+	}
+	zxid := txn.Header.Zxid
+	for _, t := range triggers {
+		s.fire(t, zxid)
+	}
+	if p.cs != nil {
+		s.drain(p.cs)
+	}
+}
+
+// fire delivers one trigger's notification to every watcher it reaches
+// that may read the node (ZooKeeper 3.8.4+/3.9.2+ ACL filtering).
+func (s *Server) fire(t tree.Trigger, zxid jute.Zxid) {
+	watchers := s.watches.Trigger(t.Type, t.Path)
+	if len(watchers) == 0 {
+		return
+	}
+	ev := &jute.WatcherEvent{Type: t.Type, State: jute.StateSyncConnected, Path: t.Path}
+	for _, w := range watchers {
+		cs := s.connByWatcher(w)
+		if cs == nil || cs.closing {
+			continue
+		}
+		if !s.aclConf.Check(t.ACL, jute.PermRead, cs.ids) {
+			continue
+		}
+		cs.c.Send(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: zxid}, ev)
+		s.stats.sent++
+	}
+}
+
+func (s *Server) connByWatcher(w watch.WatcherID) *connState { return s.byWatcher[w] }
+
+// drain answers the connection's queued requests from the head until it
+// reaches a write that is not applied yet.
+func (s *Server) drain(cs *connState) {
+	for len(cs.queue) > 0 {
+		p := cs.queue[0]
+		if p.write && !p.done {
+			return
+		}
+		cs.queue[0] = nil
+		cs.queue = cs.queue[1:]
+		if cs.closing && p.connect == nil {
+			continue
+		}
+		s.answer(p)
+	}
+	cs.queue = nil
+}

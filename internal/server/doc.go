@@ -1,0 +1,30 @@
+// Package server assembles a zkd server and runs its request pipeline:
+//
+//	clientport ──Request──▶ core: prep (writes) ──Txn──▶ Committer ──▶ core: apply ──▶ replies, events
+//
+// One goroutine, the core, owns every piece of mutable ZooKeeper state: the
+// data tree, the prep overlay, the watch registry, the session table and
+// the per-connection request queues. Connection readers, the committer and
+// timers talk to it only through its inbox queue, so nothing in the state
+// needs a lock.
+//
+// Ordering (client-protocol.md §3.5, §6.8): a connection's requests are
+// answered strictly in arrival order. A write is prepared the moment it
+// arrives (against the tree plus the changes still in flight) and handed
+// to the Committer; later requests of the same connection wait in its
+// queue until that write is applied, so a read never overtakes the
+// session's own write. Applying a transaction queues its watch events on
+// every affected connection before any reply that follows it, so a client
+// always sees the event before data that reflects the change.
+//
+// Goroutines and owners:
+//
+//	goroutine         started by        owns
+//	core              Server.Start      tree, overlay, watches, sessions, conn queues
+//	committer         the Committer     the log (standalone: nothing in memory mode)
+//	accept loop       Server.Start      the listening socket
+//	conn reader       clientport        one socket's reads
+//	conn writer       clientport        one socket's writes
+//
+// Server.Close stops all of them and waits.
+package server

@@ -1,0 +1,277 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/zkd/zkd/internal/acl"
+	"github.com/zkd/zkd/internal/clientport"
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/prep"
+	"github.com/zkd/zkd/internal/session"
+	"github.com/zkd/zkd/internal/tree"
+	"github.com/zkd/zkd/internal/watch"
+)
+
+// Version is the version zkd reports where ZooKeeper reports its own; it
+// starts with the ZooKeeper release whose protocol zkd speaks, because
+// clients and tools parse it.
+var Version = "3.8.0-zkd-dev"
+
+// Options configure a Server beyond its zoo.cfg.
+type Options struct {
+	Logger *slog.Logger
+	// Committer makes transactions durable; nil keeps data in memory only.
+	Committer Committer
+}
+
+// Server is a standalone zkd server.
+type Server struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	committer Committer
+	listener  *clientport.Listener
+	started   time.Time
+
+	inbox *queue[event]
+
+	// Everything below is owned by the core goroutine.
+	tree      *tree.Tree
+	prep      *prep.Preparer
+	watches   *watch.Registry
+	sessions  *session.Table
+	conns     map[*clientport.Conn]*connState
+	byWatcher map[watch.WatcherID]*connState
+	owners    map[jute.SessionID]*connState // connection currently bound to each session
+	inflight  []*pending                    // submitted txns, in zxid order
+	nextZxid  jute.Zxid
+	stats     serverStats
+	lastReap  time.Time
+	whitelist map[string]bool
+	aclConf   acl.Settings
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// event is one item in the core's inbox.
+type event struct {
+	kind    eventKind
+	conn    *clientport.Conn
+	connect *jute.ConnectRequest
+	req     *clientport.Request
+	batch   []*jute.Txn
+	err     error
+	query   func()
+	at      time.Time
+}
+
+type eventKind uint8
+
+const (
+	evConnect eventKind = iota
+	evRequest
+	evClosed
+	evCommitted
+	evQuery
+)
+
+// New builds a server from cfg. It does not listen until Start.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Committer == nil {
+		opts.Committer = &MemoryCommitter{}
+	}
+	t := tree.New()
+	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL()}
+	s := &Server{
+		cfg:       cfg,
+		log:       opts.Logger,
+		committer: opts.Committer,
+		inbox:     newQueue[event](),
+		tree:      t,
+		prep: prep.New(t, prep.Settings{
+			ACL: aclConf, ExtendedTypes: cfg.ExtendedTypesEnabled(), ReconfigEnabled: cfg.ReconfigEnabled,
+		}),
+		watches:   watch.New(),
+		conns:     make(map[*clientport.Conn]*connState),
+		byWatcher: make(map[watch.WatcherID]*connState),
+		owners:    make(map[jute.SessionID]*connState),
+		whitelist: cfg.FourLetterWhitelist(),
+		aclConf:   aclConf,
+	}
+	s.stats.reset()
+	return s, nil
+}
+
+// Start listens on the client port and starts the pipeline.
+func (s *Server) Start(ctx context.Context) error {
+	addr := net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
+	ln, err := clientport.Listen(addr, s, clientport.Options{
+		MaxBuffer:      s.cfg.JuteMaxBuffer(),
+		MaxClientCnxns: s.cfg.MaxClientCnxns,
+		Logger:         s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("listen on client port %s: %w", addr, err)
+	}
+	s.listener = ln
+	s.started = time.Now()
+	s.sessions = session.NewTable(int64(s.cfg.TickTime), session.InitialID(s.serverID(), s.started.UnixMilli()))
+	s.nextZxid = s.tree.LastZxid() + 1
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.committer.Start(func(batch []*jute.Txn, err error) {
+		s.inbox.push(event{kind: evCommitted, batch: batch, err: err})
+	})
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.run(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := ln.Serve(ctx); err != nil {
+			s.log.Error("client port stopped", "err", err)
+		}
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String(), "mode", "standalone")
+	return nil
+}
+
+func (s *Server) serverID() int64 {
+	if s.cfg.MyID > 0 && !s.cfg.Standalone() {
+		return s.cfg.MyID
+	}
+	return 1 // ZooKeeper's standalone server id for session ids (§2.4)
+}
+
+// Addr returns the client port's address once started.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Close stops the server: the client port, the pipeline and the committer.
+func (s *Server) Close() error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	err := s.listener.Close()
+	s.wg.Wait()
+	if cerr := s.committer.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// run is the core goroutine.
+func (s *Server) run(ctx context.Context) {
+	tick := time.Duration(s.cfg.TickTime) * time.Millisecond / 2
+	ticker := time.NewTicker(max(tick, 10*time.Millisecond))
+	defer ticker.Stop()
+	var batch []event
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			s.tick()
+		case <-s.inbox.signal:
+		}
+		batch = s.inbox.popAll(batch)
+		for i := range batch {
+			s.handle(&batch[i])
+			batch[i] = event{}
+		}
+	}
+}
+
+func (s *Server) handle(ev *event) {
+	switch ev.kind {
+	case evConnect:
+		s.handleConnect(ev.conn, ev.connect, ev.at)
+	case evRequest:
+		s.handleRequest(ev.conn, ev.req, ev.at)
+	case evClosed:
+		s.handleClosed(ev.conn)
+	case evCommitted:
+		s.handleCommitted(ev.batch, ev.err)
+	case evQuery:
+		ev.query()
+	}
+}
+
+// nowMS is the session clock: monotonic milliseconds since start.
+func (s *Server) nowMS() int64 { return time.Since(s.started).Milliseconds() }
+
+// tick expires sessions and reaps containers and TTL nodes.
+func (s *Server) tick() {
+	for _, id := range s.sessions.Expired(s.nowMS()) {
+		s.log.Info("session expired", "session", id)
+		s.submit(nil, &prep.Request{Session: id, Op: jute.OpCloseSession, Body: &jute.Empty{}}, nil)
+	}
+	if interval := s.cfg.ContainerCheckInterval(); interval > 0 && time.Since(s.lastReap) >= interval {
+		s.lastReap = time.Now()
+		limit := s.cfg.ContainerMaxPerMinute() * int(max(interval, time.Second)/time.Second) / 60
+		for i, p := range s.tree.ReapCandidates(time.Now().UnixMilli(), 0) {
+			if i >= max(limit, 1) {
+				break
+			}
+			if txn := s.prep.ReapTxn(p, s.nextZxid, time.Now().UnixMilli()); txn != nil {
+				s.nextZxid++
+				s.inflight = append(s.inflight, &pending{txn: txn, write: true})
+				s.committer.Commit(txn)
+			}
+		}
+	}
+}
+
+// query runs f on the core goroutine and waits for it.
+func (s *Server) query(f func()) bool {
+	done := make(chan struct{})
+	s.inbox.push(event{kind: evQuery, query: func() { f(); close(done) }})
+	select {
+	case <-done:
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
+
+// Connect implements clientport.Backend.
+func (s *Server) Connect(c *clientport.Conn, req *jute.ConnectRequest) {
+	s.inbox.push(event{kind: evConnect, conn: c, connect: req, at: time.Now()})
+}
+
+// Request implements clientport.Backend.
+func (s *Server) Request(c *clientport.Conn, req *clientport.Request) {
+	s.inbox.push(event{kind: evRequest, conn: c, req: req, at: time.Now()})
+}
+
+// Closed implements clientport.Backend.
+func (s *Server) Closed(c *clientport.Conn) {
+	s.inbox.push(event{kind: evClosed, conn: c})
+}
+
+// FourLetter implements clientport.Backend.
+func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
+	word, known := fourLetterWord(first)
+	if !known {
+		return "", false
+	}
+	var extra []byte
+	if word == "stmk" {
+		extra = make([]byte, 8)
+		if _, err := io.ReadFull(r, extra); err != nil {
+			return "", true
+		}
+	}
+	return runFourLetter(word, s, s.whitelist, extra), true
+}
