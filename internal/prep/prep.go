@@ -116,16 +116,12 @@ func (p *Preparer) multi(h *jute.TxnHeader, req *Request) jute.Record {
 	for i, op := range m.Ops {
 		rec, code := p.one(scratch, h, op.Type, op.Req, req.Identities)
 		if code != jute.OK {
-			failed := make([]jute.TxnOp, len(m.Ops))
-			for j := range failed {
-				c := jute.OK
-				switch {
-				case j == i:
-					c = code
-				case j > i:
-					c = jute.ErrRuntimeInconsistency
-				}
-				failed[j] = jute.TxnOp{Type: jute.OpError, Record: &jute.ErrorTxn{Err: c}}
+			// Like ZooKeeper, keep the sub-txns that passed, then the
+			// error, then RUNTIMEINCONSISTENCY for the rest; nothing is
+			// applied (storage-and-quorum.md §2.6).
+			failed := append(ops, jute.TxnOp{Type: jute.OpError, Record: &jute.ErrorTxn{Err: code}})
+			for range m.Ops[i+1:] {
+				failed = append(failed, jute.TxnOp{Type: jute.OpError, Record: &jute.ErrorTxn{Err: jute.ErrRuntimeInconsistency}})
 			}
 			return &jute.MultiTxn{Ops: failed}
 		}

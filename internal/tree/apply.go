@@ -83,16 +83,29 @@ func (t *Tree) apply(h *jute.TxnHeader, typ jute.OpCode, rec jute.Record, trig *
 
 func (t *Tree) applyMulti(h *jute.TxnHeader, m *jute.MultiTxn, trig *[]Trigger) []Result {
 	out := make([]Result, len(m.Ops))
-	failed := false
-	for _, op := range m.Ops {
+	failedAt := -1
+	for i, op := range m.Ops {
 		if op.Type == jute.OpError {
-			failed = true
+			failedAt = i
+			break
 		}
 	}
-	if failed {
-		// A failed multi applies nothing; prep already decided each result.
+	if failedAt >= 0 {
+		// A failed multi applies nothing (storage-and-quorum.md §2.6): ops
+		// before the failure report OK, the failing op its error, later
+		// ops RUNTIMEINCONSISTENCY.
 		for i, op := range m.Ops {
-			out[i] = Result{Type: jute.OpError, Err: op.Record.(*jute.ErrorTxn).Err}
+			code := jute.OK
+			switch {
+			case i == failedAt:
+				code = jute.ErrRuntimeInconsistency
+				if e, ok := op.Record.(*jute.ErrorTxn); ok {
+					code = e.Err
+				}
+			case i > failedAt:
+				code = jute.ErrRuntimeInconsistency
+			}
+			out[i] = Result{Type: jute.OpError, Err: code}
 		}
 		return out
 	}
@@ -132,6 +145,7 @@ func (t *Tree) create(h *jute.TxnHeader, typ jute.OpCode, path string, data []by
 		},
 	}
 	t.put(path, n)
+	t.quotaOnCreate(path, n)
 	switch {
 	case owner == containerOwner:
 		t.containers[path] = struct{}{}
@@ -161,6 +175,7 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 		parent.Stat.Pzxid = zxid
 	}
 	delete(t.nodes, path)
+	t.quotaOnDelete(path, n)
 	t.dataSize -= int64(len(n.Data))
 	t.pathSize -= int64(len(path))
 	owner := n.Stat.EphemeralOwner
@@ -187,6 +202,7 @@ func (t *Tree) setData(h *jute.TxnHeader, r *jute.SetDataTxn, trig *[]Trigger) (
 		return jute.Stat{}, jute.ErrNoNode
 	}
 	t.dataSize += int64(len(r.Data) - len(n.Data))
+	t.quotaAdjust(r.Path, 0, int64(len(r.Data)-len(n.Data)))
 	n.Data = r.Data
 	n.Stat.Version = r.Version
 	n.Stat.Mzxid = h.Zxid

@@ -105,6 +105,7 @@ type Tree struct {
 	dataSize   int64                 // Σ len(data) over all nodes
 	pathSize   int64                 // Σ len(path) over all nodes
 	lastZxid   jute.Zxid
+	quotas     map[string]struct{} // paths with a registered quota
 }
 
 // New returns a fresh tree with ZooKeeper's four built-in nodes (§9.3).

@@ -1,0 +1,144 @@
+package tree
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Quota bookkeeping (client-protocol.md §9.4). Clients create
+// /zookeeper/quota<P>/zookeeper_limits and .../zookeeper_stats with ordinary
+// creates; the tree then keeps the stats node's data equal to P's usage,
+// changing it in place: no version, mzxid or mtime change and no watch, as
+// ZooKeeper does.
+const (
+	quotaLimitsNode = "zookeeper_limits"
+	quotaStatsNode  = "zookeeper_stats"
+)
+
+// quotaRoot returns the quota-managed path P that a node under
+// /zookeeper/quota describes, given the node's path, and whether the node
+// is P's limits or stats node.
+func quotaTarget(path string) (target, node string, ok bool) {
+	if !strings.HasPrefix(path, QuotaPath+"/") {
+		return "", "", false
+	}
+	base := Base(path)
+	if base != quotaLimitsNode && base != quotaStatsNode {
+		return "", "", false
+	}
+	target = strings.TrimPrefix(Parent(path), QuotaPath)
+	if target == "" {
+		return "", "", false
+	}
+	return target, base, true
+}
+
+// quotaOnCreate reacts to a create: registering a quota root, filling a new
+// stats node, or counting a new node into its quota.
+func (t *Tree) quotaOnCreate(path string, n *Node) {
+	if target, which, ok := quotaTarget(path); ok {
+		switch which {
+		case quotaLimitsNode:
+			if t.quotas == nil {
+				t.quotas = make(map[string]struct{})
+			}
+			t.quotas[target] = struct{}{}
+		case quotaStatsNode:
+			count, bytes := t.usage(target)
+			t.setStatsData(target, count, bytes)
+		}
+		return
+	}
+	t.quotaAdjust(path, 1, int64(len(n.Data)))
+}
+
+// quotaOnDelete reacts to a delete.
+func (t *Tree) quotaOnDelete(path string, n *Node) {
+	if target, which, ok := quotaTarget(path); ok {
+		if which == quotaLimitsNode {
+			delete(t.quotas, target)
+		}
+		return
+	}
+	t.quotaAdjust(path, -1, -int64(len(n.Data)))
+}
+
+// quotaAdjust adds to the usage of the quota covering path, if any.
+func (t *Tree) quotaAdjust(path string, dCount, dBytes int64) {
+	if len(t.quotas) == 0 {
+		return
+	}
+	root, ok := t.quotaRootOf(path)
+	if !ok {
+		return
+	}
+	stats, ok := t.nodes[QuotaPath+root+"/"+quotaStatsNode]
+	if !ok {
+		return
+	}
+	count, bytes := parseStatsTrack(string(stats.Data))
+	t.setStatsData(root, count+dCount, bytes+dBytes)
+}
+
+// quotaRootOf returns the longest registered quota path that is path or an
+// ancestor of it.
+func (t *Tree) quotaRootOf(path string) (string, bool) {
+	for p := path; ; p = Parent(p) {
+		if _, ok := t.quotas[p]; ok {
+			return p, true
+		}
+		if p == RootPath {
+			return "", false
+		}
+	}
+}
+
+func (t *Tree) setStatsData(target string, count, bytes int64) {
+	stats, ok := t.nodes[QuotaPath+target+"/"+quotaStatsNode]
+	if !ok {
+		return
+	}
+	data := []byte("count=" + strconv.FormatInt(count, 10) + ",bytes=" + strconv.FormatInt(bytes, 10))
+	t.dataSize += int64(len(data) - len(stats.Data))
+	stats.Data = data
+}
+
+// usage counts the nodes in path's subtree (including it) and their bytes.
+func (t *Tree) usage(path string) (count, bytes int64) {
+	n, ok := t.nodes[path]
+	if !ok {
+		return 0, 0
+	}
+	stack := []string{path}
+	count, bytes = 1, int64(len(n.Data))
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for c := range t.nodes[p].children {
+			cp := join(p, c)
+			count++
+			bytes += int64(len(t.nodes[cp].Data))
+			stack = append(stack, cp)
+		}
+	}
+	return count, bytes
+}
+
+// parseStatsTrack reads count and bytes from StatsTrack text
+// ("count=1,bytes=3" possibly followed by more keys).
+func parseStatsTrack(s string) (count, bytes int64) {
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' }) {
+		k, v, _ := strings.Cut(part, "=")
+		n, err := strconv.ParseInt(strings.TrimSuffix(v, "="), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "count":
+			count = n
+		case "bytes":
+			bytes = n
+		}
+	}
+	return count, bytes
+}
