@@ -64,9 +64,16 @@ type Conn struct {
 	out    []outgoing
 	closed bool
 	signal chan struct{}
-	done   chan struct{} // closed when the connection is torn down
+	done   chan struct{} // closed by the reader when the connection is torn down
+	shut   chan struct{} // closed by Close
 
 	idleTimeout atomic.Int64 // ns; 0 = none
+
+	// outstanding counts requests handed to the backend and not answered
+	// yet; the reader stops reading at maxOutstanding until the writer
+	// frees a slot (ZooKeeper's globalOutstandingLimit, per connection).
+	outstanding atomic.Int64
+	slotFreed   chan struct{}
 
 	// Received and Sent count frames, for the monitoring commands.
 	Received atomic.Int64
@@ -122,6 +129,7 @@ func (c *Conn) Close() {
 	c.out = nil
 	c.mu.Unlock()
 	if !already {
+		close(c.shut)
 		c.nc.Close()
 	}
 }
@@ -163,6 +171,14 @@ func (c *Conn) writeLoop() {
 			}
 			c.Sent.Add(1)
 			c.l.sent.Add(1)
+			if !o.raw && o.hdr.Xid != jute.XidNotification {
+				if c.outstanding.Add(-1) == c.l.maxOutstanding-1 {
+					select {
+					case c.slotFreed <- struct{}{}:
+					default:
+					}
+				}
+			}
 			if o.close {
 				closeAfter = true
 				break
@@ -247,6 +263,14 @@ func (c *Conn) readLoop() error {
 			return err
 		}
 		buf = frame
+		for c.outstanding.Load() >= c.l.maxOutstanding {
+			select {
+			case <-c.slotFreed:
+			case <-c.shut:
+				return net.ErrClosed
+			}
+		}
+		c.outstanding.Add(1)
 		c.Received.Add(1)
 		c.l.received.Add(1)
 		c.l.backend.Request(c, decodeRequest(frame, c.l.maxBuffer))

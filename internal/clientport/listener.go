@@ -21,6 +21,9 @@ type Options struct {
 	// MaxClientCnxns limits concurrent connections per client IP; 0 means
 	// unlimited.
 	MaxClientCnxns int
+	// MaxOutstanding is how many requests of one connection may wait for
+	// their replies before the server stops reading from it; 0 means 1000.
+	MaxOutstanding int64
 	// HandshakeTimeout closes connections that send no ConnectRequest in
 	// time (ZooKeeper: 10 s).
 	HandshakeTimeout time.Duration
@@ -35,6 +38,7 @@ type Listener struct {
 	maxBuffer        int
 	maxPerIP         int
 	handshakeTimeout time.Duration
+	maxOutstanding   int64
 
 	nextID   atomic.Int64
 	received atomic.Int64
@@ -58,13 +62,17 @@ func Listen(addr string, backend Backend, opts Options) (*Listener, error) {
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = 10 * time.Second
 	}
+	if opts.MaxOutstanding <= 0 {
+		opts.MaxOutstanding = 1000
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Listener{
 		ln: ln, backend: backend, log: opts.Logger,
 		maxBuffer: opts.MaxBuffer, maxPerIP: opts.MaxClientCnxns, handshakeTimeout: opts.HandshakeTimeout,
-		conns: make(map[*Conn]struct{}), perIP: make(map[netip.Addr]int),
+		maxOutstanding: opts.MaxOutstanding,
+		conns:          make(map[*Conn]struct{}), perIP: make(map[netip.Addr]int),
 	}, nil
 }
 
@@ -129,7 +137,7 @@ func (l *Listener) start(nc net.Conn) {
 	l.perIP[ip]++
 	c := &Conn{
 		ID: l.nextID.Add(1), nc: nc, remote: remote, l: l, start: time.Now(),
-		signal: make(chan struct{}, 1), done: make(chan struct{}),
+		signal: make(chan struct{}, 1), done: make(chan struct{}), slotFreed: make(chan struct{}, 1), shut: make(chan struct{}),
 	}
 	l.conns[c] = struct{}{}
 	l.wg.Add(2)

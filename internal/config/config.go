@@ -37,8 +37,8 @@ type Config struct {
 	AutopurgePurgeInterval   int // hours between purges; 0 = off
 
 	SyncEnabled                            bool // observers log and snapshot locally; default true
-	LocalSessionsEnabled                   bool
-	LocalSessionsUpgradingEnabled          bool
+	LocalSessionsEnabled                   bool // sessions tracked only by the server they connect to (storage spec §6.3)
+	LocalSessionsUpgradingEnabled          bool // local sessions become global when they create an ephemeral node
 	QuorumListenOnAllIPs                   bool // bind quorum and election ports on all interfaces
 	MultiAddressEnabled                    bool // allow a|b addresses in server.N
 	MultiAddressReachabilityCheckEnabled   bool // default true

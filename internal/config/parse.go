@@ -59,8 +59,9 @@ func readFile(path string) (string, error) {
 // does), so Servers then stays empty.
 //
 // On success it returns the configuration and any warnings. Otherwise it
-// returns a nil Config and an error joining (errors.Join) one [*Error] for
-// every problem found, each naming file, line and key.
+// returns a nil Config, the warnings, and an error reporting every problem
+// found, not just the first: an [*Error] naming file, line and key for each,
+// joined with errors.Join when there is more than one.
 func Parse(r io.Reader, filename string) (*Config, []Warning, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {

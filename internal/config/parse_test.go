@@ -374,6 +374,8 @@ func TestParseWarnings(t *testing.T) {
 	}{
 		{"a misspelt key is a warning with a suggestion", ok + "tickTme=2000\n",
 			[]string{`zoo.cfg:2: tickTme: unknown key, passed through as property "zookeeper.tickTme"; did you mean "tickTime"?`}},
+		{"a key missing its family prefix is pointed to the full key", ok + "maxTimeToWaitForEpoch=5\n",
+			[]string{`zoo.cfg:2: maxTimeToWaitForEpoch: unknown key, passed through as property "zookeeper.maxTimeToWaitForEpoch"; did you mean "leader.maxTimeToWaitForEpoch"?`}},
 		{"an unknown key far from any known one gets no suggestion", ok + "frobnicate=1\n",
 			[]string{`zoo.cfg:2: frobnicate: unknown key, passed through as property "zookeeper.frobnicate"`}},
 		{"a zookeeper. prefix in zoo.cfg is pointed out", ok + "zookeeper.snapCount=1\n",

@@ -366,6 +366,7 @@ func (c *Config) FourLetterWhitelist() map[string]bool {
 	for _, w := range strings.Split(list, ",") {
 		w = strings.TrimSpace(w)
 		if w == "*" {
+			set["*"] = true // also enables the telnet close sequence, as in ZooKeeper
 			for _, k := range fourLetterWords {
 				set[k] = true
 			}

@@ -21,6 +21,15 @@ func suggest(k string) string {
 	for name := range knownProps {
 		try(name)
 	}
+	if best == "" {
+		// Documentation sometimes drops a family prefix that the key needs,
+		// as with maxTimeToWaitForEpoch (spec §8.2).
+		for name := range knownProps {
+			if strings.HasSuffix(name, "."+k) && (best == "" || name < best) {
+				best = name
+			}
+		}
+	}
 	return best
 }
 

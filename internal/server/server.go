@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zkd/zkd/internal/acl"
+	"github.com/zkd/zkd/internal/admin"
 	"github.com/zkd/zkd/internal/clientport"
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
@@ -262,7 +263,7 @@ func (s *Server) Closed(c *clientport.Conn) {
 
 // FourLetter implements clientport.Backend.
 func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
-	word, known := fourLetterWord(first)
+	word, known := admin.FourLetterWord(first)
 	if !known {
 		return "", false
 	}
@@ -273,5 +274,5 @@ func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
 			return "", true
 		}
 	}
-	return runFourLetter(word, s, s.whitelist, extra), true
+	return admin.RunFourLetter(word, s, s.whitelist, extra), true
 }

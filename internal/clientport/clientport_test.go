@@ -1,0 +1,172 @@
+package clientport
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// fakeBackend records what the listener hands it.
+type fakeBackend struct {
+	mu       sync.Mutex
+	requests []*Request
+	conns    []*Conn
+	arrived  chan struct{}
+	closed   chan *Conn
+}
+
+func newFakeBackend() *fakeBackend {
+	return &fakeBackend{arrived: make(chan struct{}, 100), closed: make(chan *Conn, 10)}
+}
+
+func (b *fakeBackend) Connect(c *Conn, req *jute.ConnectRequest) {
+	b.mu.Lock()
+	b.conns = append(b.conns, c)
+	b.mu.Unlock()
+	c.SendConnectResponse(&jute.ConnectResponse{Timeout: req.Timeout, SessionID: 1, Passwd: make([]byte, 16)}, false)
+}
+
+func (b *fakeBackend) Request(c *Conn, req *Request) {
+	b.mu.Lock()
+	b.requests = append(b.requests, req)
+	b.mu.Unlock()
+	b.arrived <- struct{}{}
+}
+
+func (b *fakeBackend) Closed(c *Conn) { b.closed <- c }
+
+func (b *fakeBackend) FourLetter(first [4]byte, r io.Reader) (string, bool) {
+	if string(first[:]) == "ruok" {
+		return "imok", true
+	}
+	return "", false
+}
+
+func (b *fakeBackend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.requests)
+}
+
+func serve(t *testing.T, b Backend, opts Options) *Listener {
+	t.Helper()
+	l, err := Listen("127.0.0.1:0", b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { l.Serve(t.Context()); close(done) }()
+	t.Cleanup(func() { l.Close(); <-done })
+	return l
+}
+
+func dial(t *testing.T, l *Listener) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+func frame(payload []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+}
+
+func handshake(t *testing.T, nc net.Conn) {
+	t.Helper()
+	nc.Write(frame(jute.Encode(&jute.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16)})))
+	var hdr [4]byte
+	if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	io.ReadFull(nc, make([]byte, binary.BigEndian.Uint32(hdr[:])))
+}
+
+func ping(xid int32) []byte {
+	return frame(jute.Encode(&jute.RequestHeader{Xid: xid, Type: jute.OpPing}))
+}
+
+func TestFourLetterWordIsAnsweredAndTheConnectionClosed(t *testing.T) {
+	l := serve(t, newFakeBackend(), Options{})
+	nc := dial(t, l)
+	nc.Write([]byte("ruok\n"))
+	out, err := io.ReadAll(nc)
+	if err != nil || string(out) != "imok" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+}
+
+func TestReaderStopsAtTheOutstandingLimitUntilAReplyIsWritten(t *testing.T) {
+	b := newFakeBackend()
+	l := serve(t, b, Options{MaxOutstanding: 3})
+	nc := dial(t, l)
+	handshake(t, nc)
+	for i := range 5 {
+		nc.Write(ping(int32(i + 1)))
+	}
+	for range 3 {
+		<-b.arrived
+	}
+	select {
+	case <-b.arrived:
+		t.Fatal("a fourth request was read while three were unanswered")
+	case <-time.After(200 * time.Millisecond):
+	}
+	b.mu.Lock()
+	c := b.conns[0]
+	b.mu.Unlock()
+	c.Send(jute.ReplyHeader{Xid: jute.XidNotification}, nil) // notifications free nothing
+	c.Send(jute.ReplyHeader{Xid: 1}, nil)
+	<-b.arrived
+	if n := b.count(); n != 4 {
+		t.Fatalf("%d requests read after one reply, want 4", n)
+	}
+}
+
+func TestOversizedFrameClosesTheConnection(t *testing.T) {
+	b := newFakeBackend()
+	l := serve(t, b, Options{MaxBuffer: 100})
+	nc := dial(t, l)
+	handshake(t, nc)
+	nc.Write(binary.BigEndian.AppendUint32(nil, 101))
+	if _, err := io.ReadAll(nc); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("backend not told of the close")
+	}
+	if b.count() != 0 {
+		t.Fatal("oversized frame reached the backend")
+	}
+}
+
+func TestMaxClientCnxnsRefusesTheExtraConnection(t *testing.T) {
+	l := serve(t, newFakeBackend(), Options{MaxClientCnxns: 1})
+	first := dial(t, l)
+	handshake(t, first)
+	second := dial(t, l)
+	if n, _ := second.Read(make([]byte, 1)); n != 0 {
+		t.Fatal("second connection got data")
+	}
+}
+
+func TestUnknownOpcodeIsReportedNotDecoded(t *testing.T) {
+	req := decodeRequest(jute.Encode(&jute.RequestHeader{Xid: 3, Type: 99}), 1000)
+	if !req.Unknown || req.Body != nil {
+		t.Fatalf("%+v", req)
+	}
+	check := decodeRequest(jute.Encode(&jute.RequestHeader{Xid: 3, Type: jute.OpCheck}), 1000)
+	if !check.Unknown {
+		t.Fatal("top-level check must be treated as unknown (ZooKeeper 3.9.3)")
+	}
+}

@@ -1,0 +1,198 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// ZkdPackage is the import path of the zkd command that StartZkd builds.
+const ZkdPackage = "github.com/zkd/zkd/cmd/zkd"
+
+// ZkdOptions adjusts the zkd server StartZkd runs.
+type ZkdOptions struct {
+	// ExtraConfig lines are appended to the generated zoo.cfg.
+	ExtraConfig []string
+	// Flags follow the config path on zkd's command line, each of the form
+	// "-Dkey=value" like the Java system properties Apache ZooKeeper reads,
+	// for example "-Dzookeeper.extendedTypesEnabled=true".
+	Flags []string
+}
+
+// Zkd is a zkd server running as a child process of the test. It is stopped
+// when the test ends.
+type Zkd struct {
+	Addr    string // "127.0.0.1:port", for clients
+	Port    int    // the client port
+	DataDir string // zkd's data directory, inside the test's temp dir
+	LogPath string // the server's stdout and stderr
+
+	srv *server
+}
+
+// StartZkd builds zkd (once per test process) and starts it as
+//
+//	zkd server <dir>/zoo.cfg [opts.Flags...]
+//
+// on a free loopback port with a fresh data directory, and returns once it
+// answers "ruok" with "imok". The generated zoo.cfg sets tickTime=2000, the
+// client port and address, dataDir and 4lw.commands.whitelist=*, then
+// opts.ExtraConfig.
+//
+// If the module has no zkd command yet, the test is skipped (failed when
+// ZKD_REQUIRE_INTEROP=1); if the command does not compile, or the server
+// does not come up within 30 seconds, the test fails.
+func StartZkd(t testing.TB, opts ZkdOptions) *Zkd {
+	t.Helper()
+	bin := ZkdBinary(t)
+	dir := t.TempDir()
+	z := &Zkd{DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "zkd.log")}
+	if err := os.Mkdir(z.DataDir, 0o755); err != nil {
+		t.Fatalf("StartZkd: %v", err)
+	}
+	cfg := filepath.Join(dir, "zoo.cfg")
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		z.Port = FreePort(t)
+		z.Addr = "127.0.0.1:" + strconv.Itoa(z.Port)
+		err := writeConfig(cfg, [][2]string{
+			{"tickTime", "2000"},
+			{"clientPort", strconv.Itoa(z.Port)},
+			{"clientPortAddress", "127.0.0.1"},
+			{"dataDir", z.DataDir},
+			{"4lw.commands.whitelist", "*"},
+		}, opts.ExtraConfig)
+		if err != nil {
+			t.Fatalf("StartZkd: %v", err)
+		}
+		args := append([]string{"server", cfg}, opts.Flags...)
+		srv, err := startServer(t, "zkd", exec.Command(bin, args...), z.LogPath)
+		if err != nil {
+			t.Fatalf("StartZkd: %v", err)
+		}
+		z.srv = srv
+		err = srv.waitReady(func() error { return answersRuok(z.Addr) })
+		if err == nil {
+			t.Cleanup(srv.cleanup)
+			return z
+		}
+		srv.kill()
+		if attempt < attempts && portInUse(z.LogPath) {
+			t.Logf("StartZkd: port %d was taken; retrying with another", z.Port)
+			continue
+		}
+		t.Fatalf("StartZkd on %s (%s %s): %v\n%s", z.Addr, bin, strings.Join(args, " "), err, srv.logTail())
+	}
+}
+
+// Stop ends the server with SIGTERM, then SIGKILL if it has not exited
+// within ten seconds, and returns once it is gone. Calling it again, or after
+// Kill, does nothing.
+func (z *Zkd) Stop() { z.srv.stop() }
+
+// Kill ends the server with SIGKILL, as a crash would, and returns once it
+// is gone.
+func (z *Zkd) Kill() { z.srv.kill() }
+
+// LogTail returns the last lines of the server's log, labelled with its path.
+func (z *Zkd) LogTail() string { return z.srv.logTail() }
+
+// ZkdBinary returns the path of a zkd binary built from this module with
+// "go build", building it on the first call in the test process. When the
+// tests run with -race, zkd is built with -race too, and a data race it
+// reports fails the test that ran it. It skips
+// the test when the module has no zkd command (see StartZkd) and fails it
+// when the build fails.
+func ZkdBinary(t testing.TB) string {
+	t.Helper()
+	b := buildZkd()
+	switch {
+	case b.absent:
+		skipOrFail(t, "zkd binary not available: %s has no Go package yet:\n%s", ZkdPackage, b.output)
+	case b.err != nil:
+		t.Fatalf("build %s: %v\n%s", ZkdPackage, b.err, b.output)
+	}
+	return b.path
+}
+
+// zkdBuild is the outcome of building zkd, shared by every test in the
+// process.
+type zkdBuild struct {
+	dir    string // temporary directory holding the binary; Main removes it
+	path   string
+	output string // go build's output
+	absent bool   // the package does not exist (as opposed to not compiling)
+	err    error
+}
+
+var (
+	buildOnce sync.Once
+	built     zkdBuild
+)
+
+func buildZkd() zkdBuild {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "zkd-testcluster-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		built.path = filepath.Join(dir, "zkd")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		args := []string{"build", "-o", built.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.CommandContext(ctx, "go", append(args, ZkdPackage)...)
+		out, err := cmd.CombinedOutput()
+		built.output = strings.TrimSpace(string(out))
+		if err != nil {
+			built.err = err
+			built.absent = packageAbsent(built.output)
+		}
+	})
+	return built
+}
+
+// packageAbsent reports whether go build's output says the package does not
+// exist or has no Go files, rather than that it failed to compile.
+func packageAbsent(out string) bool {
+	for _, s := range []string{
+		"no Go files in",
+		"cannot find package",
+		"is not in std",
+		"no required module provides package",
+		"matched no packages",
+		"directory not found",
+	} {
+		if strings.Contains(out, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Main runs a test binary's tests and then removes the zkd binary built for
+// them. Call it from TestMain in packages that use StartZkd:
+//
+//	func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+//
+// Without it the binary is left in the system temporary directory.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if built.dir != "" {
+		if err := os.RemoveAll(built.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "testcluster: remove zkd build dir: %v\n", err)
+		}
+	}
+	return code
+}
