@@ -99,7 +99,7 @@ func TestFourLetterWhitelist(t *testing.T) {
 		{"a list is taken with blanks trimmed and srvr added", Properties{"zookeeper.4lw.commands.whitelist": " ruok , conf"}, []string{"conf", "ruok", "srvr"}},
 		{"unknown words are dropped", Properties{"zookeeper.4lw.commands.whitelist": "ruok,nope"}, []string{"ruok", "srvr"}},
 		{"an empty list leaves srvr alone", Properties{"zookeeper.4lw.commands.whitelist": ""}, []string{"srvr"}},
-		{"a star enables every known word", Properties{"zookeeper.4lw.commands.whitelist": "*"}, all},
+		{"a star enables every known word and keeps the star for telnet close", Properties{"zookeeper.4lw.commands.whitelist": "*"}, append([]string{"*"}, all...)},
 		{"read-only mode adds isro", Properties{"zookeeper.4lw.commands.whitelist": "ruok", "readonlymode.enabled": "true"}, []string{"isro", "ruok", "srvr"}},
 	}
 	for _, tt := range tests {
