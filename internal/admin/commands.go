@@ -247,6 +247,13 @@ func (c *call) envi() string {
 	for _, p := range c.reg.environment() {
 		b.WriteString(p.key + "=" + p.value + "\n")
 	}
+	// Then the effective ZooKeeper system properties (zoo.cfg pass-through
+	// keys, JVMFLAGS and -D arguments), where a JVM would list them among
+	// its own properties.
+	props := c.config().Props
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		b.WriteString(k + "=" + props[k] + "\n")
+	}
 	return b.String()
 }
 

@@ -373,10 +373,13 @@ func TestConfFollowsTheConfiguration(t *testing.T) {
 	}
 }
 
-func TestEnviPrintsZooKeepersKeysInOrder(t *testing.T) {
+func TestEnviPrintsZooKeepersKeysInOrderThenTheEffectiveProperties(t *testing.T) {
 	wantKeys := keysOf(t, capture(t, "standalone-fresh", "envi"), "=")
-	src := &fakeSource{snap: freshSnapshot(), cfg: standaloneConfig()}
+	cfg := standaloneConfig()
+	cfg.Props = map[string]string{"zookeeper.skipACL": "yes", "jute.maxbuffer": "4194304"}
+	src := &fakeSource{snap: freshSnapshot(), cfg: cfg}
 	got := NewRegistry().RunFourLetter("envi", src, everyWord, nil)
+	wantKeys = append(wantKeys, "jute.maxbuffer", "zookeeper.skipACL")
 	if !strings.HasPrefix(got, "Environment:\nzookeeper.version="+zkVersion+"\n") {
 		t.Errorf("envi does not start with the header and the version:\n%s", got)
 	}

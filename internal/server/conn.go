@@ -125,6 +125,9 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 		return
 	}
 	s.stats.received++
+	if r.DecodeErr != nil {
+		s.log.Info("malformed request", "peer", cs.c.Remote(), "session", cs.session, "op", r.Header.Type, "err", r.DecodeErr)
+	}
 	cs.stats.lastCxid = r.Header.Xid
 	cs.stats.lastOp = r.Header.Type
 	if cs.session != 0 {
