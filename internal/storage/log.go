@@ -1,0 +1,245 @@
+package storage
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/adler32"
+	"path/filepath"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// Log file constants (§2.1, §2.2).
+const (
+	logMagic      = 0x5A4B4C47 // "ZKLG"
+	logVersion    = 2
+	logHeaderSize = 16
+	entryOverhead = 8 + 4 + 1
+	endOfRecord   = 0x42
+)
+
+// DefaultPreAllocSize is ZooKeeper's default preallocation step (64 MiB).
+const DefaultPreAllocSize = 64 << 20
+
+// LogOptions configure a Log.
+type LogOptions struct {
+	FS FS
+	// PreAllocSize is the preallocation step in bytes; 0 means the default,
+	// negative disables preallocation.
+	PreAllocSize int64
+	// ForceSync makes Commit fsync (zookeeper.forceSync, default yes).
+	ForceSync bool
+}
+
+// Log appends transactions to log segments in a directory. It is not safe
+// for concurrent use.
+type Log struct {
+	fs       FS
+	dir      string
+	preAlloc int64
+	force    bool
+
+	cur      File
+	bw       *bufio.Writer
+	pos      int64 // logical end of data in cur (buffered bytes included)
+	size     int64 // allocated size of cur
+	synced   int64 // offset up to which cur holds committed entries
+	unsynced []File
+	lastZxid jute.Zxid
+	enc      *jute.Encoder
+	// Appended counts entries appended to the current segment and
+	// Bytes the segment's size including preallocation.
+	Appended int
+}
+
+// OpenLog prepares appending in dir (which it creates). The first Append
+// starts a new segment.
+func OpenLog(dir string, opts LogOptions) (*Log, error) {
+	if opts.FS == nil {
+		opts.FS = OS{}
+	}
+	switch {
+	case opts.PreAllocSize == 0:
+		opts.PreAllocSize = DefaultPreAllocSize
+	case opts.PreAllocSize < 0:
+		opts.PreAllocSize = 0
+	}
+	if err := opts.FS.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("create log dir: %w", err)
+	}
+	return &Log{fs: opts.FS, dir: dir, preAlloc: opts.PreAllocSize, force: opts.ForceSync, enc: jute.NewEncoder(nil)}, nil
+}
+
+// Dir returns the log directory.
+func (l *Log) Dir() string { return l.dir }
+
+// SegmentSize returns the current segment's size including preallocation.
+func (l *Log) SegmentSize() int64 { return l.size }
+
+// Append buffers one transaction. It opens a new segment, named after the
+// transaction's zxid, if none is open.
+func (l *Log) Append(t *jute.Txn) error {
+	if t.Header.Zxid <= l.lastZxid && l.lastZxid != 0 {
+		return fmt.Errorf("append zxid %v after %v: zxids must increase", t.Header.Zxid, l.lastZxid)
+	}
+	if l.cur == nil {
+		if err := l.startSegment(t.Header.Zxid); err != nil {
+			return err
+		}
+	}
+	l.enc.Reset()
+	l.enc.Long(0)
+	l.enc.Int(0)
+	t.Encode(l.enc)
+	l.enc.Byte(endOfRecord)
+	b := l.enc.Bytes()
+	payload := b[12 : len(b)-1]
+	binary.BigEndian.PutUint64(b, uint64(adler32.Checksum(payload)))
+	binary.BigEndian.PutUint32(b[8:], uint32(len(payload)))
+	if err := l.preallocate(int64(len(b))); err != nil {
+		return err
+	}
+	if _, err := l.bw.Write(b); err != nil {
+		return fmt.Errorf("append to %s: %w", l.cur.Name(), err)
+	}
+	l.pos += int64(len(b))
+	l.lastZxid = t.Header.Zxid
+	l.Appended++
+	return nil
+}
+
+func (l *Log) startSegment(zxid jute.Zxid) error {
+	name := filepath.Join(l.dir, LogName(zxid))
+	f, err := l.fs.Create(name)
+	if err != nil {
+		return fmt.Errorf("create log segment: %w", err)
+	}
+	var hdr [logHeaderSize]byte
+	binary.BigEndian.PutUint32(hdr[0:], logMagic)
+	binary.BigEndian.PutUint32(hdr[4:], logVersion)
+	if _, err := f.Write(hdr[:]); err != nil {
+		f.Close()
+		l.fs.Remove(name)
+		return fmt.Errorf("write header of %s: %w", name, err)
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		f.Close()
+		return fmt.Errorf("sync log dir: %w", err)
+	}
+	l.cur = f
+	l.bw = bufio.NewWriterSize(&writerAt{f: f, off: logHeaderSize}, 256<<10)
+	l.pos, l.size, l.synced = logHeaderSize, logHeaderSize, logHeaderSize
+	l.Appended = 0
+	l.unsynced = append(l.unsynced, f)
+	return nil
+}
+
+// preallocate extends the segment with zeros ahead of the write position
+// (§2.8), so that appends do not change the file size and fdatasync has no
+// metadata to flush.
+func (l *Log) preallocate(n int64) error {
+	if l.preAlloc == 0 || l.pos+n+4096 < l.size {
+		return nil
+	}
+	newSize := l.size + l.preAlloc
+	if l.pos+n+4096 >= newSize {
+		newSize = (l.pos + n + l.preAlloc) / l.preAlloc * l.preAlloc
+	}
+	if err := l.bw.Flush(); err != nil {
+		return fmt.Errorf("append to %s: %w", l.cur.Name(), err)
+	}
+	if _, err := l.cur.WriteAt([]byte{0}, newSize-1); err != nil {
+		return fmt.Errorf("preallocate %s: %w", l.cur.Name(), err)
+	}
+	l.size = newSize
+	return nil
+}
+
+// Commit makes every appended transaction durable: it flushes the buffer
+// and fsyncs each segment written since the last Commit. On failure the
+// current segment is cut back to the last committed entry, so nothing
+// uncommitted is ever replayed.
+func (l *Log) Commit() error {
+	if l.cur != nil {
+		if err := l.bw.Flush(); err != nil {
+			return l.rollback(fmt.Errorf("write %s: %w", l.cur.Name(), err))
+		}
+	}
+	if l.force {
+		for _, f := range l.unsynced {
+			if err := f.Sync(); err != nil {
+				return l.rollback(fmt.Errorf("fsync %s: %w", f.Name(), err))
+			}
+		}
+	}
+	for _, f := range l.unsynced {
+		if f != l.cur {
+			f.Close()
+		}
+	}
+	l.unsynced = l.unsynced[:0]
+	if l.cur != nil {
+		l.unsynced = append(l.unsynced, l.cur)
+		l.synced = l.pos
+	}
+	return nil
+}
+
+// rollback discards what was appended since the last commit.
+func (l *Log) rollback(cause error) error {
+	if l.cur == nil {
+		return cause
+	}
+	l.bw.Reset(&writerAt{f: l.cur, off: l.synced})
+	l.pos = l.synced
+	// Zero what may have reached the file past the committed end, so that
+	// a later restore stops there.
+	if _, err := l.cur.WriteAt(make([]byte, entryOverhead), l.synced); err != nil {
+		// The disk refuses even that: start a fresh segment next time.
+		l.cur.Close()
+		l.cur = nil
+		l.unsynced = l.unsynced[:0]
+		return errors.Join(cause, fmt.Errorf("could not cut back the log tail: %w", err))
+	}
+	return cause
+}
+
+// LastZxid returns the zxid of the last appended transaction.
+func (l *Log) LastZxid() jute.Zxid { return l.lastZxid }
+
+// SetLastZxid tells a fresh Log the last zxid already on disk.
+func (l *Log) SetLastZxid(z jute.Zxid) { l.lastZxid = z }
+
+// Roll ends the current segment; the next Append starts a new one. Call
+// it after Commit.
+func (l *Log) Roll() error {
+	if l.cur == nil {
+		return nil
+	}
+	err := l.Commit()
+	if l.cur != nil {
+		l.cur.Close()
+	}
+	l.cur, l.bw = nil, nil
+	l.unsynced = l.unsynced[:0]
+	return err
+}
+
+// Close commits and closes the log.
+func (l *Log) Close() error { return l.Roll() }
+
+// writerAt adapts a File to sequential writes from an offset: segments
+// are longer than their data because of preallocation, so appends write at
+// a position rather than at the end of the file.
+type writerAt struct {
+	f   File
+	off int64
+}
+
+func (w *writerAt) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	return n, err
+}

@@ -1,0 +1,210 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+var fixtureDir = filepath.Join("..", "..", "..", "shared", "testdata", "zk38-basic", VersionDir)
+
+func txn(zxid jute.Zxid, path string) *jute.Txn {
+	return &jute.Txn{
+		Header: jute.TxnHeader{ClientID: 1, Cxid: int32(zxid), Zxid: zxid, Time: 1000, Type: jute.OpCreate},
+		Record: &jute.CreateTxn{Path: path, Data: []byte("data"), ACL: []jute.ACL{{Perms: 31, ID: jute.Id{Scheme: "world", ID: "anyone"}}}, ParentCVersion: int32(zxid)},
+	}
+}
+
+func readAll(t *testing.T, dir string, from jute.Zxid) ([]jute.Zxid, ReplayResult) {
+	t.Helper()
+	var got []jute.Zxid
+	res, err := Replay(OS{}, dir, from, true, func(tx *jute.Txn) error {
+		got = append(got, tx.Header.Zxid)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, res
+}
+
+func TestZooKeeperLogsParse(t *testing.T) {
+	got, res := readAll(t, copyFixture(t), 0)
+	if len(got) != 0x70 || res.LastZxid != 0x70 {
+		t.Fatalf("read %d txns up to %v, want 0x70", len(got), res.LastZxid)
+	}
+	for i, z := range got {
+		if z != jute.Zxid(i+1) {
+			t.Fatalf("txn %d has zxid %v", i, z)
+		}
+	}
+}
+
+// copyFixture copies the ZooKeeper fixture's logs to a temp dir.
+func copyFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	logs, _ := filepath.Glob(filepath.Join(fixtureDir, "log.*"))
+	if len(logs) == 0 {
+		t.Fatalf("fixture %s missing", fixtureDir)
+	}
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(l)), b, 0o644)
+	}
+	return dir
+}
+
+func TestAppendCommitReplayRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	l, err := OpenLog(dir, LogOptions{PreAllocSize: 128 << 10, ForceSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for z := jute.Zxid(1); z <= 100; z++ {
+		if err := l.Append(txn(z, "/n")); err != nil {
+			t.Fatal(err)
+		}
+		if z%10 == 0 {
+			if err := l.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if z == 50 {
+			l.Roll()
+		}
+	}
+	l.Close()
+	info, _ := os.Stat(filepath.Join(dir, "log.1"))
+	if info.Size() != 16+128<<10 {
+		t.Fatalf("log.1 is %d bytes, want header + one preallocation step", info.Size())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "log.33")); err != nil {
+		t.Fatal("no segment started at zxid 0x33 after the roll")
+	}
+	got, _ := readAll(t, dir, 0)
+	if len(got) != 100 {
+		t.Fatalf("replayed %d", len(got))
+	}
+	tail, _ := readAll(t, dir, 70)
+	if len(tail) != 30 || tail[0] != 71 {
+		t.Fatalf("replay from 70: %v", tail)
+	}
+}
+
+func TestTornTailIsCutAndEverythingBeforeItSurvives(t *testing.T) {
+	dir := copyFixture(t)
+	last := filepath.Join(dir, "log.6b")
+	b, _ := os.ReadFile(last)
+	// Cut the last entry in half: a power loss mid-append.
+	os.WriteFile(last, b[:len(b)-20], 0o644)
+	got, res := readAll(t, dir, 0)
+	if res.LastZxid != 0x6f || len(res.Truncated) != 1 || res.Truncated[0].File != last {
+		t.Fatalf("last %v truncated %+v", res.LastZxid, res.Truncated)
+	}
+	if len(got) != 0x6f {
+		t.Fatalf("replayed %d", len(got))
+	}
+	// The torn bytes are gone from the file: a second replay is clean.
+	_, again := readAll(t, dir, 0)
+	if len(again.Truncated) != 0 || again.LastZxid != 0x6f {
+		t.Fatalf("second replay %+v", again)
+	}
+}
+
+func TestBitFlipInTheMiddleIsCorruptionNamingFileAndOffset(t *testing.T) {
+	dir := copyFixture(t)
+	p := filepath.Join(dir, "log.26")
+	b, _ := os.ReadFile(p)
+	b[100] ^= 0x10
+	os.WriteFile(p, b, 0o644)
+	_, err := Replay(OS{}, dir, 0, true, func(*jute.Txn) error { return nil })
+	var ce *CorruptionError
+	if !errors.As(err, &ce) || ce.File != p || ce.Offset < 16 || ce.Offset > 100 {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestBitFlipInTheLastEntryIsATornTail(t *testing.T) {
+	dir := copyFixture(t)
+	p := filepath.Join(dir, "log.6b")
+	b, _ := os.ReadFile(p)
+	b[len(b)-5] ^= 0x01
+	os.WriteFile(p, b, 0o644)
+	_, res := readAll(t, dir, 0)
+	if res.LastZxid != 0x6f || len(res.Truncated) != 1 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// failingFS makes writes fail after a budget of bytes, like a full disk.
+type failingFS struct {
+	OS
+	budget *int64
+}
+
+type failingFile struct {
+	*os.File
+	budget *int64
+}
+
+var errDiskFull = errors.New("no space left on device")
+
+func (f failingFile) WriteAt(p []byte, off int64) (int, error) {
+	if int64(len(p)) > *f.budget {
+		return 0, errDiskFull
+	}
+	*f.budget -= int64(len(p))
+	return f.File.WriteAt(p, off)
+}
+
+func (f failingFile) Write(p []byte) (int, error) {
+	if int64(len(p)) > *f.budget {
+		return 0, errDiskFull
+	}
+	*f.budget -= int64(len(p))
+	return f.File.Write(p)
+}
+
+func (fs failingFS) Create(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	return failingFile{f, fs.budget}, err
+}
+
+func TestFailedCommitLeavesNothingHalfWritten(t *testing.T) {
+	dir := t.TempDir()
+	budget := int64(1 << 20)
+	fs := failingFS{budget: &budget}
+	l, err := OpenLog(dir, LogOptions{FS: fs, PreAllocSize: -1, ForceSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(txn(1, "/a"))
+	l.Append(txn(2, "/b"))
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	budget = 10 // the disk fills up
+	l.Append(txn(3, "/c"))
+	if err := l.Commit(); !errors.Is(err, errDiskFull) {
+		t.Fatalf("commit on a full disk: %v", err)
+	}
+	budget = 1 << 20 // space returns
+	if err := l.Append(txn(4, "/d")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	got, _ := readAll(t, dir, 0)
+	if len(got) != 3 || got[2] != 4 {
+		t.Fatalf("replayed %v, want 1 2 4", got)
+	}
+}
