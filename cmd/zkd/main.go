@@ -61,6 +61,7 @@ func serve(args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	logJSON := fs.Bool("log-json", false, "write logs as JSON lines instead of text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	inMemory := fs.Bool("in-memory", false, "keep all data in memory only; read and write nothing under dataDir")
 	props, rest, err := config.ParseDefineArgs(args)
 	if err != nil {
 		return err
@@ -109,9 +110,10 @@ func serve(args []string, stderr io.Writer) error {
 	if cfg.ClientPort == 0 {
 		return errors.New("no clientPort in the configuration: nothing to listen on")
 	}
-	log.Warn("zkd keeps data in memory only in this version: it is lost when the server stops")
-
-	srv, err := server.New(cfg, server.Options{Logger: log})
+	if *inMemory {
+		log.Warn("running in memory only (-in-memory): all data is lost when the server stops")
+	}
+	srv, err := server.New(cfg, server.Options{Logger: log, InMemory: *inMemory})
 	if err != nil {
 		return err
 	}

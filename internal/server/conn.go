@@ -40,12 +40,15 @@ type pending struct {
 	txn   *jute.Txn
 	// done is set once a write has been applied (result holds its outcome)
 	// or failed (err).
-	done    bool
-	result  tree.Result
-	err     error
-	connect *jute.ConnectRequest
-	timeout int32
-	at      time.Time
+	done   bool
+	result tree.Result
+	err    error
+	// poisoned marks a write prepared before an earlier write failed to
+	// commit; it is expected to fail too.
+	poisoned bool
+	connect  *jute.ConnectRequest
+	timeout  int32
+	at       time.Time
 	// immediate, when non-zero, is an error answer decided on arrival.
 	immediate jute.Code
 }
@@ -214,7 +217,8 @@ func (s *Server) auth(cs *connState, p *pending) {
 	cs.ids = merged
 }
 
-// handleCommitted applies a batch of committed transactions in order.
+// handleCommitted applies a batch of committed transactions in order, or
+// fails them when the commit step failed.
 func (s *Server) handleCommitted(batch []*jute.Txn, err error) {
 	for _, txn := range batch {
 		if len(s.inflight) == 0 || s.inflight[0].txn != txn {
@@ -225,15 +229,39 @@ func (s *Server) handleCommitted(batch []*jute.Txn, err error) {
 		s.inflight[0] = nil
 		s.inflight = s.inflight[1:]
 		if err != nil {
-			p.err = err
-			p.done = true
-			s.prep.Overlay.Reset()
-			if p.cs != nil {
-				s.drain(p.cs)
-			}
+			s.commitFailed(p, err)
 			continue
 		}
 		s.apply(p)
+	}
+}
+
+// commitFailed fails a transaction the committer could not make durable.
+// The first failure poisons everything prepared so far, since it was
+// prepared on top of changes that will not happen: the overlay is dropped,
+// zxids restart after the last applied one, and the committer resumes
+// with what is prepared from now on.
+func (s *Server) commitFailed(p *pending, err error) {
+	p.err = err
+	p.done = true
+	if !p.poisoned {
+		s.log.Error("write failed: not durable", "zxid", p.txn.Header.Zxid, "err", err)
+		for _, q := range s.inflight {
+			q.poisoned = true
+		}
+		s.prep.Overlay.Reset()
+		s.nextZxid = s.tree.LastZxid() + 1
+		s.committer.Resume()
+	}
+	if p.txn.Header.Type == jute.OpCloseSession {
+		// Let the session expire (or close) again later.
+		if sess, ok := s.sessions.Get(p.txn.Header.ClientID); ok {
+			sess.Closing = false
+			s.sessions.Touch(sess.ID, s.nowMS())
+		}
+	}
+	if p.cs != nil {
+		s.drain(p.cs)
 	}
 }
 

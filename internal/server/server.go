@@ -17,6 +17,7 @@ import (
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/prep"
 	"github.com/zkd/zkd/internal/session"
+	"github.com/zkd/zkd/internal/storage"
 	"github.com/zkd/zkd/internal/tree"
 	"github.com/zkd/zkd/internal/watch"
 )
@@ -29,7 +30,11 @@ var Version = "3.8.0-zkd-dev"
 // Options configure a Server beyond its zoo.cfg.
 type Options struct {
 	Logger *slog.Logger
-	// Committer makes transactions durable; nil keeps data in memory only.
+	// InMemory keeps all data in memory only: nothing is read from or
+	// written to dataDir.
+	InMemory bool
+	// Committer replaces the commit step (tests); nil selects the
+	// transaction log, or memory with InMemory.
 	Committer Committer
 }
 
@@ -56,7 +61,9 @@ type Server struct {
 	stats     serverStats
 	lastReap  time.Time
 	whitelist map[string]bool
-	aclConf   acl.Settings
+	// restoredSessions holds the sessions loaded from disk until Start.
+	restoredSessions map[jute.SessionID]int32
+	aclConf          acl.Settings
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -82,6 +89,7 @@ const (
 	evClosed
 	evCommitted
 	evQuery
+	evSnapshot
 )
 
 // New builds a server from cfg. It does not listen until Start.
@@ -89,20 +97,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Committer == nil {
-		opts.Committer = &MemoryCommitter{}
-	}
-	t := tree.New()
 	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL()}
 	s := &Server{
 		cfg:       cfg,
 		log:       opts.Logger,
 		committer: opts.Committer,
 		inbox:     newQueue[event](),
-		tree:      t,
-		prep: prep.New(t, prep.Settings{
-			ACL: aclConf, ExtendedTypes: cfg.ExtendedTypesEnabled(), ReconfigEnabled: cfg.ReconfigEnabled,
-		}),
 		watches:   watch.New(),
 		conns:     make(map[*clientport.Conn]*connState),
 		byWatcher: make(map[watch.WatcherID]*connState),
@@ -111,8 +111,37 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		aclConf:   aclConf,
 	}
 	s.stats.reset()
+	r := &restored{tree: tree.New(), sessions: make(map[jute.SessionID]int32)}
+	if !opts.InMemory {
+		var err error
+		if r, err = s.restore(storage.OS{}); err != nil {
+			return nil, err
+		}
+		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
+			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
+		if s.committer == nil {
+			_, logDir := s.dataDirs()
+			l, err := storage.OpenLog(logDir, storage.LogOptions{PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()})
+			if err != nil {
+				return nil, err
+			}
+			l.SetLastZxid(r.lastZxid)
+			s.committer = NewLogCommitter(l, s.log, cfg.SnapCount(), cfg.FsyncWarningThreshold(), s.rolled)
+		}
+	}
+	if s.committer == nil {
+		s.committer = &MemoryCommitter{}
+	}
+	s.tree = r.tree
+	s.restoredSessions = r.sessions
+	s.prep = prep.New(r.tree, prep.Settings{
+		ACL: aclConf, ExtendedTypes: cfg.ExtendedTypesEnabled(), ReconfigEnabled: cfg.ReconfigEnabled,
+	})
 	return s, nil
 }
+
+// rolled is called by the log committer after a log roll.
+func (s *Server) rolled() { s.inbox.push(event{kind: evSnapshot}) }
 
 // Start listens on the client port and starts the pipeline.
 func (s *Server) Start(ctx context.Context) error {
@@ -128,6 +157,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.listener = ln
 	s.started = time.Now()
 	s.sessions = session.NewTable(int64(s.cfg.TickTime), session.InitialID(s.serverID(), s.started.UnixMilli()))
+	for id, timeout := range s.restoredSessions {
+		s.sessions.Add(id, timeout, 0)
+	}
+	s.restoredSessions = nil
 	s.nextZxid = s.tree.LastZxid() + 1
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.committer.Start(func(batch []*jute.Txn, err error) {
@@ -206,6 +239,8 @@ func (s *Server) handle(ev *event) {
 		s.handleCommitted(ev.batch, ev.err)
 	case evQuery:
 		ev.query()
+	case evSnapshot:
+		s.startSnapshot()
 	}
 }
 

@@ -48,7 +48,10 @@ type Log struct {
 	synced   int64 // offset up to which cur holds committed entries
 	unsynced []File
 	lastZxid jute.Zxid
-	enc      *jute.Encoder
+	// committedZxid is the last zxid made durable; a failed commit rolls
+	// lastZxid back to it.
+	committedZxid jute.Zxid
+	enc           *jute.Encoder
 	// Appended counts entries appended to the current segment and
 	// Bytes the segment's size including preallocation.
 	Appended int
@@ -102,7 +105,7 @@ func (l *Log) Append(t *jute.Txn) error {
 		return err
 	}
 	if _, err := l.bw.Write(b); err != nil {
-		return fmt.Errorf("append to %s: %w", l.cur.Name(), err)
+		return l.rollback(fmt.Errorf("append to %s: %w", l.cur.Name(), err))
 	}
 	l.pos += int64(len(b))
 	l.lastZxid = t.Header.Zxid
@@ -148,10 +151,10 @@ func (l *Log) preallocate(n int64) error {
 		newSize = (l.pos + n + l.preAlloc) / l.preAlloc * l.preAlloc
 	}
 	if err := l.bw.Flush(); err != nil {
-		return fmt.Errorf("append to %s: %w", l.cur.Name(), err)
+		return l.rollback(fmt.Errorf("append to %s: %w", l.cur.Name(), err))
 	}
 	if _, err := l.cur.WriteAt([]byte{0}, newSize-1); err != nil {
-		return fmt.Errorf("preallocate %s: %w", l.cur.Name(), err)
+		return l.rollback(fmt.Errorf("preallocate %s: %w", l.cur.Name(), err))
 	}
 	l.size = newSize
 	return nil
@@ -184,11 +187,13 @@ func (l *Log) Commit() error {
 		l.unsynced = append(l.unsynced, l.cur)
 		l.synced = l.pos
 	}
+	l.committedZxid = l.lastZxid
 	return nil
 }
 
 // rollback discards what was appended since the last commit.
 func (l *Log) rollback(cause error) error {
+	l.lastZxid = l.committedZxid
 	if l.cur == nil {
 		return cause
 	}
@@ -210,7 +215,7 @@ func (l *Log) rollback(cause error) error {
 func (l *Log) LastZxid() jute.Zxid { return l.lastZxid }
 
 // SetLastZxid tells a fresh Log the last zxid already on disk.
-func (l *Log) SetLastZxid(z jute.Zxid) { l.lastZxid = z }
+func (l *Log) SetLastZxid(z jute.Zxid) { l.lastZxid, l.committedZxid = z, z }
 
 // Roll ends the current segment; the next Append starts a new one. Call
 // it after Commit.
