@@ -24,6 +24,10 @@ type ZkdOptions struct {
 	// "-Dkey=value" like the Java system properties Apache ZooKeeper reads,
 	// for example "-Dzookeeper.extendedTypesEnabled=true".
 	Flags []string
+	// DataDir, when set, is used as the server's data directory (which must
+	// exist) instead of a fresh one: a restart on what an earlier server
+	// left behind.
+	DataDir string
 }
 
 // Zkd is a zkd server running as a child process of the test. It is stopped
@@ -53,9 +57,12 @@ func StartZkd(t testing.TB, opts ZkdOptions) *Zkd {
 	t.Helper()
 	bin := ZkdBinary(t)
 	dir := t.TempDir()
-	z := &Zkd{DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "zkd.log")}
-	if err := os.Mkdir(z.DataDir, 0o755); err != nil {
-		t.Fatalf("StartZkd: %v", err)
+	z := &Zkd{DataDir: opts.DataDir, LogPath: filepath.Join(dir, "zkd.log")}
+	if z.DataDir == "" {
+		z.DataDir = filepath.Join(dir, "data")
+		if err := os.Mkdir(z.DataDir, 0o755); err != nil {
+			t.Fatalf("StartZkd: %v", err)
+		}
 	}
 	cfg := filepath.Join(dir, "zoo.cfg")
 	const attempts = 3

@@ -1,0 +1,10 @@
+package crash
+
+import (
+	"os"
+	"testing"
+
+	"github.com/zkd/zkd/internal/testcluster"
+)
+
+func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
