@@ -4,6 +4,7 @@
 //
 //	zkd                               standalone server on 127.0.0.1:2181
 //	zkd server [zoo.cfg] [-Dkey=value ...]
+//	zkd log dump|check FILE...
 //	zkd version
 package main
 
@@ -34,6 +35,8 @@ const usage = `usage:
   zkd                                   run a standalone server on 127.0.0.1:2181
   zkd server [flags] [zoo.cfg] [-Dkey=value ...]
                                         run a server from a zoo.cfg
+  zkd log dump [--json] FILE...         print transaction log entries, one per line
+  zkd log check FILE...                 verify log checksums; report the first bad offset
   zkd version                           print the version
 `
 
@@ -44,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return serve(args[1:], stderr)
+	case "log":
+		return runLog(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "zkd %s\n", server.Version)
 		return nil

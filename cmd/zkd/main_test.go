@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var fixtureLogs = filepath.Join("..", "..", "..", "shared", "testdata", "zk38-basic", "version-2")
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestVersionPrintsTheZooKeeperReleaseItSpeaks(t *testing.T) {
+	out, _, err := runCmd(t, "version")
+	if err != nil || !strings.HasPrefix(out, "zkd 3.8.0-") {
+		t.Fatalf("%q %v", out, err)
+	}
+}
+
+func TestBadConfigNamesFileLineAndKey(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "zoo.cfg")
+	os.WriteFile(cfg, []byte("dataDir=/tmp/x\nclientPort=2181\ntickTime=abc\n"), 0o644)
+	_, _, err := runCmd(t, "server", cfg)
+	if err == nil || !strings.Contains(err.Error(), "zoo.cfg:3") || !strings.Contains(err.Error(), "tickTime") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestLogDumpPrintsOneLinePerTransaction(t *testing.T) {
+	out, _, err := runCmd(t, "log", "dump", filepath.Join(fixtureLogs, "log.6b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 7 || !strings.Contains(lines[0], "zxid 0x6b delete /app/many/n51") ||
+		!strings.Contains(lines[4], "createSession timeout=10000ms") || lines[6] != "EOF reached after 6 txns." {
+		t.Fatalf("dump:\n%s", out)
+	}
+	js, _, err := runCmd(t, "log", "dump", "--json", filepath.Join(fixtureLogs, "log.6b"))
+	if err != nil || strings.Count(js, "\n") != 6 || !strings.Contains(js, `"zxid":"0x6b"`) {
+		t.Fatalf("json dump %v:\n%s", err, js)
+	}
+}
+
+func TestLogCheckReportsTheFirstBadOffset(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(fixtureLogs, "log.26"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[200] ^= 0xff
+	bad := filepath.Join(t.TempDir(), "log.26")
+	os.WriteFile(bad, b, 0o644)
+	out, _, err := runCmd(t, "log", "check", filepath.Join(fixtureLogs, "log.1"), bad)
+	if err == nil || !strings.Contains(out, "log.1: ok, 37 transactions") || !strings.Contains(out, bad+": BAD:") || !strings.Contains(out, "corrupt at offset") {
+		t.Fatalf("check %v:\n%s", err, out)
+	}
+}
