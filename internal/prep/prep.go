@@ -81,6 +81,12 @@ func (p *Preparer) Prepare(req *Request, zxid jute.Zxid, now int64) *jute.Txn {
 		txn.Record = rec
 		p.Overlay.record(&txn.Header, rec)
 		return txn
+	case jute.OpDeleteContainer:
+		// Only the server's own reaper may delete containers; a client's
+		// op 20 fails like in ZooKeeper 3.8, consuming a zxid.
+		txn.Header.Type = jute.OpError
+		txn.Record = &jute.ErrorTxn{Err: jute.ErrBadArguments}
+		return txn
 	case jute.OpReconfig:
 		code := jute.ErrReconfigDisabled
 		if p.Settings.ReconfigEnabled {

@@ -149,6 +149,9 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 	case prep.IsWrite(r.Header.Type) && !r.Unknown:
 		s.prepareWrite(cs, p)
 		return
+	case r.Header.Type == jute.OpDeleteContainer:
+		s.submit(cs, &prep.Request{Session: cs.session, Cxid: p.xid, Op: p.op, Body: &jute.Empty{}}, p)
+		return
 	}
 	s.enqueue(cs, p)
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/binary"
-	"io"
 	"log/slog"
 	"net"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // startServer runs a standalone server on a free loopback port for the
@@ -67,153 +66,78 @@ type testLogger struct{ t testing.TB }
 
 func (l testLogger) Printf(format string, args ...any) {}
 
-// rawClient speaks the wire protocol directly, for byte-level checks and
-// opcodes go-zookeeper lacks.
+// rawClient is testcluster.RawClient under the names this package's tests
+// use: it speaks the wire protocol directly, for byte-level checks and
+// opcodes go-zookeeper lacks. session and passwd follow the last handshake.
 type rawClient struct {
+	*testcluster.RawClient
 	t       testing.TB
 	nc      net.Conn
 	session jute.SessionID
 	passwd  []byte
-	timeout int32
 }
 
 func rawDial(t testing.TB, s *Server) *rawClient {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", s.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
-	return &rawClient{t: t, nc: nc}
+	c := testcluster.DialRaw(t, s.Addr().String())
+	return &rawClient{RawClient: c, t: t, nc: c.Conn()}
 }
 
 // rawConnect dials and completes a handshake for a new session.
 func rawConnect(t testing.TB, s *Server) *rawClient {
-	c := rawDial(t, s)
-	resp := c.handshake(&jute.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16), HasReadOnly: true})
-	if resp.SessionID == 0 {
-		t.Fatal("handshake refused")
-	}
-	return c
+	t.Helper()
+	c := testcluster.ConnectRaw(t, s.Addr().String())
+	return &rawClient{RawClient: c, t: t, nc: c.Conn(), session: c.SessionID(), passwd: c.Passwd()}
+}
+
+func (c *rawClient) handshake(req *jute.ConnectRequest) *jute.ConnectResponse {
+	c.t.Helper()
+	resp := c.Handshake(req)
+	c.session, c.passwd = c.SessionID(), c.Passwd()
+	return resp
 }
 
 func (c *rawClient) writeFrame(payload []byte) {
 	c.t.Helper()
-	buf := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
-	if _, err := c.nc.Write(append(buf, payload...)); err != nil {
-		c.t.Fatal(err)
-	}
+	c.WriteFrame(payload)
 }
 
 // readFrame returns the next frame, or nil at EOF.
 func (c *rawClient) readFrame() []byte {
 	c.t.Helper()
-	var l [4]byte
-	if _, err := io.ReadFull(c.nc, l[:]); err != nil {
-		return nil
-	}
-	buf := make([]byte, binary.BigEndian.Uint32(l[:]))
-	if _, err := io.ReadFull(c.nc, buf); err != nil {
-		c.t.Fatal(err)
-	}
-	return buf
-}
-
-func (c *rawClient) handshake(req *jute.ConnectRequest) *jute.ConnectResponse {
-	c.t.Helper()
-	c.writeFrame(jute.Encode(req))
-	frame := c.readFrame()
-	if frame == nil {
-		return nil
-	}
-	var resp jute.ConnectResponse
-	if err := jute.Decode(frame, &resp); err != nil {
-		c.t.Fatal(err)
-	}
-	c.session, c.passwd, c.timeout = resp.SessionID, resp.Passwd, resp.Timeout
-	return &resp
+	return c.ReadFrame()
 }
 
 func (c *rawClient) send(xid int32, op jute.OpCode, body jute.Encodable) {
 	c.t.Helper()
-	e := jute.NewEncoder(nil)
-	h := jute.RequestHeader{Xid: xid, Type: op}
-	h.Encode(e)
-	if body != nil {
-		body.Encode(e)
-	}
-	c.writeFrame(e.Bytes())
+	c.Send(xid, op, body)
 }
 
 // reply reads frames until a non-notification one arrives and returns its
 // header and body decoder; notifications seen on the way are returned too.
 func (c *rawClient) reply() (jute.ReplyHeader, *jute.Decoder, []jute.WatcherEvent) {
 	c.t.Helper()
-	var events []jute.WatcherEvent
-	for {
-		frame := c.readFrame()
-		if frame == nil {
-			c.t.Fatal("connection closed while waiting for a reply")
-		}
-		d := jute.NewDecoder(frame)
-		var h jute.ReplyHeader
-		h.Decode(d)
-		if h.Xid == jute.XidNotification {
-			var ev jute.WatcherEvent
-			ev.Decode(d)
-			events = append(events, ev)
-			continue
-		}
-		return h, d, events
-	}
+	return c.Reply()
 }
 
 // call sends one request and decodes its reply into resp (if non-nil and
 // the reply is not an error).
 func (c *rawClient) call(xid int32, op jute.OpCode, body jute.Encodable, resp jute.Record) jute.ReplyHeader {
 	c.t.Helper()
-	c.send(xid, op, body)
-	h, d, _ := c.reply()
-	if h.Xid != xid && !(op == jute.OpPing && h.Xid == jute.XidPing) {
-		c.t.Fatalf("reply xid %d, want %d", h.Xid, xid)
-	}
-	if resp != nil && h.Err == jute.OK {
-		resp.Decode(d)
-		if d.Err() != nil {
-			c.t.Fatal(d.Err())
-		}
-	}
-	return h
+	return c.Call(xid, op, body, resp)
 }
 
 // expectClosed waits for the server to close the connection.
 func (c *rawClient) expectClosed() {
 	c.t.Helper()
-	for {
-		if c.readFrame() == nil {
-			return
-		}
-	}
+	c.ExpectClosed()
 }
-
-var openACL = []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
 
 // readEvents reads one frame and returns the notifications in it (none if
 // it was a reply).
 func (c *rawClient) readEvents() (jute.ReplyHeader, *jute.Decoder, []jute.WatcherEvent) {
 	c.t.Helper()
-	frame := c.readFrame()
-	if frame == nil {
-		c.t.Fatal("connection closed")
-	}
-	d := jute.NewDecoder(frame)
-	var h jute.ReplyHeader
-	h.Decode(d)
-	if h.Xid != jute.XidNotification {
-		return h, d, nil
-	}
-	var ev jute.WatcherEvent
-	ev.Decode(d)
-	return h, d, []jute.WatcherEvent{ev}
+	return c.ReadEvents()
 }
+
+var openACL = []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}

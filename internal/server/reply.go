@@ -157,17 +157,13 @@ func (s *Server) answerRead(p *pending) {
 	}
 	body, code := s.read(cs, p)
 	hdr.Err = code
-	if code != jute.OK {
+	if code != jute.OK && !(p.op == jute.OpMultiRead && body != nil) {
 		body = nil
 	}
 	s.send(cs, hdr, body)
 }
 
 func (s *Server) unknownOp(cs *connState, p *pending) {
-	if p.op == jute.OpDeleteContainer {
-		s.send(cs, jute.ReplyHeader{Xid: p.xid, Zxid: s.tree.LastZxid(), Err: jute.ErrBadArguments}, nil)
-		return
-	}
 	s.log.Info("unknown opcode; closing connection", "peer", cs.c.Remote(), "op", int32(p.op))
 	cs.closing = true
 	cs.c.SendThenClose(jute.ReplyHeader{Xid: p.xid, Zxid: -1, Err: jute.ErrUnimplemented}, nil)
@@ -301,10 +297,19 @@ func (s *Server) readable(path string, perm int32, ids []jute.Id) (*tree.Node, j
 func (s *Server) multiRead(cs *connState, p *pending) (jute.Encodable, jute.Code) {
 	m := p.req.Body.(*jute.MultiRequest)
 	out := &jute.MultiResponse{}
+	writes := 0
 	for _, op := range m.Ops {
 		if op.Type != jute.OpGetData && op.Type != jute.OpGetChildren {
-			return nil, jute.ErrMarshallingError
+			writes++
 		}
+	}
+	switch {
+	case writes == len(m.Ops) && writes > 0:
+		// ZooKeeper 3.8 answers a multiRead of only write ops with
+		// MARSHALLINGERROR and an empty result list after the header.
+		return &jute.MultiResponse{}, jute.ErrMarshallingError
+	case writes > 0:
+		return nil, jute.ErrMarshallingError
 	}
 	for _, op := range m.Ops {
 		r := op.Req.(*jute.PathWatchRequest)

@@ -172,8 +172,12 @@ func Parent(p string) string {
 // Base returns the last component of p.
 func Base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
-// Get returns the node at path.
+// Get returns the node at path. The empty path names the root too, as in
+// ZooKeeper, whose node map keeps the root under both "" and "/".
 func (t *Tree) Get(path string) (*Node, bool) {
+	if path == "" {
+		path = RootPath
+	}
 	n, ok := t.nodes[path]
 	return n, ok
 }
@@ -190,13 +194,15 @@ func (t *Tree) Children(n *Node) []string {
 
 // CountDescendants returns the number of nodes below path, excluding it.
 func (t *Tree) CountDescendants(path string) int {
-	n, ok := t.nodes[path]
-	if !ok {
+	if path == "" {
+		// ZooKeeper counts the map keys under "" — which include "/" itself.
+		return t.CountDescendants(RootPath) + 1
+	}
+	if _, ok := t.nodes[path]; !ok {
 		return 0
 	}
 	total := 0
 	stack := []string{path}
-	_ = n
 	for len(stack) > 0 {
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
