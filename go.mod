@@ -4,4 +4,4 @@ go 1.26
 
 require github.com/go-zookeeper/zk v1.0.4
 
-require github.com/klauspost/compress v1.20.3 // indirect
+require github.com/klauspost/compress v1.20.3

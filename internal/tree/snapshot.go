@@ -1,0 +1,608 @@
+package tree
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/adler32"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// Snapshot format (storage-and-quorum.md §3.2), as seen after
+// decompression:
+//
+//	FileHeader   int32 magic "ZKSN", int32 version 2, int64 dbid -1
+//	int32        session count, then {int64 session id, int32 timeout ms}
+//	int32        ACL map size, then {int64 ref, vector<ACL>}
+//	node*        ustring path ("" for the root), buffer data, int64 ACL
+//	             ref, StatPersisted; pre-order, parents before children
+//	ustring      "/"                      end of nodes
+//	int64, "/"   seal #1: Adler-32 of every byte before it
+//	int64 zxid, int32 version, int64 digest    digest trailer (zxid 0 = none)
+//	int64, "/"   seal #2: Adler-32 of every byte before it
+//
+// Pre-3.6 files end after seal #1; readers accept both.
+const (
+	// SnapshotMagic is the FileHeader magic of a snapshot ("ZKSN").
+	SnapshotMagic int32 = 0x5A4B534E
+	// SnapshotVersion is the FileHeader version ZooKeeper 3.8 writes.
+	SnapshotVersion int32 = 2
+	// snapshotDBID is the FileHeader dbid ZooKeeper writes in snapshots.
+	snapshotDBID int64 = -1
+	// openACLRef stands for OPEN_ACL_UNSAFE and is never in the map (§3.3).
+	openACLRef int64 = -1
+	// danglingACLRef is the ref SnapshotWriter gives a node whose ACL list
+	// is not in the file's map; it never allocates it (see SnapshotWriter).
+	danglingACLRef int64 = 0
+	// endOfNodes is the path that ends the node records and follows seals.
+	endOfNodes = "/"
+)
+
+// DefaultSnapshotMaxBuffer is the largest data buffer or string a snapshot
+// reader accepts by default: jute.maxbuffer plus jute.maxbuffer.extrasize,
+// both 0xfffff unless configured, as Java's reader checks (§0.1).
+const DefaultSnapshotMaxBuffer = 2 * jute.DefaultMaxBuffer
+
+// SessionTimeout is one global session recorded in a snapshot: its id and
+// negotiated timeout.
+type SessionTimeout struct {
+	ID jute.SessionID
+	// Timeout is the session timeout in milliseconds.
+	Timeout int32
+}
+
+// ReadOptions control ReadSnapshot.
+type ReadOptions struct {
+	// Zxid is the zxid in the snapshot's file name. It becomes the tree's
+	// LastZxid: restore replays the log from Zxid+1 (§1.3, §3.7). It also
+	// decides how nodes whose ACL ref is missing from the file's map are
+	// repaired (see ReadSnapshot).
+	Zxid jute.Zxid
+	// ExtendedTypes is zookeeper.extendedTypesEnabled: when set, stored
+	// owners with the TTL encoding mark TTL nodes; when clear, ZooKeeper
+	// reads them as ephemerals of that (nonexistent) session (§3.4).
+	ExtendedTypes bool
+	// MaxBuffer is the largest data buffer, path or ACL string accepted;
+	// 0 means DefaultSnapshotMaxBuffer.
+	MaxBuffer int
+}
+
+// SnapshotInfo describes a snapshot that ReadSnapshot loaded.
+type SnapshotInfo struct {
+	// Version and DBID are the FileHeader fields (only the magic is
+	// checked, as ZooKeeper does).
+	Version int32
+	DBID    int64
+	// Nodes is the number of node records loaded.
+	Nodes int
+	// ACLLists is the number of entries in the file's ACL map.
+	ACLLists int
+	// Size is the number of (uncompressed) bytes read, through the last
+	// seal.
+	Size int64
+	// HasDigest reports that the file carries a complete digest trailer
+	// followed by a matching seal #2.
+	HasDigest bool
+	// DigestZxid, DigestVersion and Digest are the trailer: the tree
+	// digest after DigestZxid. DigestZxid 0 means the writer recorded no
+	// digest. For a fuzzy snapshot DigestZxid may be above the name zxid;
+	// the digest then describes the tree once replay reaches DigestZxid.
+	DigestZxid    jute.Zxid
+	DigestVersion int32
+	Digest        int64
+	// TreeDigest is the digest (§2.5) of the nodes as loaded, before any
+	// replay.
+	TreeDigest int64
+	// DigestMismatch is set when the trailer describes exactly the loaded
+	// content (DigestZxid equals ReadOptions.Zxid, digest version 2) and
+	// its digest differs from TreeDigest. ZooKeeper only logs this.
+	DigestMismatch bool
+	// Repaired counts nodes whose ACL ref was not in the map, a trace of a
+	// fuzzy snapshot (see ReadSnapshot).
+	Repaired int
+}
+
+// ErrChecksum is the cause (errors.Is) of a SnapshotError for a seal that
+// does not match the bytes before it.
+var ErrChecksum = errors.New("snapshot checksum mismatch")
+
+// SnapshotError reports why a snapshot cannot be loaded and where: Offset
+// counts bytes of the uncompressed stream.
+type SnapshotError struct {
+	Offset int64
+	Reason string
+	// Err is the underlying cause, if any: ErrChecksum,
+	// io.ErrUnexpectedEOF for a truncated file, or the read error.
+	Err error
+}
+
+func (e *SnapshotError) Error() string {
+	s := fmt.Sprintf("snapshot: %s at offset %d", e.Reason, e.Offset)
+	if e.Err != nil && e.Err != ErrChecksum {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *SnapshotError) Unwrap() error { return e.Err }
+
+// openACL is ZooKeeper's OPEN_ACL_UNSAFE.
+var openACL = []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
+
+func isOpenACL(l []jute.ACL) bool { return len(l) == 1 && l[0] == openACL[0] }
+
+// ReadSnapshot loads a snapshot from the uncompressed stream r: the tree,
+// the global sessions in file order, and what the file said about itself.
+// It checks both seals and never panics on damaged input; every error is a
+// *SnapshotError naming the offset.
+//
+// The tree comes back as ZooKeeper rebuilds it: the ephemeral, container
+// and TTL indexes from the stored owners (opts.ExtendedTypes), the quota
+// registry from the zookeeper_limits nodes under /zookeeper/quota with
+// every zookeeper_stats node recounted, ACL lists that no node uses
+// dropped, and LastZxid set to opts.Zxid.
+//
+// A node whose ACL ref is neither -1 nor in the map can only come from a
+// fuzzy snapshot: its list was created while the snapshot was being
+// written, so a transaction after opts.Zxid gave it to the node. If the
+// node was created after opts.Zxid, it and its subtree are left out:
+// replaying the log recreates them with the right ACL. Otherwise a setACL
+// after opts.Zxid is in the log; the node gets an empty ACL list (no
+// access) until replay applies it. Info.Repaired counts such nodes.
+func ReadSnapshot(r io.Reader, opts ReadOptions) (*Tree, []SessionTimeout, SnapshotInfo, error) {
+	sr := newSnapReader(r, opts.MaxBuffer)
+	t, sessions, info, err := sr.read(opts)
+	if err != nil {
+		return nil, nil, SnapshotInfo{}, err
+	}
+	return t, sessions, info, nil
+}
+
+// snapReader reads jute values from a stream, keeping the Adler-32 of
+// everything consumed and the offset.
+type snapReader struct {
+	r   *bufio.Reader
+	sum hash.Hash32
+	off int64
+	max int
+	buf [68]byte
+}
+
+func newSnapReader(r io.Reader, max int) *snapReader {
+	if max <= 0 {
+		max = DefaultSnapshotMaxBuffer
+	}
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	return &snapReader{r: br, sum: adler32.New(), max: max}
+}
+
+// full fills b. It returns io.EOF only if nothing was read.
+func (sr *snapReader) full(b []byte) error {
+	n, err := io.ReadFull(sr.r, b)
+	sr.sum.Write(b[:n])
+	sr.off += int64(n)
+	return err
+}
+
+// fail builds the error for a failed read of what, begun at off.
+func (sr *snapReader) fail(off int64, what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &SnapshotError{Offset: off, Reason: "truncated " + what, Err: io.ErrUnexpectedEOF}
+	}
+	return &SnapshotError{Offset: off, Reason: "cannot read " + what, Err: err}
+}
+
+func (sr *snapReader) int32(what string) (int32, error) {
+	off := sr.off
+	if err := sr.full(sr.buf[:4]); err != nil {
+		return 0, sr.fail(off, what, err)
+	}
+	return int32(uint32(sr.buf[0])<<24 | uint32(sr.buf[1])<<16 | uint32(sr.buf[2])<<8 | uint32(sr.buf[3])), nil
+}
+
+func (sr *snapReader) int64(what string) (int64, error) {
+	off := sr.off
+	if err := sr.full(sr.buf[:8]); err != nil {
+		return 0, sr.fail(off, what, err)
+	}
+	return be64(sr.buf[:8]), nil
+}
+
+func be64(b []byte) int64 {
+	_ = b[7]
+	return int64(uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]))
+}
+
+func be32(b []byte) int32 {
+	_ = b[3]
+	return int32(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+}
+
+// buffer reads a length-prefixed buffer; null comes back as nil.
+func (sr *snapReader) buffer(what string) ([]byte, error) {
+	off := sr.off
+	n, err := sr.int32(what)
+	if err != nil {
+		return nil, err
+	}
+	if n == -1 {
+		return nil, nil
+	}
+	if n < 0 || int(n) > sr.max {
+		return nil, &SnapshotError{Offset: off, Reason: fmt.Sprintf("unreasonable length %d of %s", n, what)}
+	}
+	// Grow in steps so that a damaged length on a short file cannot make
+	// the reader allocate much more than the file holds.
+	const step = 1 << 20
+	size := int(n)
+	dataOff := sr.off
+	b := make([]byte, 0, min(size, step))
+	for len(b) < size {
+		k := min(size-len(b), step)
+		b = slices.Grow(b, k)
+		m := len(b)
+		b = b[:m+k]
+		if err := sr.full(b[m:]); err != nil {
+			return nil, sr.fail(dataOff, what, err)
+		}
+	}
+	return b, nil
+}
+
+// string reads a ustring; null reads as "" with null set.
+func (sr *snapReader) string(what string) (s string, null bool, err error) {
+	b, err := sr.buffer(what)
+	if err != nil {
+		return "", false, err
+	}
+	return string(b), b == nil, nil
+}
+
+// seal reads a seal (int64 checksum and a ustring) and checks it against
+// the bytes read before it.
+func (sr *snapReader) seal(what string) error {
+	computed := sr.sum.Sum32()
+	off := sr.off
+	stored, err := sr.int64(what)
+	if err != nil {
+		return err
+	}
+	if _, _, err := sr.string(what + " marker"); err != nil {
+		return err
+	}
+	if stored != int64(computed) {
+		return &SnapshotError{Offset: off, Err: ErrChecksum,
+			Reason: fmt.Sprintf("checksum mismatch in %s (stored %#x, computed %#x)", what, uint64(stored), computed)}
+	}
+	return nil
+}
+
+// emptyTree returns a tree without any node.
+func emptyTree() *Tree {
+	return &Tree{
+		nodes:      make(map[string]*Node),
+		ephemerals: make(map[int64]map[string]struct{}),
+		containers: make(map[string]struct{}),
+		ttls:       make(map[string]struct{}),
+		acls:       make(map[string][]jute.ACL),
+	}
+}
+
+func (sr *snapReader) read(opts ReadOptions) (*Tree, []SessionTimeout, SnapshotInfo, error) {
+	var info SnapshotInfo
+	magic, err := sr.int32("file header")
+	if err != nil {
+		return nil, nil, info, err
+	}
+	if magic != SnapshotMagic {
+		return nil, nil, info, &SnapshotError{Offset: 0, Reason: fmt.Sprintf("bad magic %#x, want %#x (ZKSN)", uint32(magic), SnapshotMagic)}
+	}
+	if info.Version, err = sr.int32("file header"); err != nil {
+		return nil, nil, info, err
+	}
+	if info.DBID, err = sr.int64("file header"); err != nil {
+		return nil, nil, info, err
+	}
+
+	sessions, err := sr.sessions()
+	if err != nil {
+		return nil, nil, info, err
+	}
+	refs, err := sr.aclMap()
+	if err != nil {
+		return nil, nil, info, err
+	}
+	info.ACLLists = len(refs)
+
+	t := emptyTree()
+	if err := sr.nodes(t, refs, opts, &info); err != nil {
+		return nil, nil, info, err
+	}
+	if err := sr.seal("seal #1"); err != nil {
+		return nil, nil, info, err
+	}
+	if err := sr.trailer(opts, &info); err != nil {
+		return nil, nil, info, err
+	}
+	info.Size = sr.off
+	t.setupQuotas()
+	t.lastZxid = opts.Zxid
+	return t, sessions, info, nil
+}
+
+func (sr *snapReader) sessions() ([]SessionTimeout, error) {
+	off := sr.off
+	n, err := sr.int32("session count")
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		return nil, &SnapshotError{Offset: off, Reason: fmt.Sprintf("negative session count %d", n)}
+	}
+	out := make([]SessionTimeout, 0, min(int(n), 1024))
+	for range n {
+		off := sr.off
+		if err := sr.full(sr.buf[:12]); err != nil {
+			return nil, sr.fail(off, "session", err)
+		}
+		out = append(out, SessionTimeout{ID: jute.SessionID(be64(sr.buf[:8])), Timeout: be32(sr.buf[8:12])})
+	}
+	return out, nil
+}
+
+// aclMap reads the ACL map; a ref that appears twice keeps its last list,
+// as ZooKeeper's reader does.
+func (sr *snapReader) aclMap() (map[int64][]jute.ACL, error) {
+	off := sr.off
+	n, err := sr.int32("ACL map size")
+	if err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		return nil, &SnapshotError{Offset: off, Reason: fmt.Sprintf("negative ACL map size %d", n)}
+	}
+	refs := make(map[int64][]jute.ACL, min(int(n), 1024))
+	for range n {
+		ref, err := sr.int64("ACL ref")
+		if err != nil {
+			return nil, err
+		}
+		off := sr.off
+		count, err := sr.int32("ACL list length")
+		if err != nil {
+			return nil, err
+		}
+		if count < 0 {
+			return nil, &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid ACL list length %d for ref %d", count, ref)}
+		}
+		list := make([]jute.ACL, 0, min(int(count), 64))
+		for range count {
+			perms, err := sr.int32("ACL perms")
+			if err != nil {
+				return nil, err
+			}
+			scheme, _, err := sr.string("ACL scheme")
+			if err != nil {
+				return nil, err
+			}
+			id, _, err := sr.string("ACL id")
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, jute.ACL{Perms: perms, ID: jute.Id{Scheme: scheme, ID: id}})
+		}
+		refs[ref] = list
+	}
+	return refs, nil
+}
+
+func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions, info *SnapshotInfo) error {
+	interned := make(map[int64][]jute.ACL, len(refs))
+	var dropped map[string]struct{} // subtrees left out (see ReadSnapshot)
+	for {
+		off := sr.off
+		path, null, err := sr.string("node path")
+		if err != nil {
+			return err
+		}
+		if null {
+			return &SnapshotError{Offset: off, Reason: "null node path"}
+		}
+		if path == endOfNodes {
+			break
+		}
+		data, err := sr.buffer("data of " + strconv.Quote(path))
+		if err != nil {
+			return err
+		}
+		ref, err := sr.int64("ACL ref of " + strconv.Quote(path))
+		if err != nil {
+			return err
+		}
+		statOff := sr.off
+		if err := sr.full(sr.buf[:60]); err != nil {
+			return sr.fail(statOff, "stat of "+strconv.Quote(path), err)
+		}
+		n := &Node{Data: data, Stat: decodeStat(sr.buf[:60])}
+
+		key := RootPath
+		if path != "" {
+			key = path
+			if path[0] != '/' || strings.HasSuffix(path, "/") {
+				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid node path %q", path)}
+			}
+			parent := Parent(path)
+			if _, gone := dropped[parent]; gone {
+				dropped[path] = struct{}{}
+				info.Repaired++
+				continue
+			}
+			if _, ok := t.nodes[parent]; !ok {
+				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q comes before its parent", path)}
+			}
+		}
+		if _, dup := t.nodes[key]; dup {
+			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
+		}
+
+		switch acl, ok := interned[ref]; {
+		case ok:
+			n.ACL = acl
+		case ref == openACLRef:
+			n.ACL = t.intern(openACL)
+			interned[ref] = n.ACL
+		default:
+			list, ok := refs[ref]
+			if ok {
+				n.ACL = t.intern(list)
+				interned[ref] = n.ACL
+				break
+			}
+			info.Repaired++
+			if n.Stat.Czxid > opts.Zxid && key != RootPath {
+				if dropped == nil {
+					dropped = make(map[string]struct{})
+				}
+				dropped[path] = struct{}{}
+				continue
+			}
+			n.ACL = t.intern([]jute.ACL{})
+		}
+
+		t.put(key, n)
+		if key != RootPath {
+			t.indexOwner(key, n.Stat.EphemeralOwner, opts.ExtendedTypes)
+		}
+		info.TreeDigest += NodeDigest(key, n)
+		info.Nodes++
+	}
+	if _, ok := t.nodes[RootPath]; !ok {
+		return &SnapshotError{Offset: sr.off, Reason: "snapshot has no root node"}
+	}
+	return nil
+}
+
+func decodeStat(b []byte) jute.StatPersisted {
+	return jute.StatPersisted{
+		Czxid:          jute.Zxid(be64(b[0:])),
+		Mzxid:          jute.Zxid(be64(b[8:])),
+		Ctime:          be64(b[16:]),
+		Mtime:          be64(b[24:]),
+		Version:        be32(b[32:]),
+		Cversion:       be32(b[36:]),
+		Aversion:       be32(b[40:]),
+		EphemeralOwner: be64(b[44:]),
+		Pzxid:          jute.Zxid(be64(b[52:])),
+	}
+}
+
+// indexOwner files a loaded node under the index its stored owner selects
+// (§3.4). TTL encodings count only with extended types; without them
+// ZooKeeper takes the value for a session id.
+func (t *Tree) indexOwner(path string, owner int64, extendedTypes bool) {
+	switch {
+	case owner == 0:
+	case owner == containerOwner:
+		t.containers[path] = struct{}{}
+	case extendedTypes && ttlOf(owner) != 0:
+		t.ttls[path] = struct{}{}
+	default:
+		set := t.ephemerals[owner]
+		if set == nil {
+			set = make(map[string]struct{})
+			t.ephemerals[owner] = set
+		}
+		set[path] = struct{}{}
+	}
+}
+
+// trailer reads the optional digest trailer and seal #2. Like ZooKeeper,
+// it takes an end of file anywhere inside the trailer for a file written
+// without one; a trailer read in full must be followed by a good seal.
+func (sr *snapReader) trailer(opts ReadOptions, info *SnapshotInfo) error {
+	eof := func(err error) bool {
+		var se *SnapshotError
+		return errors.As(err, &se) && errors.Is(se.Err, io.ErrUnexpectedEOF)
+	}
+	zxid, err := sr.int64("digest zxid")
+	if err != nil {
+		if eof(err) {
+			return nil
+		}
+		return err
+	}
+	version, err := sr.int32("digest version")
+	if err != nil {
+		if eof(err) {
+			return nil
+		}
+		return err
+	}
+	var digest int64
+	if version < 2 {
+		// Digest versions before 2 stored the digest as hex text.
+		off := sr.off
+		s, null, err := sr.string("digest")
+		if err != nil {
+			if eof(err) {
+				return nil
+			}
+			return err
+		}
+		if !null {
+			v, perr := strconv.ParseUint(s, 16, 64)
+			if perr != nil {
+				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid digest %q", s)}
+			}
+			digest = int64(v)
+		}
+	} else if digest, err = sr.int64("digest"); err != nil {
+		if eof(err) {
+			return nil
+		}
+		return err
+	}
+	if err := sr.seal("seal #2"); err != nil {
+		return err
+	}
+	info.HasDigest = true
+	info.DigestZxid = jute.Zxid(zxid)
+	info.DigestVersion = version
+	info.Digest = digest
+	info.DigestMismatch = zxid > 0 && jute.Zxid(zxid) == opts.Zxid && version == DigestVersion && digest != info.TreeDigest
+	return nil
+}
+
+// setupQuotas registers every quota described under /zookeeper/quota (a
+// zookeeper_limits leaf) and recounts its zookeeper_stats node, as
+// ZooKeeper does after loading a snapshot.
+func (t *Tree) setupQuotas() {
+	var targets []string
+	for p, n := range t.nodes {
+		if len(n.children) > 0 {
+			continue
+		}
+		if target, which, ok := quotaTarget(p); ok && which == quotaLimitsNode {
+			targets = append(targets, target)
+		}
+	}
+	slices.Sort(targets)
+	for _, target := range targets {
+		if t.quotas == nil {
+			t.quotas = make(map[string]struct{})
+		}
+		t.quotas[target] = struct{}{}
+		count, bytes := t.usage(target)
+		t.setStatsData(target, count, bytes)
+	}
+}

@@ -1,0 +1,72 @@
+package tree
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// benchTree returns a tree of n nodes in two levels, 100 bytes of data
+// each.
+func benchTree(n int) *Tree {
+	tr := New()
+	data := bytes.Repeat([]byte("x"), 100)
+	z := jute.Zxid(0)
+	for i := 0; tr.NodeCount() < n; i++ {
+		z++
+		parent := "/p" + fmt.Sprint(i%100)
+		if i < 100 {
+			tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: parent, Data: data, ACL: openACL, ParentCVersion: -1}})
+			continue
+		}
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: fmt.Sprintf("%s/node-%08d", parent, i), Data: data, ACL: openACL, ParentCVersion: -1}})
+	}
+	return tr
+}
+
+func BenchmarkSnapshotWrite(b *testing.B) {
+	tr := benchTree(100000)
+	e := jute.NewEncoder(nil)
+	b.ReportAllocs()
+	size := 0
+	for b.Loop() {
+		w := tr.NewSnapshot(nil)
+		size = 0
+		for {
+			e.Reset()
+			done := w.Step(e, 1000)
+			size += e.Len()
+			if done {
+				break
+			}
+		}
+	}
+	b.SetBytes(int64(size))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
+}
+
+func BenchmarkSnapshotRead(b *testing.B) {
+	tr := benchTree(100000)
+	var buf bytes.Buffer
+	if err := tr.WriteSnapshotOnce(&buf, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := ReadSnapshot(bytes.NewReader(buf.Bytes()), ReadOptions{Zxid: tr.LastZxid()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
+}
+
+func BenchmarkDigest(b *testing.B) {
+	tr := benchTree(100000)
+	for b.Loop() {
+		tr.Digest()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
+}

@@ -1,0 +1,133 @@
+package tree
+
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// ZooKeeper writes siblings and sessions in the iteration order of Java's
+// HashSet and HashMap, so a byte-identical file needs the same order. The
+// functions here reproduce it from what the tree knows; file readers do not
+// depend on it (§3.4).
+//
+// A java.util.HashMap iterates its table from bucket 0 up, and each bucket
+// in insertion order. The bucket of a key is (h ^ h>>>16) & (capacity-1),
+// with h the key's hashCode. Capacity is a power of two that doubles when
+// the size passes 3/4 of it and never shrinks. (Buckets of 8 or more
+// colliding keys turn into trees with another order; that is ignored.)
+
+// childOrder is a child path with the key it is sorted by.
+type childOrder struct {
+	path   string
+	bucket uint32
+	czxid  jute.Zxid
+}
+
+// pushChildren pushes n's children on the walk stack so that they pop in
+// the order ZooKeeper's DataNode iterates them: a HashSet created with
+// capacity 8, whose size peaked at most at the persisted cversion (the
+// number of children ever created) and whose elements went in by creation
+// zxid. That is exact for a server that never restarted; after a restart
+// Java's sets are rebuilt smaller and may iterate differently.
+func (w *SnapshotWriter) pushChildren(path string, n *Node) {
+	if len(n.children) == 0 {
+		return
+	}
+	capacity := javaSetCapacity(max(len(n.children), int(n.Stat.Cversion)))
+	kids := w.kids[:0]
+	for name := range n.children {
+		cp := join(path, name)
+		var czxid jute.Zxid
+		if c, ok := w.t.nodes[cp]; ok {
+			czxid = c.Stat.Czxid
+		}
+		kids = append(kids, childOrder{path: cp, bucket: javaBucket(javaStringHash(name), capacity), czxid: czxid})
+	}
+	slices.SortFunc(kids, func(a, b childOrder) int {
+		if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.czxid, b.czxid); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.path, b.path)
+	})
+	for i := len(kids) - 1; i >= 0; i-- {
+		w.stack = append(w.stack, kids[i].path)
+	}
+	clear(kids)
+	w.kids = kids[:0]
+}
+
+// javaSetCapacity returns the table size of a HashSet created with
+// capacity 8 once it has held size elements.
+func javaSetCapacity(size int) uint32 {
+	c := uint32(8)
+	for c < 1<<30 && size > int(c/4*3) {
+		c *= 2
+	}
+	return c
+}
+
+// javaBucket returns the bucket of a key with hashCode h in a table of the
+// given capacity (a power of two).
+func javaBucket(h int32, capacity uint32) uint32 {
+	u := uint32(h)
+	return (u ^ u>>16) & (capacity - 1)
+}
+
+// javaStringHash returns Java's String.hashCode of s: s[0]·31^(n-1) + ...
+// over its UTF-16 code units.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, r := range s {
+		if r >= 0x10000 && r <= utf8.MaxRune {
+			r -= 0x10000
+			h = 31*h + int32(0xD800+(r>>10))
+			h = 31*h + int32(0xDC00+(r&0x3FF))
+			continue
+		}
+		h = 31*h + r
+	}
+	return h
+}
+
+// javaLongHash returns Java's Long.hashCode of v.
+func javaLongHash(v int64) int32 { return int32(uint64(v) ^ uint64(v)>>32) }
+
+// javaSessionOrder sorts sessions the way ZooKeeper writes them: it copies
+// its session table into a new HashMap and iterates that. Within a bucket
+// the order of the copy is the source map's, which is unknown; ids break
+// the tie.
+func javaSessionOrder(s []SessionTimeout) {
+	if len(s) == 0 {
+		return
+	}
+	// new HashMap(m) sizes its table for m.size()/0.75 + 1 entries, in
+	// float arithmetic.
+	capacity := tableSizeFor(int64(float32(len(s))/float32(0.75) + 1))
+	slices.SortFunc(s, func(a, b SessionTimeout) int {
+		ba := javaBucket(javaLongHash(int64(a.ID)), capacity)
+		bb := javaBucket(javaLongHash(int64(b.ID)), capacity)
+		if c := cmp.Compare(ba, bb); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// tableSizeFor returns the smallest power of two at least n (1 at least,
+// 1<<30 at most), as HashMap sizes its table.
+func tableSizeFor(n int64) uint32 {
+	if n <= 1 {
+		return 1
+	}
+	if n >= 1<<30 {
+		return 1 << 30
+	}
+	return 1 << (64 - bits.LeadingZeros64(uint64(n-1)))
+}
