@@ -166,6 +166,11 @@ func (t *Tree) create(h *jute.TxnHeader, typ jute.OpCode, path string, data []by
 func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 	n, ok := t.nodes[path]
 	if !ok || path == RootPath {
+		// Replaying onto a fuzzy snapshot that already lacks the node: the
+		// parent's pzxid still moves, as it did when the delete first ran.
+		if parent, ok := t.nodes[Parent(path)]; ok && path != RootPath && zxid > parent.Stat.Pzxid {
+			parent.Stat.Pzxid = zxid
+		}
 		return jute.ErrNoNode
 	}
 	parentPath := Parent(path)
@@ -178,18 +183,15 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 	t.quotaOnDelete(path, n)
 	t.dataSize -= int64(len(n.Data))
 	t.pathSize -= int64(len(path))
-	owner := n.Stat.EphemeralOwner
-	switch {
-	case owner == containerOwner:
-		delete(t.containers, path)
-	case ttlOf(owner) != 0:
-		delete(t.ttls, path)
-	case owner != 0:
-		if set := t.ephemerals[owner]; set != nil {
-			delete(set, path)
-			if len(set) == 0 {
-				delete(t.ephemerals, owner)
-			}
+	// A node sits in at most one index; which one can depend on how it was
+	// loaded (TTL owners are ephemerals when extended types are off), so
+	// remove it from wherever it is.
+	delete(t.containers, path)
+	delete(t.ttls, path)
+	if set := t.ephemerals[n.Stat.EphemeralOwner]; set != nil {
+		delete(set, path)
+		if len(set) == 0 {
+			delete(t.ephemerals, n.Stat.EphemeralOwner)
 		}
 	}
 	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})

@@ -434,18 +434,6 @@ func checkInvariants(t *testing.T, tr *Tree) {
 	}
 }
 
-func aclKey(acl []jute.ACL) string {
-	var b strings.Builder
-	for _, a := range acl {
-		b.WriteString(a.ID.Scheme)
-		b.WriteByte(0)
-		b.WriteString(a.ID.ID)
-		b.WriteByte(0)
-		b.WriteByte(byte(a.Perms))
-	}
-	return b.String()
-}
-
 // compareWithExpectedTree compares the tree with the fixture's
 // expected-tree.json, as ZooKeeper served it (replay_test.go's check).
 func compareWithExpectedTree(t *testing.T, tr *Tree) {

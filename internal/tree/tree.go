@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -143,21 +144,26 @@ func (t *Tree) put(path string, n *Node) {
 
 // intern returns a shared copy of an ACL list equal to acl.
 func (t *Tree) intern(acl []jute.ACL) []jute.ACL {
-	var b strings.Builder
-	for _, a := range acl {
-		b.WriteString(a.ID.Scheme)
-		b.WriteByte(0)
-		b.WriteString(a.ID.ID)
-		b.WriteByte(0)
-		b.WriteByte(byte(a.Perms))
-	}
-	k := b.String()
+	k := aclKey(acl)
 	if l, ok := t.acls[k]; ok {
 		return l
 	}
 	l := slices.Clone(acl)
 	t.acls[k] = l
 	return l
+}
+
+// aclKey is an unambiguous encoding of an ACL list, the interning key.
+func aclKey(acl []jute.ACL) string {
+	var b []byte
+	for _, a := range acl {
+		b = binary.BigEndian.AppendUint32(b, uint32(a.Perms))
+		b = binary.BigEndian.AppendUint32(b, uint32(len(a.ID.Scheme)))
+		b = append(b, a.ID.Scheme...)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(a.ID.ID)))
+		b = append(b, a.ID.ID...)
+	}
+	return string(b)
 }
 
 // Parent returns the parent path of p ("/" for top-level nodes).
