@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -14,11 +16,14 @@ import (
 )
 
 // startServerAt runs a server on dataDir; stop closes it.
-func startServerAt(t *testing.T, dataDir string) (s *Server, stop func()) {
+func startServerAt(t *testing.T, dataDir string, props ...string) (s *Server, stop func()) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.ClientPort = 0
 	cfg.DataDir, cfg.DataLogDir = dataDir, dataDir
+	for i := 0; i+1 < len(props); i += 2 {
+		cfg.Props[props[i]] = props[i+1]
+	}
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +92,42 @@ func TestAServerRefusesAClientThatSawMoreThanItsDisk(t *testing.T) {
 	c := rawDial(t, s2)
 	if resp := c.handshake(&jute.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16), LastZxidSeen: h.Zxid}); resp != nil {
 		t.Fatalf("a server that lost its data accepted a client that saw zxid %v", h.Zxid)
+	}
+}
+
+func TestLogRollsTriggerSnapshotsAndRestoreUsesThem(t *testing.T) {
+	dir := t.TempDir()
+	s, stop := startServerAt(t, dir, "zookeeper.snapCount", "20", "zookeeper.snapshot.compression.method", "gz")
+	c := zkConnect(t, s)
+	open := zk.WorldACL(zk.PermAll)
+	for i := range 100 {
+		if _, err := c.Create(fmt.Sprintf("/n%03d", i), []byte("x"), 0, open); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapDir := filepath.Join(dir, "version-2")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		snaps, _ := filepath.Glob(filepath.Join(snapDir, "snapshot.*.gz"))
+		logs, _ := filepath.Glob(filepath.Join(snapDir, "log.*"))
+		if len(snaps) >= 3 && len(logs) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 100 writes with snapCount 20: snapshots %v logs %v", snaps, logs)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the directory for the background writer's result
+	}
+	_, last, _ := c.Get("/n099")
+	stop()
+	s2, _ := startServerAt(t, dir)
+	c2 := zkConnect(t, s2)
+	children, _, err := c2.Children("/")
+	if err != nil || len(children) != 101 {
+		t.Fatalf("%d children after restart: %v", len(children), err)
+	}
+	_, again, _ := c2.Get("/n099")
+	if *again != *last {
+		t.Fatalf("stat after restart %+v, want %+v", again, last)
 	}
 }

@@ -65,6 +65,11 @@ type Server struct {
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
 
+	// snap is the background snapshot in progress (core-owned); snapWG
+	// tracks its writer goroutines.
+	snap   *backgroundSnapshot
+	snapWG sync.WaitGroup
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -119,6 +124,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
 			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
+		if err := s.writeStartupSnapshot(r); err != nil {
+			return nil, err
+		}
 		if s.committer == nil {
 			_, logDir := s.dataDirs()
 			l, err := storage.OpenLog(logDir, storage.LogOptions{PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()})
@@ -199,6 +207,8 @@ func (s *Server) Close() error {
 	s.cancel()
 	err := s.listener.Close()
 	s.wg.Wait()
+	s.abortSnapshot()
+	s.snapWG.Wait()
 	if cerr := s.committer.Close(); err == nil {
 		err = cerr
 	}
@@ -223,6 +233,13 @@ func (s *Server) run(ctx context.Context) {
 		for i := range batch {
 			s.handle(&batch[i])
 			batch[i] = event{}
+		}
+		if s.snap != nil && s.stepSnapshot() {
+			// More to encode: come back after whatever has arrived.
+			select {
+			case s.inbox.signal <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
