@@ -19,6 +19,9 @@ type ApacheOptions struct {
 	// JVMFlags are passed to java before the main class, for example
 	// "-Dzookeeper.extendedTypesEnabled=true".
 	JVMFlags []string
+	// DataDir, when set, is used as the data directory (which must exist)
+	// instead of a fresh one, e.g. one that zkd wrote.
+	DataDir string
 }
 
 // ApacheZK is a standalone Apache ZooKeeper 3.8 server running as a child
@@ -49,8 +52,11 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 	if err := os.WriteFile(log4jProps, []byte(log4jConfig), 0o644); err != nil {
 		t.Fatalf("StartApacheZK: %v", err)
 	}
-	zk := &ApacheZK{DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "zookeeper.log")}
-	if err := os.Mkdir(zk.DataDir, 0o755); err != nil {
+	zk := &ApacheZK{DataDir: opts.DataDir, LogPath: filepath.Join(dir, "zookeeper.log")}
+	if zk.DataDir == "" {
+		zk.DataDir = filepath.Join(dir, "data")
+	}
+	if err := os.MkdirAll(zk.DataDir, 0o755); err != nil {
 		t.Fatalf("StartApacheZK: %v", err)
 	}
 	cfg := filepath.Join(dir, "zoo.cfg")
