@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
-	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/jute"},
+	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute"},
 }
 
 // imports returns the non-test imports of the package in dir.

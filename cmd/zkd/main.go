@@ -5,6 +5,8 @@
 //	zkd                               standalone server on 127.0.0.1:2181
 //	zkd server [zoo.cfg] [-Dkey=value ...]
 //	zkd log dump|check FILE...
+//	zkd snapshot dump|check FILE...
+//	zkd purge [-n count] dataDir [dataLogDir]
 //	zkd version
 package main
 
@@ -37,6 +39,11 @@ const usage = `usage:
                                         run a server from a zoo.cfg
   zkd log dump [--json] FILE...         print transaction log entries, one per line
   zkd log check FILE...                 verify log checksums; report the first bad offset
+  zkd snapshot dump [--json] [--detail] FILE
+                                        summarise a snapshot (every node with --detail)
+  zkd snapshot check FILE...            verify snapshot checksums; report the bad offset
+  zkd purge [-n count] dataDir [dataLogDir]
+                                        delete snapshots and logs older than the newest count
   zkd version                           print the version
 `
 
@@ -49,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stderr)
 	case "log":
 		return runLog(args[1:], stdout, stderr)
+	case "snapshot":
+		return runSnapshot(args[1:], stdout, stderr)
+	case "purge":
+		return runPurge(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "zkd %s\n", server.Version)
 		return nil

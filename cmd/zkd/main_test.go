@@ -62,3 +62,42 @@ func TestLogCheckReportsTheFirstBadOffset(t *testing.T) {
 		t.Fatalf("check %v:\n%s", err, out)
 	}
 }
+
+func TestSnapshotDumpSummarisesAZooKeeperSnapshot(t *testing.T) {
+	out, _, err := runCmd(t, "snapshot", "dump", filepath.Join(fixtureLogs, "snapshot.69"))
+	if err != nil || !strings.Contains(out, "zxid: 0x69\nznodes: 66\nephemerals: 2\n") || !strings.Contains(out, "digest: matches") {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	js, _, err := runCmd(t, "snapshot", "dump", "--json", "--detail", filepath.Join(fixtureLogs, "snapshot.24"))
+	if err != nil || !strings.Contains(js, `"path": "/app/big"`) || !strings.Contains(js, `"nodes": 31`) {
+		t.Fatalf("%v:\n%.400s", err, js)
+	}
+}
+
+func TestSnapshotCheckNamesTheBadOffset(t *testing.T) {
+	b, _ := os.ReadFile(filepath.Join(fixtureLogs, "snapshot.24"))
+	b[5000] ^= 0x55
+	bad := filepath.Join(t.TempDir(), "snapshot.24")
+	os.WriteFile(bad, b, 0o644)
+	out, _, err := runCmd(t, "snapshot", "check", bad)
+	if err == nil || !strings.Contains(out, "BAD") || !strings.Contains(out, "offset") {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+}
+
+func TestPurgeKeepsAtLeastThreeSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "version-2"), 0o755)
+	for _, f := range []string{"snapshot.0", "snapshot.24", "snapshot.4b", "snapshot.69", "log.1", "log.26", "log.4d", "log.6b"} {
+		b, _ := os.ReadFile(filepath.Join(fixtureLogs, f))
+		os.WriteFile(filepath.Join(dir, "version-2", f), b, 0o644)
+	}
+	out, _, err := runCmd(t, "purge", "-n", "1", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keeping 3 (the minimum): 0x24, 0x4b, 0x69; log.1 holds 0x25.. and stays.
+	if strings.TrimSpace(out) != "deleted "+filepath.Join(dir, "version-2", "snapshot.0") {
+		t.Fatalf("purge said:\n%s", out)
+	}
+}

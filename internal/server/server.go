@@ -61,6 +61,7 @@ type Server struct {
 	stats     serverStats
 	lastReap  time.Time
 	whitelist map[string]bool
+	inMemory  bool
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
@@ -116,6 +117,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		aclConf:   aclConf,
 	}
 	s.stats.reset()
+	s.inMemory = opts.InMemory
 	r := &restored{tree: tree.New(), sessions: make(map[jute.SessionID]int32)}
 	if !opts.InMemory {
 		var err error
@@ -185,6 +187,9 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("client port stopped", "err", err)
 		}
 	}()
+	if s.cfg.AutopurgePurgeInterval > 0 && !s.inMemory {
+		s.wg.Go(func() { s.autopurge(ctx, time.Duration(s.cfg.AutopurgePurgeInterval)*time.Hour) })
+	}
 	s.log.Info("serving", "addr", ln.Addr().String(), "mode", "standalone")
 	return nil
 }
@@ -327,4 +332,24 @@ func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
 		}
 	}
 	return admin.RunFourLetter(word, s, s.whitelist, extra), true
+}
+
+// autopurge deletes old snapshots and logs at start and then every
+// interval (autopurge.purgeInterval hours, autopurge.snapRetainCount).
+func (s *Server) autopurge(ctx context.Context, interval time.Duration) {
+	snapDir, logDir := s.dataDirs()
+	for {
+		deleted, err := storage.Purge(storage.OS{}, snapDir, logDir, s.cfg.AutopurgeSnapRetainCount)
+		if err != nil {
+			s.log.Error("autopurge failed", "err", err)
+		}
+		if len(deleted) > 0 {
+			s.log.Info("autopurge deleted old snapshots and logs", "files", deleted)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
 }
