@@ -33,6 +33,9 @@ type Options struct {
 	// InMemory keeps all data in memory only: nothing is read from or
 	// written to dataDir.
 	InMemory bool
+	// FS is the file system under dataDir and dataLogDir; nil means the
+	// operating system's (tests inject faults through it).
+	FS storage.FS
 	// Committer replaces the commit step (tests); nil selects the
 	// transaction log, or memory with InMemory.
 	Committer Committer
@@ -62,6 +65,7 @@ type Server struct {
 	lastReap  time.Time
 	whitelist map[string]bool
 	inMemory  bool
+	fs        storage.FS
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
@@ -118,10 +122,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s.stats.reset()
 	s.inMemory = opts.InMemory
+	s.fs = opts.FS
+	if s.fs == nil {
+		s.fs = storage.OS{}
+	}
 	r := &restored{tree: tree.New(), sessions: make(map[jute.SessionID]int32)}
 	if !opts.InMemory {
 		var err error
-		if r, err = s.restore(storage.OS{}); err != nil {
+		if r, err = s.restore(s.fs); err != nil {
 			return nil, err
 		}
 		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
@@ -131,7 +139,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		if s.committer == nil {
 			_, logDir := s.dataDirs()
-			l, err := storage.OpenLog(logDir, storage.LogOptions{PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()})
+			l, err := storage.OpenLog(logDir, storage.LogOptions{FS: s.fs, PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()})
 			if err != nil {
 				return nil, err
 			}
@@ -339,7 +347,7 @@ func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
 func (s *Server) autopurge(ctx context.Context, interval time.Duration) {
 	snapDir, logDir := s.dataDirs()
 	for {
-		deleted, err := storage.Purge(storage.OS{}, snapDir, logDir, s.cfg.AutopurgeSnapRetainCount)
+		deleted, err := storage.Purge(s.fs, snapDir, logDir, s.cfg.AutopurgeSnapRetainCount)
 		if err != nil {
 			s.log.Error("autopurge failed", "err", err)
 		}

@@ -54,7 +54,7 @@ func sessionTimeouts(m map[jute.SessionID]int32) []tree.SessionTimeout {
 // startup, unless a snapshot of exactly this zxid is already there.
 func (s *Server) writeStartupSnapshot(r *restored) error {
 	snapDir, _ := s.dataDirs()
-	files, err := storage.ListSnapshots(storage.OS{}, snapDir)
+	files, err := storage.ListSnapshots(s.fs, snapDir)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Server) writeStartupSnapshot(r *restored) error {
 		return err
 	}
 	start := time.Now()
-	path, err := storage.WriteSnapshot(storage.OS{}, snapDir, r.tree, sessionTimeouts(r.sessions), c)
+	path, err := storage.WriteSnapshot(s.fs, snapDir, r.tree, sessionTimeouts(r.sessions), c)
 	if err != nil {
 		return fmt.Errorf("startup snapshot: %w", err)
 	}
@@ -109,7 +109,7 @@ func (s *Server) startSnapshot() {
 		sessions[sess.ID] = sess.Timeout
 	}
 	w := s.tree.NewSnapshot(sessionTimeouts(sessions))
-	file, err := storage.CreateSnapshot(storage.OS{}, snapDir, w.Zxid(), c)
+	file, err := storage.CreateSnapshot(s.fs, snapDir, w.Zxid(), c)
 	if err != nil {
 		s.log.Error("snapshot", "err", err)
 		return
