@@ -83,8 +83,8 @@ var mntrAdvancedSummaries = []string{
 // family. ZooKeeper prints the groups after the first two lines in hash
 // order; monitoring tools read by key.
 //
-// The counters and summaries are not tracked yet and print as zeros, which
-// is what a fresh ZooKeeper prints for most of them.
+// Counters and the summaries the Snapshot lacks print as zeros, which is
+// what a fresh ZooKeeper prints for most of them.
 func monitorMetrics(s *Snapshot) []metric {
 	m := []metric{
 		{"version", s.Version},
@@ -120,23 +120,28 @@ func monitorMetrics(s *Snapshot) []metric {
 		m = append(m, metric{name, int64(0)})
 	}
 	for _, name := range mntrBasicSummaries {
-		m = appendSummary(m, name, false)
+		m = appendSummary(m, name, s.Summaries[name], false)
 	}
 	for _, name := range mntrAdvancedSummaries {
-		m = appendSummary(m, name, true)
+		m = appendSummary(m, name, s.Summaries[name], true)
 	}
 	return m
 }
 
-// appendSummary appends the lines of an empty summary: avg (a double), min,
-// max, cnt and sum, and with percentiles p50, p95, p99 and p999.
-func appendSummary(m []metric, name string, percentiles bool) []metric {
+// appendSummary appends the lines of a summary: avg (a double), min,
+// max, cnt and sum, and with percentiles p50, p95, p99 and p999 (zero: zkd
+// keeps no quantiles for these yet).
+func appendSummary(m []metric, name string, v Summary, percentiles bool) []metric {
+	avg := 0.0
+	if v.Count > 0 {
+		avg = round4(float64(v.Sum) / float64(v.Count))
+	}
 	m = append(m,
-		metric{"avg_" + name, 0.0},
-		metric{"min_" + name, int64(0)},
-		metric{"max_" + name, int64(0)},
-		metric{"cnt_" + name, int64(0)},
-		metric{"sum_" + name, int64(0)},
+		metric{"avg_" + name, avg},
+		metric{"min_" + name, v.Min},
+		metric{"max_" + name, v.Max},
+		metric{"cnt_" + name, v.Count},
+		metric{"sum_" + name, v.Sum},
 	)
 	if percentiles {
 		for _, p := range []string{"p50_", "p95_", "p99_", "p999_"} {

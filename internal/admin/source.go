@@ -25,6 +25,11 @@ type Latency struct {
 	Count    int64
 }
 
+// Summary is one of mntr's summary families (avg/min/max/cnt/sum).
+type Summary struct {
+	Min, Max, Sum, Count int64
+}
+
 // ConnInfo describes one client connection (cons, stat).
 type ConnInfo struct {
 	Remote       string // "127.0.0.1:37184" (without the leading slash)
@@ -86,6 +91,10 @@ type Snapshot struct {
 	Uptime                                             time.Duration
 	OpenFDs, MaxFDs                                    int64
 	DataDirSize, LogDirSize                            int64
+
+	// Summaries holds the summary families the server tracks, by mntr
+	// name (e.g. "fsynctime"); the others print as zeros.
+	Summaries map[string]Summary
 
 	Connections         []ConnInfo
 	Sessions            []SessionInfo

@@ -29,7 +29,10 @@ type LogCommitter struct {
 	nextRoll  int
 	onRoll    func()
 	fsyncWarn time.Duration
-	stats     *fsyncStats
+	// fsyncMS and batchSize feed mntr's fsynctime and
+	// sync_processor_batch_size.
+	fsyncMS   summaryStat
+	batchSize summaryStat
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -38,13 +41,6 @@ type LogCommitter struct {
 type logItem struct {
 	txn    *jute.Txn
 	resume bool
-}
-
-// fsyncStats is shared with the monitoring commands.
-type fsyncStats struct {
-	mu                       sync.Mutex // guards the fields below
-	count, totalMS, maxMS    int64
-	thresholdExceeded, batch int64
 }
 
 // NewLogCommitter returns a committer over log. snapCount sets the roll
@@ -57,7 +53,7 @@ func NewLogCommitter(log *storage.Log, logger *slog.Logger, snapCount int, fsync
 	c := &LogCommitter{
 		log: log, logger: logger, q: newQueue[logItem](),
 		snapCount: max(snapCount, 2), onRoll: onRoll, fsyncWarn: fsyncWarn,
-		stats: &fsyncStats{}, stop: make(chan struct{}),
+		stop: make(chan struct{}),
 	}
 	c.drawRoll()
 	return c
@@ -155,16 +151,8 @@ func (c *LogCommitter) flush(batch *[]*jute.Txn, failing *bool) {
 }
 
 func (c *LogCommitter) recordFsync(d time.Duration, n int) {
-	ms := d.Milliseconds()
-	c.stats.mu.Lock()
-	c.stats.count++
-	c.stats.totalMS += ms
-	c.stats.maxMS = max(c.stats.maxMS, ms)
-	c.stats.batch += int64(n)
-	if c.fsyncWarn > 0 && d > c.fsyncWarn {
-		c.stats.thresholdExceeded++
-	}
-	c.stats.mu.Unlock()
+	c.fsyncMS.add(d.Milliseconds())
+	c.batchSize.add(int64(n))
 	if c.fsyncWarn > 0 && d > c.fsyncWarn {
 		c.logger.Warn("fsync of the transaction log took longer than fsync.warningthresholdms",
 			"took", d, "threshold", c.fsyncWarn, "dir", c.log.Dir())

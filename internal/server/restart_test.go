@@ -3,9 +3,12 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +133,33 @@ func TestLogRollsTriggerSnapshotsAndRestoreUsesThem(t *testing.T) {
 	if *again != *last {
 		t.Fatalf("stat after restart %+v, want %+v", again, last)
 	}
+}
+
+func TestMntrReportsFsyncsAndBatchSizes(t *testing.T) {
+	s, _ := startServerAt(t, t.TempDir(), "zookeeper.4lw.commands.whitelist", "mntr")
+	c := zkConnect(t, s)
+	for i := range 5 {
+		c.Create(fmt.Sprintf("/f%d", i), nil, 0, zk.WorldACL(zk.PermAll))
+	}
+	out := fourLetter(t, s, "mntr")
+	if !strings.Contains(out, "zk_cnt_fsynctime\t") || strings.Contains(out, "zk_cnt_fsynctime\t0\n") ||
+		strings.Contains(out, "zk_sum_sync_processor_batch_size\t0\n") || !strings.Contains(out, "zk_cnt_dbinittime\t1\n") {
+		t.Fatalf("mntr:\n%s", out)
+	}
+}
+
+func fourLetter(t *testing.T, s *Server, word string) string {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.Write([]byte(word))
+	out, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }

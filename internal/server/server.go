@@ -65,7 +65,9 @@ type Server struct {
 	lastReap  time.Time
 	whitelist map[string]bool
 	inMemory  bool
-	fs        storage.FS
+	// Summaries for mntr, safe to update from any goroutine.
+	dbInit, txnsLoaded, snapshotMS summaryStat
+	fs                             storage.FS
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
@@ -134,6 +136,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
 			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
+		s.dbInit.add(r.took.Milliseconds())
+		s.txnsLoaded.add(int64(r.replayed))
 		if err := s.writeStartupSnapshot(r); err != nil {
 			return nil, err
 		}

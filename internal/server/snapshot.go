@@ -162,6 +162,7 @@ func (s *Server) stepSnapshot() bool {
 			s.log.Error("snapshot failed", "zxid", b.w.Zxid(), "err", err)
 			return
 		}
+		s.snapshotMS.add(time.Since(b.start).Milliseconds())
 		skipped, dangling := b.w.Fuzzy()
 		s.log.Info("wrote snapshot", "zxid", b.w.Zxid(), "nodes", b.w.Nodes(), "took", time.Since(b.start),
 			"left_for_replay", skipped, "dangling_acl", dangling)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +33,29 @@ func (l *latencySummary) avg() float64 {
 		return 0
 	}
 	return math.Round(float64(l.sum)/float64(l.count)*10000) / 10000
+}
+
+// summaryStat is a summary that several goroutines may add to.
+type summaryStat struct {
+	mu sync.Mutex // guards s
+	s  admin.Summary
+}
+
+func (st *summaryStat) add(v int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.s.Count == 0 || v < st.s.Min {
+		st.s.Min = v
+	}
+	st.s.Max = max(st.s.Max, v)
+	st.s.Sum += v
+	st.s.Count++
+}
+
+func (st *summaryStat) get() admin.Summary {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.s
 }
 
 // serverStats are counters owned by the core goroutine.
@@ -111,6 +135,15 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 		AuthFailed:           s.stats.authFailed,
 		LastResponseSize:     -1, MinResponseSize: -1, MaxResponseSize: -1,
 		Uptime: time.Since(s.started),
+		Summaries: map[string]admin.Summary{
+			"dbinittime":          s.dbInit.get(),
+			"startup_txns_loaded": s.txnsLoaded.get(),
+			"snapshottime":        s.snapshotMS.get(),
+		},
+	}
+	if lc, ok := s.committer.(*LogCommitter); ok {
+		snap.Summaries["fsynctime"] = lc.fsyncMS.get()
+		snap.Summaries["sync_processor_batch_size"] = lc.batchSize.get()
 	}
 	if d&admin.WithConnections != 0 {
 		for _, c := range s.listener.Connections() {
