@@ -154,10 +154,15 @@ func (r *Registry) RemoveWatcher(w WatcherID) {
 // Trigger returns the watchers to notify of event on path, each once, in
 // ascending id order, and consumes the one-shot watches that fired (§6.4).
 func (r *Registry) Trigger(event jute.EventType, path string) []WatcherID {
+	var seen map[WatcherID]struct{}
 	var out []WatcherID
 	add := func(s set) {
 		for w := range s {
-			if !slices.Contains(out, w) {
+			if seen == nil {
+				seen = make(map[WatcherID]struct{}, len(s))
+			}
+			if _, dup := seen[w]; !dup {
+				seen[w] = struct{}{}
 				out = append(out, w)
 			}
 		}

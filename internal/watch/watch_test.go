@@ -112,3 +112,18 @@ func TestStatsCountLikeZooKeeper(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+func BenchmarkTriggerWithManyWatchers(b *testing.B) {
+	r := New()
+	for b.Loop() {
+		b.StopTimer()
+		for w := range WatcherID(10000) {
+			r.Add(w, Data, "/lock")
+			r.Add(w, Persistent, "/lock")
+		}
+		b.StartTimer()
+		if got := r.Trigger(jute.EventNodeDeleted, "/lock"); len(got) != 10000 {
+			b.Fatal(len(got))
+		}
+	}
+}
