@@ -24,6 +24,14 @@ type Overlay struct {
 	tree    *tree.Tree
 	parent  *Overlay
 	changes map[string]*change
+	// touched lists (zxid, path) in the order changes were made, so that
+	// Applied retires a transaction's changes without scanning them all.
+	touched []touch
+}
+
+type touch struct {
+	zxid jute.Zxid
+	path string
 }
 
 // NewOverlay returns an empty overlay over t.
@@ -40,6 +48,7 @@ func (o *Overlay) merge(c *Overlay) {
 	for p, ch := range c.changes {
 		o.changes[p] = ch
 	}
+	o.touched = append(o.touched, c.touched...)
 }
 
 // Lookup returns the node at path as prepared transactions will leave it.
@@ -62,19 +71,30 @@ func (o *Overlay) Pending() int { return len(o.changes) }
 // Applied retires the pending changes made by the transaction with zxid;
 // later changes to the same paths stay.
 func (o *Overlay) Applied(zxid jute.Zxid) {
-	for p, ch := range o.changes {
-		if ch.zxid <= zxid {
-			delete(o.changes, p)
+	n := 0
+	for _, t := range o.touched {
+		if t.zxid > zxid {
+			break
 		}
+		if ch, ok := o.changes[t.path]; ok && ch.zxid <= zxid {
+			delete(o.changes, t.path)
+		}
+		n++
 	}
+	clear(o.touched[:n])
+	o.touched = o.touched[n:]
 }
 
 // Reset drops every pending change (after a failure of the commit step,
 // when nothing prepared will be applied).
-func (o *Overlay) Reset() { clear(o.changes) }
+func (o *Overlay) Reset() {
+	clear(o.changes)
+	o.touched = nil
+}
 
 func (o *Overlay) set(path string, zxid jute.Zxid, info NodeInfo, deleted bool) {
 	o.changes[path] = &change{zxid: zxid, info: info, deleted: deleted}
+	o.touched = append(o.touched, touch{zxid: zxid, path: path})
 }
 
 // ephemerals returns the session's ephemeral paths as they will be.

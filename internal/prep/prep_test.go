@@ -168,3 +168,19 @@ func TestValidPath(t *testing.T) {
 		}
 	}
 }
+
+func TestAppliedRetiresOnlyChangesUpToItsZxid(t *testing.T) {
+	p, tr := fixture(t, false)
+	a := p.Prepare(&Request{Session: 9, Op: jute.OpCreate, Body: &jute.CreateRequest{Path: "/x", ACL: open}}, 100, 2000)
+	b := p.Prepare(&Request{Session: 9, Op: jute.OpSetData, Body: &jute.SetDataRequest{Path: "/x", Data: []byte("v"), Version: -1}}, 101, 2000)
+	tr.Apply(a)
+	p.Overlay.Applied(100)
+	if info, ok := p.Overlay.Lookup("/x"); !ok || info.Stat.Version != 1 {
+		t.Fatalf("the in-flight setData was retired early: %+v %v", info, ok)
+	}
+	tr.Apply(b)
+	p.Overlay.Applied(101)
+	if n := p.Overlay.Pending(); n != 0 {
+		t.Fatalf("%d changes still pending after everything was applied", n)
+	}
+}
