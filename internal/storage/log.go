@@ -52,8 +52,10 @@ type Log struct {
 	// lastZxid back to it.
 	committedZxid jute.Zxid
 	enc           *jute.Encoder
-	// Appended counts entries appended to the current segment and
-	// Bytes the segment's size including preallocation.
+	// broken is set once a failed write could not be undone; every later
+	// operation fails with it.
+	broken error
+	// Appended counts entries appended to the current segment.
 	Appended int
 }
 
@@ -84,6 +86,9 @@ func (l *Log) SegmentSize() int64 { return l.size }
 // Append buffers one transaction. It opens a new segment, named after the
 // transaction's zxid, if none is open.
 func (l *Log) Append(t *jute.Txn) error {
+	if l.broken != nil {
+		return l.broken
+	}
 	if t.Header.Zxid <= l.lastZxid && l.lastZxid != 0 {
 		return fmt.Errorf("append zxid %v after %v: zxids must increase", t.Header.Zxid, l.lastZxid)
 	}
@@ -165,6 +170,9 @@ func (l *Log) preallocate(n int64) error {
 // current segment is cut back to the last committed entry, so nothing
 // uncommitted is ever replayed.
 func (l *Log) Commit() error {
+	if l.broken != nil {
+		return l.broken
+	}
 	if l.cur != nil {
 		if err := l.bw.Flush(); err != nil {
 			return l.rollback(fmt.Errorf("write %s: %w", l.cur.Name(), err))
@@ -199,16 +207,26 @@ func (l *Log) rollback(cause error) error {
 	}
 	l.bw.Reset(&writerAt{f: l.cur, off: l.synced})
 	l.pos = l.synced
-	// Zero what may have reached the file past the committed end, so that
-	// a later restore stops there.
-	if _, err := l.cur.WriteAt(make([]byte, entryOverhead), l.synced); err != nil {
-		// The disk refuses even that: start a fresh segment next time.
-		l.cur.Close()
-		l.cur = nil
-		l.unsynced = l.unsynced[:0]
-		return errors.Join(cause, fmt.Errorf("could not cut back the log tail: %w", err))
+	// Cut the segment back to its committed end and make the cut durable,
+	// so that no byte of the failed batch can be replayed later.
+	if err := l.cur.Truncate(l.synced); err != nil {
+		return l.breakLog(cause, err)
 	}
+	if err := l.cur.Sync(); err != nil {
+		return l.breakLog(cause, err)
+	}
+	l.size = l.synced
 	return cause
+}
+
+// ErrLogBroken reports that the log could not be cut back after a failed
+// write: what that write left on disk is unknown, so the log takes no more
+// writes until the server restarts (restore then decides what is there).
+var ErrLogBroken = errors.New("transaction log is broken")
+
+func (l *Log) breakLog(cause, err error) error {
+	l.broken = fmt.Errorf("%w: could not cut %s back to offset %d after %v: %v", ErrLogBroken, l.cur.Name(), l.synced, cause, err)
+	return l.broken
 }
 
 // LastZxid returns the zxid of the last appended transaction.
@@ -222,6 +240,11 @@ func (l *Log) SetLastZxid(z jute.Zxid) { l.lastZxid, l.committedZxid = z, z }
 func (l *Log) Roll() error {
 	if l.cur == nil {
 		return nil
+	}
+	if l.broken != nil {
+		l.cur.Close()
+		l.cur, l.bw = nil, nil
+		return l.broken
 	}
 	err := l.Commit()
 	if l.cur != nil {

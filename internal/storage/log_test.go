@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zkd/zkd/internal/jute"
@@ -206,5 +208,108 @@ func TestFailedCommitLeavesNothingHalfWritten(t *testing.T) {
 	got, _ := readAll(t, dir, 0)
 	if len(got) != 3 || got[2] != 4 {
 		t.Fatalf("replayed %v, want 1 2 4", got)
+	}
+}
+
+// syncFailFS lets writes through but fails the next *failures fsyncs:
+// the failed batch's bytes reach the file, unacknowledged.
+type syncFailFS struct {
+	OS
+	failures *int
+}
+
+type syncFailFile struct {
+	*os.File
+	failures *int
+}
+
+func (f syncFailFile) Sync() error {
+	if *f.failures > 0 {
+		*f.failures--
+		return errDiskFull
+	}
+	return f.File.Sync()
+}
+
+func (fs syncFailFS) Create(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	return syncFailFile{f, fs.failures}, err
+}
+
+func TestAFailedBatchNeverComesBackOnReplay(t *testing.T) {
+	dir := t.TempDir()
+	failures := 0
+	l, err := OpenLog(dir, LogOptions{FS: syncFailFS{failures: &failures}, PreAllocSize: 64 << 10, ForceSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for z := jute.Zxid(1); z <= 10; z++ {
+		l.Append(txn(z, "/ok"))
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	failures = 1
+	for z := jute.Zxid(11); z <= 15; z++ {
+		l.Append(txn(z, "/failed"))
+	}
+	if err := l.Commit(); err == nil {
+		t.Fatal("commit succeeded with a failing fsync")
+	}
+	// The server goes on with new zxids after the failed ones.
+	for z := jute.Zxid(16); z <= 17; z++ {
+		if err := l.Append(txn(z, "/later")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	got, _ := readAll(t, dir, 0)
+	want := []jute.Zxid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17}
+	if !slices.Equal(got, want) {
+		t.Fatalf("replayed %v, want %v", got, want)
+	}
+}
+
+func TestReplayRefusesALogThatGoesBackwards(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := OpenLog(dir, LogOptions{PreAllocSize: -1})
+	l.Append(txn(5, "/a"))
+	l.Commit()
+	l.Close()
+	l2, _ := OpenLog(dir, LogOptions{PreAllocSize: -1})
+	l2.Append(txn(7, "/b"))
+	l2.Append(txn(8, "/c"))
+	l2.Commit()
+	l2.Close()
+	// A segment named 6 whose entries go back to 3.
+	l3, _ := OpenLog(dir, LogOptions{PreAllocSize: -1})
+	l3.Append(txn(6, "/x"))
+	l3.Commit()
+	l3.Close()
+	b, _ := os.ReadFile(filepath.Join(dir, "log.7"))
+	os.WriteFile(filepath.Join(dir, "log.9"), b, 0o644)
+	_, err := Replay(OS{}, dir, 0, false, func(*jute.Txn) error { return nil })
+	var ce *CorruptionError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "backwards") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestALogThatCannotBeCutBackTakesNoMoreWrites(t *testing.T) {
+	dir := t.TempDir()
+	failures := 0
+	l, _ := OpenLog(dir, LogOptions{FS: syncFailFS{failures: &failures}, PreAllocSize: -1, ForceSync: true})
+	l.Append(txn(1, "/ok"))
+	l.Commit()
+	failures = 2 // the commit's fsync and the fsync of the cut both fail
+	l.Append(txn(2, "/x"))
+	if err := l.Commit(); !errors.Is(err, ErrLogBroken) {
+		t.Fatalf("commit: %v", err)
+	}
+	if err := l.Append(txn(3, "/y")); !errors.Is(err, ErrLogBroken) {
+		t.Fatalf("append after the log broke: %v", err)
 	}
 }

@@ -160,8 +160,13 @@ func Replay(fs FS, dir string, from jute.Zxid, truncate bool, apply func(*jute.T
 			return res, err
 		}
 		for _, e := range seg.Entries {
-			if e.Txn.Header.Zxid <= res.LastZxid {
+			z := e.Txn.Header.Zxid
+			if z <= from {
 				continue
+			}
+			if z <= res.LastZxid {
+				return res, &CorruptionError{File: e.File, Offset: e.Offset,
+					Reason: fmt.Sprintf("zxid %v follows %v: the log goes backwards", z, res.LastZxid)}
 			}
 			if err := apply(e.Txn); err != nil {
 				return res, fmt.Errorf("replay %s at offset %d (zxid %v): %w", e.File, e.Offset, e.Txn.Header.Zxid, err)
