@@ -174,10 +174,35 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 		return jute.ErrNoNode
 	}
 	parentPath := Parent(path)
-	parent := t.nodes[parentPath]
+	parent, ok := t.nodes[parentPath]
+	if !ok {
+		return jute.ErrNoNode // cannot happen in a consistent tree; never panic
+	}
 	delete(parent.children, Base(path))
 	if zxid > parent.Stat.Pzxid {
 		parent.Stat.Pzxid = zxid
+	}
+	// A node deleted with children only happens when replaying onto a fuzzy
+	// snapshot that caught children created after this delete; the log
+	// creates them again, so they go too rather than linger parentless.
+	for _, c := range t.Children(n) {
+		t.unlink(join(path, c))
+	}
+	t.unlink(path)
+	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})
+	return jute.OK
+}
+
+// unlink removes a node and everything below it from the node map and
+// the indexes, without firing anything. The caller detaches it from its
+// parent.
+func (t *Tree) unlink(path string) {
+	n, ok := t.nodes[path]
+	if !ok {
+		return
+	}
+	for _, c := range t.Children(n) {
+		t.unlink(join(path, c))
 	}
 	delete(t.nodes, path)
 	t.quotaOnDelete(path, n)
@@ -194,8 +219,6 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 			delete(t.ephemerals, n.Stat.EphemeralOwner)
 		}
 	}
-	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})
-	return jute.OK
 }
 
 func (t *Tree) setData(h *jute.TxnHeader, r *jute.SetDataTxn, trig *[]Trigger) (jute.Stat, jute.Code) {

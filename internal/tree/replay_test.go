@@ -158,3 +158,36 @@ func latin1(b []byte) []byte {
 	}
 	return []byte(string(out))
 }
+
+// A fuzzy snapshot can hold a node and a child created after the node was
+// deleted and re-created; replaying the delete must not leave the child
+// without a parent (found in review: it later crashed closeSession).
+func TestReplayedDeleteOfANodeWithPhantomChildrenRemovesThem(t *testing.T) {
+	tr := New()
+	open := []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
+	create := func(z jute.Zxid, path string, owner jute.SessionID) *jute.Txn {
+		return &jute.Txn{Header: jute.TxnHeader{ClientID: owner, Zxid: z, Type: jute.OpCreate},
+			Record: &jute.CreateTxn{Path: path, ACL: open, Ephemeral: owner != 0, ParentCVersion: -1}}
+	}
+	// The fuzzy snapshot's content: /a and its ephemeral child /a/b.
+	tr.Apply(create(1, "/a", 0))
+	tr.Apply(create(4, "/a/b", 7))
+	// Replay from 2: delete /a, create /a, create /a/b.
+	tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: 2, Type: jute.OpDelete}, Record: &jute.DeleteTxn{Path: "/a"}})
+	if _, ok := tr.Get("/a/b"); ok {
+		t.Fatal("child survived its parent's delete")
+	}
+	tr.Apply(create(3, "/a", 0))
+	if res, _ := tr.Apply(create(4, "/a/b", 7)); res.Err != jute.OK {
+		t.Fatalf("re-create of /a/b: %v", res.Err)
+	}
+	a, _ := tr.Get("/a")
+	if a.NumChildren() != 1 || len(tr.Ephemerals(7)) != 1 {
+		t.Fatalf("/a has %d children, session 7 owns %v", a.NumChildren(), tr.Ephemerals(7))
+	}
+	// The session's close deletes cleanly.
+	tr.Apply(&jute.Txn{Header: jute.TxnHeader{ClientID: 7, Zxid: 5, Type: jute.OpCloseSession}, Record: &jute.CloseSessionTxn{}})
+	if _, ok := tr.Get("/a/b"); ok {
+		t.Fatal("ephemeral survived closeSession")
+	}
+}
