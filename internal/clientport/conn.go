@@ -107,10 +107,21 @@ func (c *Conn) SendConnectResponse(resp *jute.ConnectResponse, closeAfter bool) 
 	c.push(outgoing{body: resp, raw: true, close: closeAfter})
 }
 
+// maxQueuedFrames bounds the frames waiting for a connection's writer; a
+// client that stops reading is disconnected rather than buffered for
+// without limit.
+const maxQueuedFrames = 1 << 17
+
 func (c *Conn) push(o outgoing) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		return
+	}
+	if len(c.out) >= maxQueuedFrames {
+		c.mu.Unlock()
+		c.l.log.Warn("client is not reading its replies; closing the connection", "peer", c.remote, "queued", maxQueuedFrames)
+		c.Close()
 		return
 	}
 	c.out = append(c.out, o)
@@ -153,6 +164,8 @@ func (c *Conn) writeLoop() {
 		if closed {
 			return
 		}
+		// A client that stops reading must not hold the writer forever.
+		c.nc.SetWriteDeadline(time.Now().Add(max(2*time.Duration(c.idleTimeout.Load()), 30*time.Second)))
 		closeAfter := false
 		for _, o := range batch {
 			enc.Reset()

@@ -44,10 +44,11 @@ type Listener struct {
 	received atomic.Int64
 	sent     atomic.Int64
 
-	mu    sync.Mutex
-	conns map[*Conn]struct{}
-	perIP map[netip.Addr]int
-	wg    sync.WaitGroup
+	mu     sync.Mutex // guards closed, conns and perIP
+	closed bool
+	conns  map[*Conn]struct{}
+	perIP  map[netip.Addr]int
+	wg     sync.WaitGroup
 }
 
 // Listen binds addr ("host:port"; port 0 picks a free one).
@@ -128,6 +129,11 @@ func (l *Listener) start(nc net.Conn) {
 	remote, _ := netip.ParseAddrPort(nc.RemoteAddr().String())
 	ip := remote.Addr().Unmap()
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		nc.Close()
+		return
+	}
 	if l.maxPerIP > 0 && l.perIP[ip] >= l.maxPerIP {
 		l.mu.Unlock()
 		l.log.Warn("too many connections from one address", "peer", remote, "max", l.maxPerIP)
@@ -167,6 +173,9 @@ func (l *Listener) start(nc net.Conn) {
 // Close stops accepting, closes every connection and waits for their
 // goroutines.
 func (l *Listener) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
 	err := l.ln.Close()
 	for _, c := range l.Connections() {
 		c.Close()
