@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/zkd/zkd/internal/acl"
@@ -46,6 +47,11 @@ type pending struct {
 	// poisoned marks a write prepared before an earlier write failed to
 	// commit; it is expected to fail too.
 	poisoned bool
+	// barrier marks a placeholder that holds a resumed session's new
+	// connection until the writes of its old connection are done;
+	// barriers lists the placeholders waiting on this write.
+	barrier  bool
+	barriers []*pending
 	connect  *jute.ConnectRequest
 	timeout  int32
 	at       time.Time
@@ -63,6 +69,7 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	if req.LastZxidSeen > s.tree.LastZxid() {
 		s.log.Warn("refusing client that has seen a newer zxid than this server",
 			"peer", c.Remote(), "client_zxid", req.LastZxidSeen, "server_zxid", s.tree.LastZxid())
+		cs.closing = true
 		c.Close()
 		return
 	}
@@ -85,6 +92,7 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	}
 	sess, ok := s.sessions.Get(req.SessionID)
 	if !ok || sess.Closing || !bytes.Equal(req.Passwd, session.Password(req.SessionID)) {
+		// (A session whose close is in flight is Closing too.)
 		s.log.Info("invalid session on reconnect", "peer", c.Remote(), "session", req.SessionID)
 		cs.closing = true
 		c.SendConnectResponse(&jute.ConnectResponse{Passwd: make([]byte, session.PasswordLen), HasReadOnly: req.HasReadOnly}, true)
@@ -95,6 +103,13 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	s.owners[req.SessionID] = cs
 	s.sessions.SetTimeout(req.SessionID, timeout, s.nowMS())
 	s.establish(cs, req.SessionID, timeout)
+	// Writes the session sent on its old connection may still be in
+	// flight; nothing on the new one may overtake them.
+	if last := s.lastWrite[req.SessionID]; last != nil && !last.done {
+		barrier := &pending{cs: cs, write: true, barrier: true}
+		last.barriers = append(last.barriers, barrier)
+		cs.queue = append(cs.queue, barrier)
+	}
 }
 
 // establish answers a successful handshake.
@@ -138,7 +153,7 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 	}
 	p := &pending{cs: cs, xid: r.Header.Xid, op: r.Header.Type, req: r, ids: cs.ids, at: at}
 	sess, live := s.sessions.Get(cs.session)
-	createInFlight := !cs.established
+	createInFlight := !cs.established && cs.session != 0
 	switch {
 	case !live && !createInFlight, live && sess.Closing:
 		p.immediate = jute.ErrSessionExpired
@@ -183,6 +198,9 @@ func (s *Server) submit(cs *connState, req *prep.Request, p *pending) *pending {
 	if cs != nil {
 		cs.queue = append(cs.queue, p)
 	}
+	if req.Session != 0 {
+		s.lastWrite[req.Session] = p
+	}
 	s.committer.Commit(p.txn)
 	return p
 }
@@ -225,8 +243,8 @@ func (s *Server) auth(cs *connState, p *pending) {
 func (s *Server) handleCommitted(batch []*jute.Txn, err error) {
 	for _, txn := range batch {
 		if len(s.inflight) == 0 || s.inflight[0].txn != txn {
-			s.log.Error("committer delivered a transaction out of order", "zxid", txn.Header.Zxid)
-			continue
+			// The tree and the log would diverge from here: stop.
+			panic(fmt.Sprintf("committer delivered zxid %v out of order (%d in flight)", txn.Header.Zxid, len(s.inflight)))
 		}
 		p := s.inflight[0]
 		s.inflight[0] = nil
@@ -245,6 +263,7 @@ func (s *Server) handleCommitted(batch []*jute.Txn, err error) {
 // zxids restart after the last applied one, and the committer resumes
 // with what is prepared from now on.
 func (s *Server) commitFailed(p *pending, err error) {
+	s.finished(p)
 	p.err = err
 	p.done = true
 	if !p.poisoned {
@@ -253,7 +272,8 @@ func (s *Server) commitFailed(p *pending, err error) {
 			q.poisoned = true
 		}
 		s.prep.Overlay.Reset()
-		s.nextZxid = s.tree.LastZxid() + 1
+		// zxids keep increasing: the failed ones are simply never used, so
+		// nothing on disk can ever be mistaken for a later transaction.
 		s.committer.Resume()
 	}
 	if p.txn.Header.Type == jute.OpCloseSession {
@@ -276,6 +296,7 @@ func (s *Server) apply(p *pending) {
 	s.prep.Overlay.Applied(txn.Header.Zxid)
 	p.result = res
 	p.done = true
+	s.finished(p)
 	switch txn.Header.Type {
 	case jute.OpCreateSession:
 		rec := txn.Record.(*jute.CreateSessionTxn)
@@ -301,6 +322,18 @@ func (s *Server) apply(p *pending) {
 	if p.cs != nil {
 		s.drain(p.cs)
 	}
+}
+
+// finished releases what waited on a write that is now applied or failed.
+func (s *Server) finished(p *pending) {
+	if p.txn != nil && s.lastWrite[p.txn.Header.ClientID] == p {
+		delete(s.lastWrite, p.txn.Header.ClientID)
+	}
+	for _, b := range p.barriers {
+		b.done = true
+		s.drain(b.cs)
+	}
+	p.barriers = nil
 }
 
 // fire delivers one trigger's notification to every watcher it reaches

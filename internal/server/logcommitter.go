@@ -34,8 +34,9 @@ type LogCommitter struct {
 	fsyncMS   summaryStat
 	batchSize summaryStat
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 type logItem struct {
@@ -81,9 +82,13 @@ func (c *LogCommitter) Resume() { c.q.push(logItem{resume: true}) }
 
 // Close implements Committer: it stops the goroutine and closes the log.
 func (c *LogCommitter) Close() error {
-	close(c.stop)
-	c.wg.Wait()
-	return c.log.Close()
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		err = c.log.Close()
+	})
+	return err
 }
 
 func (c *LogCommitter) run() {

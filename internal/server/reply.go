@@ -1,11 +1,13 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/zkd/zkd/internal/acl"
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/storage"
 	"github.com/zkd/zkd/internal/tree"
 	"github.com/zkd/zkd/internal/watch"
 )
@@ -13,6 +15,9 @@ import (
 // answer sends the reply for a request that has reached the head of its
 // connection's queue.
 func (s *Server) answer(p *pending) {
+	if p.barrier {
+		return // a placeholder: nothing to send
+	}
 	cs := p.cs
 	defer s.recordLatency(cs, p)
 	if p.connect != nil {
@@ -61,7 +66,16 @@ func (s *Server) answerWrite(p *pending) {
 	cs := p.cs
 	hdr := jute.ReplyHeader{Xid: p.xid, Zxid: p.txn.Header.Zxid}
 	if p.err != nil {
-		// The commit step failed: nothing was applied.
+		if errors.Is(p.err, storage.ErrLogBroken) {
+			// Whether the write reached the disk is unknown: the client
+			// must not be told it failed. Connection loss says "unknown".
+			cs.closing = true
+			cs.c.Close()
+			return
+		}
+		// The commit step failed and nothing was applied. The zxid is the
+		// last applied one: the failed write's zxid will never exist.
+		hdr.Zxid = s.tree.LastZxid()
 		hdr.Err = jute.ErrSystemError
 		s.send(cs, hdr, nil)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkd/zkd/internal/jute"
@@ -85,8 +86,13 @@ const snapshotStepNodes = 2000
 // goroutine puts the bytes on disk.
 type backgroundSnapshot struct {
 	w      *tree.SnapshotWriter
-	chunks chan []byte   // bounded: a slow disk slows the snapshot, not memory
+	chunks chan []byte   // encoded parts on their way to the writer
 	abort  chan struct{} // closed to discard the file
+	// queued counts the bytes in chunks (and held); the core encodes no
+	// more while it is above snapshotQueueLimit, so a slow disk slows the
+	// snapshot, never requests, and memory stays bounded.
+	queued atomic.Int64
+	held   []byte // a part the channel had no room for
 	result chan error
 	start  time.Time
 	file   *storage.PendingSnapshot
@@ -116,11 +122,11 @@ func (s *Server) startSnapshot() {
 	}
 	b := &backgroundSnapshot{w: w, chunks: make(chan []byte, 64), abort: make(chan struct{}), result: make(chan error, 1), start: time.Now(), file: file}
 	s.snap = b
-	s.snapWG.Go(func() { b.result <- writeChunks(file, b.chunks, b.abort) })
+	s.snapWG.Go(func() { b.result <- writeChunks(file, b.chunks, b.abort, s.snapshotWriterProgress(b)) })
 }
 
 // writeChunks writes a snapshot's bytes and commits or aborts the file.
-func writeChunks(file *storage.PendingSnapshot, chunks <-chan []byte, abort <-chan struct{}) error {
+func writeChunks(file *storage.PendingSnapshot, chunks <-chan []byte, abort <-chan struct{}, wrote func(int)) error {
 	var err error
 	for {
 		select {
@@ -138,22 +144,63 @@ func writeChunks(file *storage.PendingSnapshot, chunks <-chan []byte, abort <-ch
 			if err == nil {
 				_, err = file.Write(c)
 			}
+			wrote(len(c))
 		}
 	}
 }
 
-// stepSnapshot encodes the next part of a background snapshot; it reports
-// whether more remains.
+// snapshotQueueLimit bounds the encoded snapshot bytes waiting for the
+// writer goroutine.
+const snapshotQueueLimit = 16 << 20
+
+// snapshotWriterProgress returns the writer's callback: it accounts for a
+// written part and wakes the core, which may be waiting for room.
+func (s *Server) snapshotWriterProgress(b *backgroundSnapshot) func(int) {
+	return func(n int) {
+		b.queued.Add(-int64(n))
+		select {
+		case s.inbox.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// stepSnapshot encodes the next part of a background snapshot without
+// ever waiting for the disk. It reports whether it can go on at once; when
+// the writer is behind it returns false and the writer wakes the core.
 func (s *Server) stepSnapshot() bool {
 	b := s.snap
 	if b == nil {
 		return false
 	}
+	if b.held != nil {
+		select {
+		case b.chunks <- b.held:
+			b.held = nil
+		default:
+			return false
+		}
+	}
+	if b.queued.Load() > snapshotQueueLimit {
+		return false
+	}
 	enc := jute.NewEncoder(make([]byte, 0, 64<<10))
 	done := b.w.Step(enc, snapshotStepNodes)
-	b.chunks <- enc.Bytes()
+	part := enc.Bytes()
+	b.queued.Add(int64(len(part)))
+	select {
+	case b.chunks <- part:
+	default:
+		b.held = part
+		if !done {
+			return false
+		}
+	}
 	if !done {
 		return true
+	}
+	if b.held != nil {
+		return false // finish once the last part is handed over
 	}
 	close(b.chunks)
 	s.snap = nil

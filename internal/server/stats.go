@@ -3,7 +3,6 @@ package server
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
@@ -106,8 +105,9 @@ func (s *Server) Snapshot(d admin.Detail) admin.Snapshot {
 	if !ok {
 		return admin.Snapshot{Version: Version, Mode: "standalone"}
 	}
-	snap.DataDirSize = dirSize(filepath.Join(s.cfg.DataDir, "version-2"))
-	snap.LogDirSize = dirSize(filepath.Join(s.cfg.DataLogDir, "version-2"))
+	snapDir, logDir := s.dataDirs()
+	snap.DataDirSize = dirSize(snapDir)
+	snap.LogDirSize = dirSize(logDir)
 	snap.OpenFDs, snap.MaxFDs = fileDescriptors()
 	return snap
 }
