@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"internal/acl":         {"internal/jute"},
 	"internal/prep":        {"internal/jute", "internal/tree", "internal/session", "internal/acl", "internal/config"},
 	"internal/clientport":  {"internal/jute", "internal/config"},
-	"internal/admin":       {"internal/jute", "internal/config"},
+	"internal/admin":       {"internal/jute", "internal/config", "internal/storage"},
 	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage"},
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},

@@ -100,6 +100,9 @@ func Default() *Config {
 	c.ClientPortAddress = "127.0.0.1"
 	c.MinSessionTimeout = 2 * c.TickTime
 	c.MaxSessionTimeout = 20 * c.TickTime
+	// The built-in config is a local development server: its AdminServer
+	// listens on loopback only.
+	c.Props[zkPrefix+"admin.serverAddress"] = "127.0.0.1"
 	return c
 }
 

@@ -506,3 +506,39 @@ func boolRank(b bool) int {
 	}
 	return 0
 }
+
+// AdminServer describes ZooKeeper's HTTP AdminServer settings
+// (admin.enableServer, admin.serverAddress, admin.serverPort,
+// admin.idleTimeout, admin.commandURL; client spec §12).
+type AdminServer struct {
+	Enabled     bool
+	Address     string // host:port to listen on
+	IdleTimeout time.Duration
+	CommandURL  string
+}
+
+// AdminServer returns the AdminServer settings with ZooKeeper's defaults:
+// enabled unless admin.enableServer is false, on 0.0.0.0:8080, /commands.
+func (c *Config) AdminServer() AdminServer {
+	host := "0.0.0.0"
+	if v, ok := c.prop("admin.serverAddress"); ok && v != "" {
+		host = v
+	}
+	url := "/commands"
+	if v, ok := c.prop("admin.commandURL"); ok && v != "" {
+		url = v
+	}
+	return AdminServer{
+		Enabled:     c.boolProp("admin.enableServer", true),
+		Address:     hostPort(host, c.intProp("admin.serverPort", 8080)),
+		IdleTimeout: time.Duration(c.intProp("admin.idleTimeout", 30000)) * time.Millisecond,
+		CommandURL:  url,
+	}
+}
+
+func hostPort(host string, port int64) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.FormatInt(port, 10)
+}

@@ -22,6 +22,7 @@ func startServer(t testing.TB, tweak func(*config.Config)) *Server {
 	cfg.ClientPortAddress = "127.0.0.1"
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
+	cfg.Props["zookeeper.admin.enableServer"] = "false"
 	if tweak != nil {
 		tweak(cfg)
 	}

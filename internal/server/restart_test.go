@@ -24,6 +24,7 @@ func startServerAt(t *testing.T, dataDir string, props ...string) (s *Server, st
 	cfg := config.Default()
 	cfg.ClientPort = 0
 	cfg.DataDir, cfg.DataLogDir = dataDir, dataDir
+	cfg.Props["zookeeper.admin.enableServer"] = "false"
 	for i := 0; i+1 < len(props); i += 2 {
 		cfg.Props[props[i]] = props[i+1]
 	}

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -60,6 +62,7 @@ type Server struct {
 	byWatcher map[watch.WatcherID]*connState
 	owners    map[jute.SessionID]*connState // connection currently bound to each session
 	inflight  []*pending                    // submitted txns, in zxid order
+	lastWrite map[jute.SessionID]*pending   // each session's newest write in flight
 	nextZxid  jute.Zxid
 	stats     serverStats
 	lastReap  time.Time
@@ -77,8 +80,11 @@ type Server struct {
 	snap   *backgroundSnapshot
 	snapWG sync.WaitGroup
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	admin     *http.Server // the AdminServer, when enabled and listening
+	adminAddr net.Addr
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 // event is one item in the core's inbox.
@@ -118,6 +124,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		watches:   watch.New(),
 		conns:     make(map[*clientport.Conn]*connState),
 		byWatcher: make(map[watch.WatcherID]*connState),
+		lastWrite: make(map[jute.SessionID]*pending),
 		owners:    make(map[jute.SessionID]*connState),
 		whitelist: cfg.FourLetterWhitelist(),
 		aclConf:   aclConf,
@@ -199,6 +206,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("client port stopped", "err", err)
 		}
 	}()
+	s.startAdminServer()
 	if s.cfg.AutopurgePurgeInterval > 0 && !s.inMemory {
 		s.wg.Go(func() { s.autopurge(ctx, time.Duration(s.cfg.AutopurgePurgeInterval)*time.Hour) })
 	}
@@ -221,7 +229,18 @@ func (s *Server) Close() error {
 	if s.cancel == nil {
 		return nil
 	}
+	var err error
+	s.closeOnce.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *Server) close() error {
 	s.cancel()
+	if s.admin != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.admin.Shutdown(ctx)
+		cancel()
+	}
 	err := s.listener.Close()
 	s.wg.Wait()
 	s.abortSnapshot()
@@ -365,3 +384,33 @@ func (s *Server) autopurge(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// startAdminServer serves ZooKeeper's HTTP AdminServer. Like ZooKeeper, a
+// port that cannot be bound is logged and the server runs without it.
+func (s *Server) startAdminServer() {
+	ac := s.cfg.AdminServer()
+	if !ac.Enabled {
+		return
+	}
+	ln, err := net.Listen("tcp", ac.Address)
+	if err != nil {
+		s.log.Warn("AdminServer not started (set admin.serverPort, or admin.enableServer=false)", "addr", ac.Address, "err", err)
+		return
+	}
+	s.adminAddr = ln.Addr()
+	s.admin = &http.Server{
+		Handler:           admin.NewHandler(s, admin.HandlerOptions{CommandURL: ac.CommandURL}),
+		IdleTimeout:       ac.IdleTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	s.log.Info("AdminServer listening", "addr", ln.Addr().String(), "url", ac.CommandURL)
+	s.wg.Go(func() {
+		if err := s.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("AdminServer stopped", "err", err)
+		}
+	})
+}
+
+// AdminAddr returns the AdminServer's address, or nil when it is not
+// running.
+func (s *Server) AdminAddr() net.Addr { return s.adminAddr }

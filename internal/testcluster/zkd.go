@@ -75,6 +75,7 @@ func StartZkd(t testing.TB, opts ZkdOptions) *Zkd {
 			{"clientPortAddress", "127.0.0.1"},
 			{"dataDir", z.DataDir},
 			{"4lw.commands.whitelist", "*"},
+			{"admin.enableServer", "false"},
 		}, opts.ExtraConfig)
 		if err != nil {
 			t.Fatalf("StartZkd: %v", err)

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkd/zkd/internal/config"
+)
+
+func TestAdminServerAnswersCommandsAsJSON(t *testing.T) {
+	s := startServer(t, func(c *config.Config) {
+		c.Props["zookeeper.admin.enableServer"] = "true"
+		c.Props["zookeeper.admin.serverAddress"] = "127.0.0.1"
+		c.Props["zookeeper.admin.serverPort"] = "0"
+	})
+	if s.AdminAddr() == nil {
+		t.Fatal("AdminServer not running")
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(path string) (int, string) {
+		resp, err := client.Get("http://" + s.AdminAddr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, name := range []string{"ruok", "srvr", "monitor", "conf", "cons", "envi", "wchs", "dump", "dirs", "isro"} {
+		code, body := get("/commands/" + name)
+		var obj map[string]any
+		if code != 200 || json.Unmarshal([]byte(body), &obj) != nil || obj["error"] != nil {
+			t.Fatalf("%s: %d %s", name, code, body)
+		}
+	}
+	_, body := get("/commands/monitor")
+	var mon map[string]any
+	json.Unmarshal([]byte(body), &mon)
+	if mon["server_state"] != "standalone" || mon["znode_count"] != float64(5) {
+		t.Fatalf("monitor: %v %v", mon["server_state"], mon["znode_count"])
+	}
+	if code, body := get("/commands"); code != 200 || !strings.Contains(body, `<a href="/commands/ruok">ruok</a>`) {
+		t.Fatalf("/commands: %d %s", code, body)
+	}
+	if code, _ := get("/nope"); code != 404 {
+		t.Fatalf("/nope: %d", code)
+	}
+}
