@@ -18,8 +18,7 @@ import (
 
 // commandTable returns the commands that have a four-letter word, in word
 // order, with their AdminServer names (client spec §11.3, §12). The
-// AdminServer-only commands (icfg, lsnp, lead, ...) join when the
-// AdminServer does.
+// AdminServer-only commands (icfg, lsnp, lead, ...) are in http.go.
 func commandTable() []*Command {
 	cmds := []*Command{
 		{Word: "conf", Name: "configuration", Aliases: []string{"conf", "config"}, ServerRequired: true, text: (*call).conf},

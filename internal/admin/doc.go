@@ -1,6 +1,6 @@
 // Package admin implements ZooKeeper's monitoring commands — the
-// four-letter words on the client port, and later the AdminServer — over
-// one command registry.
+// four-letter words on the client port and the AdminServer's JSON over HTTP
+// — over one command registry.
 //
 // A [Registry] holds every command under its four-letter word and its
 // AdminServer names (client spec §11, §12). A command reads the server

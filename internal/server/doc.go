@@ -20,11 +20,19 @@
 // Goroutines and owners:
 //
 //	goroutine         started by        owns
-//	core              Server.Start      tree, overlay, watches, sessions, conn queues
-//	committer         the Committer     the log (standalone: nothing in memory mode)
+//	core              Server.Start      tree, overlay, watches, sessions, conn queues,
+//	                                    the encoding of a background snapshot
+//	log writer        LogCommitter      the open log segment (group commit)
+//	snapshot writer   the core          one snapshot file being written
 //	accept loop       Server.Start      the listening socket
 //	conn reader       clientport        one socket's reads
 //	conn writer       clientport        one socket's writes
+//	AdminServer       Server.Start      the HTTP listener (reads state via queries to the core)
+//	autopurge         Server.Start      nothing: deletes old files on a timer
+//
+// Notifications carry the zxid of the transaction that fired them, as
+// ZooKeeper 3.9 does (3.8 sent -1; clients ignore the field), and -1 for
+// setWatches catch-up events.
 //
 // Server.Close stops all of them and waits.
 package server

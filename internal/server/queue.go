@@ -3,7 +3,7 @@ package server
 import "sync"
 
 // queue is an unbounded multi-producer, single-consumer queue. Producers
-// never block; the consumer waits on Signal and takes everything at once.
+// never block; the consumer waits on signal and takes everything at once.
 type queue[T any] struct {
 	mu     sync.Mutex // guards items
 	items  []T

@@ -16,6 +16,7 @@ type CorruptionError struct {
 	Reason string
 }
 
+// Error names the file, the offset and the reason.
 func (e *CorruptionError) Error() string {
 	return fmt.Sprintf("%s: corrupt at offset %d: %s", e.File, e.Offset, e.Reason)
 }

@@ -122,6 +122,7 @@ type SnapshotError struct {
 	Err error
 }
 
+// Error names the offset and the reason.
 func (e *SnapshotError) Error() string {
 	s := fmt.Sprintf("snapshot: %s at offset %d", e.Reason, e.Offset)
 	if e.Err != nil && e.Err != ErrChecksum {
@@ -130,6 +131,7 @@ func (e *SnapshotError) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying error (ErrChecksum for a bad seal).
 func (e *SnapshotError) Unwrap() error { return e.Err }
 
 // openACL is ZooKeeper's OPEN_ACL_UNSAFE.
