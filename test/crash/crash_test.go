@@ -2,6 +2,7 @@ package crash
 
 import (
 	"fmt"
+	"path/filepath"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -70,7 +71,10 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	const writers, rounds = 8, 5
 	acks := &ackLog{created: map[string]string{}, versions: map[string]int32{}}
-	z := testcluster.StartZkd(t, testcluster.ZkdOptions{})
+	// A small snapCount makes the log roll and background snapshots run
+	// all the time, so kills also land mid-snapshot and mid-roll.
+	opts := testcluster.ZkdOptions{Flags: []string{"-Dzookeeper.snapCount=200"}}
+	z := testcluster.StartZkd(t, opts)
 	dataDir := z.DataDir
 	setup := connect(t, z.Addr)
 	for i := range writers {
@@ -94,7 +98,8 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 		}
 		wg.Wait()
 
-		z = testcluster.StartZkd(t, testcluster.ZkdOptions{DataDir: dataDir})
+		opts.DataDir = dataDir
+		z = testcluster.StartZkd(t, opts)
 		check := connect(t, z.Addr)
 		acks.mu.Lock()
 		for path, want := range acks.created {
@@ -109,7 +114,8 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 				t.Fatalf("round %d (seed %d): %s at version %d after restart, acknowledged %d (%v)", round, seed, counter, st.Version, v, err)
 			}
 		}
-		t.Logf("round %d: %d acknowledged creates verified", round, len(acks.created))
+		snaps, _ := filepath.Glob(filepath.Join(dataDir, "version-2", "snapshot.*"))
+		t.Logf("round %d: %d acknowledged creates verified; %d snapshot files", round, len(acks.created), len(snaps))
 		acks.mu.Unlock()
 		check.Close()
 	}
