@@ -165,15 +165,17 @@ func TestZkdServesTheTreeApacheZooKeeperServesFromItsDataDir(t *testing.T) {
 	}
 }
 
-// TestApacheZooKeeperServesTheTreeZkdWrote writes a varied tree through
-// zkd, stops it, and starts Apache ZooKeeper 3.8 on zkd's dataDir.
-func TestApacheZooKeeperServesTheTreeZkdWrote(t *testing.T) {
-	testcluster.RequireInterop(t, testcluster.NeedApacheZooKeeper)
-	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: append(dataDirFlags, "-Dzookeeper.snapCount=30")})
-	c, events, err := zk.Connect([]string{zkd.Addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(silent{}))
+// populate writes a varied tree through go-zookeeper: sequential nodes
+// with deletions between them, setData, digest and read-only ACLs, setACL,
+// a container with a child, a TTL node, a multi, and an ephemeral whose
+// session then closes.
+func populate(t *testing.T, addr string) {
+	t.Helper()
+	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(silent{}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	waitSession(t, events)
 	open := zk.WorldACL(zk.PermAll)
 	must := func(err error) {
@@ -193,7 +195,7 @@ func TestApacheZooKeeperServesTheTreeZkdWrote(t *testing.T) {
 	}
 	_, err = c.Set("/app", []byte("v2"), 0)
 	must(err)
-	c.AddAuth("digest", []byte("alice:secret"))
+	must(c.AddAuth("digest", []byte("alice:secret")))
 	_, err = c.Create("/app/secret", []byte("s"), 0, zk.DigestACL(zk.PermAll, "alice", "secret"))
 	must(err)
 	_, err = c.Create("/app/ro", nil, 0, zk.WorldACL(zk.PermRead))
@@ -212,7 +214,14 @@ func TestApacheZooKeeperServesTheTreeZkdWrote(t *testing.T) {
 	must(err)
 	_, err = c.Create("/gone", nil, zk.FlagEphemeral, open)
 	must(err)
-	c.Close() // its ephemeral goes with the session
+}
+
+// TestApacheZooKeeperServesTheTreeZkdWrote writes a varied tree through
+// zkd, stops it, and starts Apache ZooKeeper 3.8 on zkd's dataDir.
+func TestApacheZooKeeperServesTheTreeZkdWrote(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedApacheZooKeeper)
+	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: append(dataDirFlags, "-Dzookeeper.snapCount=30")})
+	populate(t, zkd.Addr)
 	want := walk(t, zkd.Addr, "alice:secret")
 	if len(want) < 30 {
 		t.Fatalf("zkd served only %d nodes", len(want))
@@ -223,5 +232,25 @@ func TestApacheZooKeeperServesTheTreeZkdWrote(t *testing.T) {
 	got := walk(t, apache.Addr, "alice:secret")
 	if d := diffTrees(want, got); d != "" {
 		t.Fatalf("Apache ZooKeeper serves zkd's dataDir differently:\n%s\nzookeeper log:\n%s", d, apache.LogTail())
+	}
+}
+
+// TestZkdServesTheTreeApacheZooKeeperWroteDuringTheTest is the reverse:
+// Apache ZooKeeper 3.8 writes the tree (rolling logs and snapshots on the
+// way), stops, and zkd starts on its dataDir.
+func TestZkdServesTheTreeApacheZooKeeperWroteDuringTheTest(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedApacheZooKeeper)
+	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: append(dataDirFlags, "-Dzookeeper.snapCount=30")})
+	populate(t, apache.Addr)
+	want := walk(t, apache.Addr, "alice:secret")
+	if len(want) < 30 {
+		t.Fatalf("Apache ZooKeeper served only %d nodes", len(want))
+	}
+	apache.Stop()
+
+	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{DataDir: apache.DataDir, Flags: dataDirFlags})
+	got := walk(t, zkd.Addr, "alice:secret")
+	if d := diffTrees(want, got); d != "" {
+		t.Fatalf("zkd serves Apache ZooKeeper's dataDir differently:\n%s\nzkd log:\n%s", d, zkd.LogTail())
 	}
 }
