@@ -109,6 +109,11 @@ type Config struct {
 	ValueSize int    // bytes of data in each key and created node; default 100
 	Root      string // parent of every node the run uses; default "/loadgen"
 	Seed      uint64 // seeds the choice of keys; runs with one seed choose alike
+
+	// OwnKey gives every session a key of its own: session s reads and
+	// writes only key s, so no two sessions touch the same node. Run
+	// refuses it with fewer keys than sessions.
+	OwnKey bool
 }
 
 // Defaults of Config's fields.
@@ -269,6 +274,9 @@ func Run(ctx context.Context, sessions []Session, cfg Config) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("loadgen run: %v is not a workload", cfg.Workload)
 	}
+	if cfg.OwnKey && cfg.Keys < len(sessions) {
+		return nil, fmt.Errorf("loadgen run: OwnKey with %d keys for %d sessions", cfg.Keys, len(sessions))
+	}
 	keys := make([]string, cfg.Keys)
 	for i := range keys {
 		keys[i] = cfg.keyPath(i)
@@ -287,11 +295,15 @@ func Run(ctx context.Context, sessions []Session, cfg Config) (*Result, error) {
 
 	workers := make([]*worker, len(sessions))
 	for i, sess := range sessions {
+		own := keys
+		if cfg.OwnKey {
+			own = keys[i : i+1]
+		}
 		workers[i] = &worker{
 			id:     i,
 			sess:   sess,
 			cfg:    &cfg,
-			keys:   keys,
+			keys:   own,
 			rng:    rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
 			value:  make([]byte, cfg.ValueSize),
 			prefix: cfg.createPrefix(i),
@@ -349,7 +361,7 @@ type worker struct {
 	id     int
 	sess   Session
 	cfg    *Config
-	keys   []string
+	keys   []string // the keys this worker chooses from
 	rng    *rand.Rand
 	value  []byte // data for Set and Create, rewritten before each Set
 	prefix string // of the paths this worker creates

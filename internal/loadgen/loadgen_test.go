@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,70 @@ func TestRunIssuesTheWorkloadsRequests(t *testing.T) {
 				t.Errorf("%d created nodes left behind", got)
 			}
 		})
+	}
+}
+
+// pathRecorder is a Session that notes every path it is asked about. Its
+// first Get or Set waits until every recorder sharing its WaitGroup has
+// made one, so that no session can finish a run before the others start.
+type pathRecorder struct {
+	Session
+	arrived *sync.WaitGroup
+	first   sync.Once
+	mu      sync.Mutex // guards paths
+	paths   map[string]bool
+}
+
+func (r *pathRecorder) note(p string) {
+	r.first.Do(func() {
+		r.arrived.Done()
+		r.arrived.Wait()
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.paths[p] = true
+}
+
+func (r *pathRecorder) Get(ctx context.Context, p string) ([]byte, error) {
+	r.note(p)
+	return r.Session.Get(ctx, p)
+}
+
+func (r *pathRecorder) Set(ctx context.Context, p string, data []byte) error {
+	r.note(p)
+	return r.Session.Set(ctx, p, data)
+}
+
+func TestRunWithOwnKeyKeepsEverySessionOnItsOwnKey(t *testing.T) {
+	m := newMemServer()
+	recs := make([]*pathRecorder, 5)
+	ss := make([]Session, len(recs))
+	var arrived sync.WaitGroup
+	arrived.Add(len(recs))
+	for i := range recs {
+		recs[i] = &pathRecorder{Session: m.session(), arrived: &arrived, paths: map[string]bool{}}
+		ss[i] = recs[i]
+	}
+	cfg := Config{Workload: Mix9010, Ops: 2000, Keys: 20, OwnKey: true}
+	if err := Setup(t.Context(), ss, cfg); err != nil { // Setup only creates: nothing is noted
+		t.Fatal(err)
+	}
+	if _, err := Run(t.Context(), ss, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		want := DefaultRoot + "/keys/" + strconv.Itoa(i)
+		if len(r.paths) != 1 || !r.paths[want] {
+			t.Errorf("session %d touched %v, want only %s", i, r.paths, want)
+		}
+	}
+}
+
+func TestRunRefusesOwnKeyWithFewerKeysThanSessions(t *testing.T) {
+	m := newMemServer()
+	cfg := Config{Workload: SetData, Ops: 10, Keys: 3, OwnKey: true}
+	if _, err := Run(t.Context(), m.sessions(4), cfg); err == nil || !strings.Contains(err.Error(), "OwnKey") {
+		t.Fatalf("Run = %v, want a refusal of OwnKey", err)
 	}
 }
 

@@ -106,8 +106,8 @@ func BenchmarkSideBySide(b *testing.B) {
 
 	noSync := []string{"-Dzookeeper.forceSync=no"}
 	pairs := []pair{
-		{forceSync: "yes", zkd: startZkd(b, "zkd", nil), zk: startZooKeeper(b, "ZooKeeper", nil)},
-		{forceSync: "no", zkd: startZkd(b, "zkd forceSync=no", noSync), zk: startZooKeeper(b, "ZooKeeper forceSync=no", noSync)},
+		{forceSync: "yes", zkd: startZkd(b, "zkd", nil, nil), zk: startZooKeeper(b, "ZooKeeper", nil, nil)},
+		{forceSync: "no", zkd: startZkd(b, "zkd forceSync=no", noSync, nil), zk: startZooKeeper(b, "ZooKeeper forceSync=no", noSync, nil)},
 	}
 	var servers []*server
 	for _, p := range pairs {
@@ -229,8 +229,9 @@ type pair struct {
 	zkd, zk   *server
 }
 
-func startZkd(b *testing.B, name string, flags []string) *server {
-	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags})
+// startZkd starts zkd with the -D flags and the extra zoo.cfg lines.
+func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
+	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags, ExtraConfig: extraConfig})
 	s := newServer(b, name, z.Addr, z.Port)
 	if s.version == "" {
 		// Until zkd answers "srvr", ask the binary.
@@ -243,8 +244,10 @@ func startZkd(b *testing.B, name string, flags []string) *server {
 	return s
 }
 
-func startZooKeeper(b *testing.B, name string, jvmFlags []string) *server {
-	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags})
+// startZooKeeper starts Apache ZooKeeper with the JVM flags and the extra
+// zoo.cfg lines.
+func startZooKeeper(b *testing.B, name string, jvmFlags, extraConfig []string) *server {
+	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags, ExtraConfig: extraConfig})
 	return newServer(b, name, zk.Addr, zk.Port)
 }
 

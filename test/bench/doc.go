@@ -1,5 +1,5 @@
-// Package bench compares zkd's throughput and latency with Apache ZooKeeper
-// 3.8's, side by side in one run.
+// Package bench compares zkd's throughput, latency, memory and storage with
+// Apache ZooKeeper 3.8's, side by side in one run.
 //
 // BenchmarkSideBySide starts zkd and Apache ZooKeeper, each with and without
 // forceSync, on loopback through internal/testcluster, drives every server
@@ -10,4 +10,18 @@
 // figures. It runs only with -bench:
 //
 //	go test ./test/bench -run '^$' -bench SideBySide -benchtime 1x -timeout 20m
+//
+// The storage benchmarks take minutes and gigabytes of disk, so they skip
+// unless ZKD_BENCH_STORAGE=1:
+//
+//   - BenchmarkWriters: setData throughput, latency and transactions per
+//     fsync with 1, 8, 32 and 128 writers, forceSync on for both servers;
+//   - BenchmarkRestart: time from process start to a correct getData, RSS,
+//     and snapshot size (plain, gz, snappy) with 1,000,000 znodes;
+//   - BenchmarkZkdRestartInProcess: zkd's side of BenchmarkRestart inside
+//     the test process, for runtime/pprof profiles.
+//
+// For example:
+//
+//	ZKD_BENCH_STORAGE=1 go test ./test/bench -run '^$' -bench '^BenchmarkRestart$' -benchtime 1x -timeout 40m
 package bench
