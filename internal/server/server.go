@@ -68,6 +68,8 @@ type Server struct {
 	lastReap  time.Time
 	whitelist map[string]bool
 	inMemory  bool
+	// snapshotAtStart asks for a background snapshot once serving.
+	snapshotAtStart bool
 	// Summaries for mntr, safe to update from any goroutine.
 	dbInit, txnsLoaded, snapshotMS summaryStat
 	fs                             storage.FS
@@ -145,9 +147,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
 		s.dbInit.add(r.took.Milliseconds())
 		s.txnsLoaded.add(int64(r.replayed))
-		if err := s.writeStartupSnapshot(r); err != nil {
+		background, err := s.startupSnapshot(r)
+		if err != nil {
 			return nil, err
 		}
+		s.snapshotAtStart = background
 		if s.committer == nil {
 			_, logDir := s.dataDirs()
 			l, err := storage.OpenLog(logDir, storage.LogOptions{FS: s.fs, PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()})
@@ -206,6 +210,9 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("client port stopped", "err", err)
 		}
 	}()
+	if s.snapshotAtStart {
+		s.inbox.push(event{kind: evSnapshot})
+	}
 	s.startAdminServer()
 	if s.cfg.AutopurgePurgeInterval > 0 && !s.inMemory {
 		s.wg.Go(func() { s.autopurge(ctx, time.Duration(s.cfg.AutopurgePurgeInterval)*time.Hour) })
@@ -270,7 +277,7 @@ func (s *Server) run(ctx context.Context) {
 			s.handle(&batch[i])
 			batch[i] = event{}
 		}
-		if s.snap != nil && s.stepSnapshot() {
+		if s.snap != nil && s.snapshotMayStep(len(batch) > 0) && s.stepSnapshot() {
 			// More to encode: come back after whatever has arrived.
 			select {
 			case s.inbox.signal <- struct{}{}:

@@ -51,35 +51,56 @@ func sessionTimeouts(m map[jute.SessionID]int32) []tree.SessionTimeout {
 	return out
 }
 
-// writeStartupSnapshot snapshots the restored state, as ZooKeeper does at
-// startup, unless a snapshot of exactly this zxid is already there.
-func (s *Server) writeStartupSnapshot(r *restored) error {
+// startupSnapshot decides how the restored state gets its snapshot, as
+// ZooKeeper takes one at every start. With no snapshot on disk at all (a
+// fresh dataDir) it writes one at once, so that the directory is always
+// one Apache ZooKeeper can start from; when transactions were replayed on
+// top of an existing snapshot it asks for a background snapshot instead, so
+// that a large tree does not delay serving (the log holds everything
+// meanwhile). Nothing is written when the newest snapshot is current.
+func (s *Server) startupSnapshot(r *restored) (background bool, err error) {
 	snapDir, _ := s.dataDirs()
 	files, err := storage.ListSnapshots(s.fs, snapDir)
 	if err != nil {
-		return err
+		return false, err
 	}
-	for _, f := range files {
-		if f.Zxid == r.lastZxid && r.replayed == 0 {
-			return nil
-		}
+	if len(files) > 0 {
+		return r.replayed > 0, nil
 	}
 	c, err := storage.ParseCompression(s.cfg.SnapshotCompression())
 	if err != nil {
-		return err
+		return false, err
 	}
 	start := time.Now()
 	path, err := storage.WriteSnapshot(s.fs, snapDir, r.tree, sessionTimeouts(r.sessions), c)
 	if err != nil {
-		return fmt.Errorf("startup snapshot: %w", err)
+		return false, fmt.Errorf("startup snapshot: %w", err)
 	}
 	s.log.Info("wrote snapshot", "file", path, "took", time.Since(start))
-	return nil
+	return false, nil
 }
 
 // snapshotStepNodes bounds how much of a background snapshot the core
-// encodes per turn, so that requests never wait long behind it.
-const snapshotStepNodes = 2000
+// encodes per turn (about a millisecond), so that requests never wait long
+// behind it.
+const snapshotStepNodes = 500
+
+// snapshotDuty is the share of the core's time a background snapshot may
+// take while requests are waiting; when the server is idle it takes all.
+const snapshotDuty = 0.3
+
+// snapshotMayStep reports whether the core should encode more of the
+// background snapshot now: always when nothing else is waiting, otherwise
+// only while the snapshot has used less than its duty share of the time
+// since it started, so that a snapshot under heavy load slows down instead
+// of starving requests.
+func (s *Server) snapshotMayStep(busy bool) bool {
+	b := s.snap
+	if !busy {
+		return true
+	}
+	return b.busy < time.Duration(snapshotDuty*float64(time.Since(b.start)))
+}
 
 // backgroundSnapshot is a snapshot in progress: the core encodes it in
 // steps between requests (a fuzzy snapshot, as ZooKeeper's), and a writer
@@ -92,7 +113,8 @@ type backgroundSnapshot struct {
 	// more while it is above snapshotQueueLimit, so a slow disk slows the
 	// snapshot, never requests, and memory stays bounded.
 	queued atomic.Int64
-	held   []byte // a part the channel had no room for
+	held   []byte        // a part the channel had no room for
+	busy   time.Duration // core time spent encoding so far
 	result chan error
 	start  time.Time
 	file   *storage.PendingSnapshot
@@ -185,7 +207,9 @@ func (s *Server) stepSnapshot() bool {
 		return false
 	}
 	enc := jute.NewEncoder(make([]byte, 0, 64<<10))
+	began := time.Now()
 	done := b.w.Step(enc, snapshotStepNodes)
+	b.busy += time.Since(began)
 	part := enc.Bytes()
 	b.queued.Add(int64(len(part)))
 	select {
