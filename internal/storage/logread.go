@@ -1,10 +1,11 @@
 package storage
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"hash/adler32"
+	"io"
 
 	"github.com/zkd/zkd/internal/jute"
 )
@@ -51,63 +52,104 @@ type Segment struct {
 // ReadSegment parses a whole log file. A zero length, EOF inside an entry
 // or a bad end-of-record byte ends it (Torn says why if data was cut). A
 // checksum mismatch is a CorruptionError unless tailOK is set and only
-// zeros follow the bad entry, in which case it is a torn tail too.
+// zeros follow the bad entry, in which case it is a torn tail too. It
+// streams the file, so a segment's preallocated zeros cost no memory.
 func ReadSegment(fs FS, path string, tailOK bool) (*Segment, error) {
-	b, err := fs.ReadFile(path)
+	f, size, err := openRead(fs, path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)
 	seg := &Segment{File: path, End: logHeaderSize}
-	if len(b) < logHeaderSize || binary.BigEndian.Uint32(b) != logMagic {
+	var hdr [logHeaderSize]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil || binary.BigEndian.Uint32(hdr[:]) != logMagic {
 		return nil, &CorruptionError{File: path, Offset: 0, Reason: "not a ZooKeeper transaction log (bad magic)"}
 	}
 	off := int64(logHeaderSize)
-	torn := func(reason string) {
-		if !allZero(b[off:]) {
-			seg.Torn = &TornTail{File: path, Offset: off, Reason: reason}
+	// rest reports whether everything after the bytes consumed so far is
+	// zero (it consumes the reader).
+	rest := func() (bool, error) {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if !allZero(buf[:n]) {
+				return false, nil
+			}
+			if err == io.EOF {
+				return true, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("read %s: %w", path, err)
+			}
 		}
 	}
+	torn := func(consumed []byte, reason string) error {
+		zero, err := rest()
+		if err != nil {
+			return err
+		}
+		if !zero || !allZero(consumed) {
+			seg.Torn = &TornTail{File: path, Offset: off, Reason: reason}
+		}
+		return nil
+	}
+	var frame [12]byte
 	for {
-		if off+12 > int64(len(b)) {
-			torn("file ends inside an entry header")
-			return seg, nil
+		n, err := io.ReadFull(r, frame[:])
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return seg, torn(frame[:n], "file ends inside an entry header")
+			}
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
-		sum := binary.BigEndian.Uint64(b[off:])
-		n := int64(int32(binary.BigEndian.Uint32(b[off+8:])))
-		if n == 0 {
-			torn("zero-length entry followed by data")
-			return seg, nil
+		sum := binary.BigEndian.Uint64(frame[:])
+		length := int64(int32(binary.BigEndian.Uint32(frame[8:])))
+		if length == 0 {
+			return seg, torn(frame[:], "zero-length entry followed by data")
 		}
-		if n < 0 || n > 2*jute.DefaultMaxBuffer+1<<20 {
-			if tailOK && allZero(b[off+12:]) {
-				torn(fmt.Sprintf("unreasonable entry length %d", n))
+		if length < 0 || length > 2*jute.DefaultMaxBuffer+1<<20 {
+			zero, err := rest()
+			if err != nil {
+				return nil, err
+			}
+			if tailOK && zero {
+				seg.Torn = &TornTail{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", length)}
 				return seg, nil
 			}
-			return nil, &CorruptionError{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", n)}
+			return nil, &CorruptionError{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", length)}
 		}
-		end := off + 12 + n + 1
-		if end > int64(len(b)) {
-			torn("file ends inside an entry")
+		body := make([]byte, length+1)
+		if _, err := io.ReadFull(r, body); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				seg.Torn = &TornTail{File: path, Offset: off, Reason: "file ends inside an entry"}
+				return seg, nil
+			}
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if body[length] != endOfRecord {
+			seg.Torn = &TornTail{File: path, Offset: off, Reason: "entry has no end-of-record byte (partial write)"}
 			return seg, nil
 		}
-		if b[end-1] != endOfRecord {
-			torn("entry has no end-of-record byte (partial write)")
-			return seg, nil
-		}
-		payload := b[off+12 : end-1]
+		payload := body[:length]
 		if uint64(adler32.Checksum(payload)) != sum {
-			if tailOK && allZero(b[end:]) {
+			zero, err := rest()
+			if err != nil {
+				return nil, err
+			}
+			if tailOK && zero {
 				seg.Torn = &TornTail{File: path, Offset: off, Reason: "checksum mismatch in the last entry"}
 				return seg, nil
 			}
 			return nil, &CorruptionError{File: path, Offset: off, Reason: "checksum mismatch"}
 		}
-		txn, err := jute.DecodeTxn(bytes.Clone(payload))
+		txn, err := jute.DecodeTxn(payload)
 		if err != nil {
 			return nil, &CorruptionError{File: path, Offset: off, Reason: err.Error()}
 		}
-		seg.Entries = append(seg.Entries, Entry{Txn: txn, File: path, Offset: off, Size: int(end - off)})
-		off = end
+		size := 12 + length + 1
+		seg.Entries = append(seg.Entries, Entry{Txn: txn, File: path, Offset: off, Size: int(size)})
+		off += size
 		seg.End = off
 	}
 }
