@@ -542,3 +542,25 @@ func hostPort(host string, port int64) string {
 	}
 	return host + ":" + strconv.FormatInt(port, 10)
 }
+
+// PrometheusClassName is the metricsProvider.className that turns on the
+// Prometheus metrics endpoint, as in ZooKeeper.
+const PrometheusClassName = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+
+// Prometheus returns whether the Prometheus endpoint is enabled
+// (metricsProvider.className names the Prometheus provider) and the
+// address it listens on (metricsProvider.httpHost, default 0.0.0.0;
+// metricsProvider.httpPort, default 7000).
+func (c *Config) Prometheus() (enabled bool, addr string) {
+	class := c.MetricsProvider["className"]
+	enabled = class == PrometheusClassName || strings.HasSuffix(class, ".PrometheusMetricsProvider")
+	host := c.MetricsProvider["httpHost"]
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	port := int64(7000)
+	if v, err := strconv.ParseInt(c.MetricsProvider["httpPort"], 10, 32); err == nil {
+		port = v
+	}
+	return enabled, hostPort(host, port)
+}

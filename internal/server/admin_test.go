@@ -50,3 +50,24 @@ func TestAdminServerAnswersCommandsAsJSON(t *testing.T) {
 		t.Fatalf("/nope: %d", code)
 	}
 }
+
+func TestPrometheusMetricsUseZooKeepersNames(t *testing.T) {
+	s := startServer(t, func(c *config.Config) {
+		c.MetricsProvider = map[string]string{"className": config.PrometheusClassName, "httpHost": "127.0.0.1", "httpPort": "0"}
+	})
+	if s.MetricsAddr() == nil {
+		t.Fatal("metrics endpoint not running")
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + s.MetricsAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	for _, want := range []string{"\nznode_count 5\n", "# TYPE znode_count gauge", "# TYPE fsynctime summary", "go_goroutines", "process_resident_memory_bytes"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("/metrics lacks %q:\n%.2000s", want, body)
+		}
+	}
+}

@@ -82,11 +82,13 @@ type Server struct {
 	snap   *backgroundSnapshot
 	snapWG sync.WaitGroup
 
-	admin     *http.Server // the AdminServer, when enabled and listening
-	adminAddr net.Addr
-	cancel    context.CancelFunc
-	closeOnce sync.Once
-	wg        sync.WaitGroup
+	admin       *http.Server // the AdminServer, when enabled and listening
+	adminAddr   net.Addr
+	metrics     *http.Server // the Prometheus endpoint, when enabled
+	metricsAddr net.Addr
+	cancel      context.CancelFunc
+	closeOnce   sync.Once
+	wg          sync.WaitGroup
 }
 
 // event is one item in the core's inbox.
@@ -214,6 +216,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.inbox.push(event{kind: evSnapshot})
 	}
 	s.startAdminServer()
+	s.startMetrics()
 	if s.cfg.AutopurgePurgeInterval > 0 && !s.inMemory {
 		s.wg.Go(func() { s.autopurge(ctx, time.Duration(s.cfg.AutopurgePurgeInterval)*time.Hour) })
 	}
@@ -243,10 +246,12 @@ func (s *Server) Close() error {
 
 func (s *Server) close() error {
 	s.cancel()
-	if s.admin != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s.admin.Shutdown(ctx)
-		cancel()
+	for _, hs := range []*http.Server{s.admin, s.metrics} {
+		if hs != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			hs.Shutdown(ctx)
+			cancel()
+		}
 	}
 	err := s.listener.Close()
 	s.wg.Wait()
@@ -421,3 +426,32 @@ func (s *Server) startAdminServer() {
 // AdminAddr returns the AdminServer's address, or nil when it is not
 // running.
 func (s *Server) AdminAddr() net.Addr { return s.adminAddr }
+
+// startMetrics serves Prometheus metrics on /metrics when the zoo.cfg
+// selects ZooKeeper's Prometheus metrics provider. A port that cannot be
+// bound is logged and the server runs without it.
+func (s *Server) startMetrics() {
+	enabled, addr := s.cfg.Prometheus()
+	if !enabled {
+		return
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.log.Warn("Prometheus metrics endpoint not started", "addr", addr, "err", err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+admin.MetricsPath, admin.NewMetricsHandler(s))
+	s.metricsAddr = ln.Addr()
+	s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.log.Info("Prometheus metrics listening", "addr", ln.Addr().String(), "path", admin.MetricsPath)
+	s.wg.Go(func() {
+		if err := s.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics endpoint stopped", "err", err)
+		}
+	})
+}
+
+// MetricsAddr returns the Prometheus endpoint's address, or nil when it is
+// not running.
+func (s *Server) MetricsAddr() net.Addr { return s.metricsAddr }

@@ -1,0 +1,172 @@
+
+package admin
+
+import (
+	"log/slog"
+	"math"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MetricsPath is where ZooKeeper's Prometheus metrics provider serves its
+// metrics (on metricsProvider.httpHost:metricsProvider.httpPort, by
+// default 0.0.0.0:7000).
+const MetricsPath = "/metrics"
+
+// Quantiles ZooKeeper 3.8's Prometheus provider declares for a summary: the
+// median for the summaries mntr prints without percentiles, the median, 90th
+// and 99th percentiles for those it prints with p50..p999.
+var (
+	basicQuantiles    = []float64{0.5}
+	advancedQuantiles = []float64{0.5, 0.9, 0.99}
+)
+
+// NewCollector returns a Prometheus collector that serves the numbers mntr
+// prints under the names ZooKeeper 3.8's Prometheus metrics provider uses:
+// the mntr key without "zk_". Each scrape reads one Snapshot (with no
+// Detail), so every value comes from the same moment.
+//
+//   - mntr's gauges (znode_count, avg_latency, ...) are gauges and its
+//     counters (commit_count, ...) are counters. The text lines, version and
+//     server_state, are not exported, as in ZooKeeper.
+//   - Each summary family (avg_, min_, max_, cnt_ and sum_ in mntr) is a
+//     summary of the family's name with _count and _sum. zkd keeps no
+//     quantile estimates, so the quantile series ZooKeeper declares (0.5,
+//     and 0.9 and 0.99 for the families mntr prints percentiles for) are
+//     NaN, which is what ZooKeeper reports for a quantile it has no
+//     observations for.
+//
+// Labelled families ZooKeeper adds (quota_*_per_namespace,
+// read_per_namespace, write_per_namespace, ack_latency, ...) and the JVM's
+// are not served. The collector is safe for concurrent use if src is.
+func NewCollector(src Source) prometheus.Collector {
+	c := &collector{src: src, byKey: make(map[string]collectorMetric)}
+	counters := make(map[string]bool, len(mntrCounters))
+	for _, name := range mntrCounters {
+		counters[name] = true
+	}
+	summaryKeys := make(map[string]bool)
+	addSummaries := func(names []string, advanced bool) {
+		quantiles := basicQuantiles
+		if advanced {
+			quantiles = advancedQuantiles
+		}
+		for _, name := range names {
+			c.summaries = append(c.summaries, collectorSummary{name: name, desc: zkDesc(name), quantiles: quantiles})
+			for _, m := range appendSummary(nil, name, Summary{}, advanced) {
+				summaryKeys[m.key] = true
+			}
+		}
+	}
+	addSummaries(mntrBasicSummaries, false)
+	addSummaries(mntrAdvancedSummaries, true)
+
+	// The keys mntr prints do not depend on the snapshot's values: learn
+	// them, and which are numbers, from an empty one.
+	for _, m := range monitorMetrics(&Snapshot{}) {
+		if _, ok := metricValue(m.value); !ok || summaryKeys[m.key] {
+			continue
+		}
+		typ := prometheus.GaugeValue
+		if counters[m.key] {
+			typ = prometheus.CounterValue
+		}
+		c.byKey[m.key] = collectorMetric{desc: zkDesc(m.key), typ: typ}
+	}
+	return c
+}
+
+// zkDesc describes a ZooKeeper metric the way its Prometheus provider
+// does: no labels, and the name as help text.
+func zkDesc(name string) *prometheus.Desc {
+	return prometheus.NewDesc(name, name, nil, nil)
+}
+
+// collector is NewCollector's prometheus.Collector. Its fields are set by
+// NewCollector and only read afterwards.
+type collector struct {
+	src       Source
+	byKey     map[string]collectorMetric // gauges and counters by mntr key
+	summaries []collectorSummary
+}
+
+// collectorMetric is one mntr gauge or counter.
+type collectorMetric struct {
+	desc *prometheus.Desc
+	typ  prometheus.ValueType
+}
+
+// collectorSummary is one mntr summary family.
+type collectorSummary struct {
+	name      string // mntr family name, e.g. "fsynctime"
+	desc      *prometheus.Desc
+	quantiles []float64
+}
+
+// Describe sends the descriptors of every metric Collect sends.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.byKey {
+		ch <- m.desc
+	}
+	for _, s := range c.summaries {
+		ch <- s.desc
+	}
+}
+
+// Collect takes one Snapshot and sends its metrics.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.src.Snapshot(0)
+	for _, m := range monitorMetrics(&s) {
+		cm, ok := c.byKey[m.key]
+		if !ok {
+			continue
+		}
+		if v, ok := metricValue(m.value); ok {
+			ch <- prometheus.MustNewConstMetric(cm.desc, cm.typ, v)
+		}
+	}
+	for _, sum := range c.summaries {
+		v := s.Summaries[sum.name]
+		quantiles := make(map[float64]float64, len(sum.quantiles))
+		for _, q := range sum.quantiles {
+			quantiles[q] = math.NaN()
+		}
+		ch <- prometheus.MustNewConstSummary(sum.desc, uint64(max(v.Count, 0)), float64(v.Sum), quantiles)
+	}
+}
+
+// metricValue returns an mntr value as a Prometheus sample value, and false
+// for a text value.
+func metricValue(v any) (float64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+// NewMetricsHandler returns the HTTP handler of ZooKeeper's Prometheus
+// metrics provider: whatever the request path, it answers a scrape of a
+// private registry holding NewCollector(src) and the Go runtime and
+// process collectors (go_*, process_*; ZooKeeper serves jvm_* and
+// process_* in their place). Mount it at MetricsPath.
+//
+// A collector that fails is logged and left out of the answer; the rest
+// is still served. The handler is safe for concurrent use if src is.
+func NewMetricsHandler(src Source) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		NewCollector(src),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
