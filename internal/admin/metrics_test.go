@@ -1,4 +1,3 @@
-
 package admin
 
 import (

@@ -164,18 +164,9 @@ func (p *Preparer) one(o *Overlay, h *jute.TxnHeader, op jute.OpCode, body jute.
 		if !ok {
 			return nil, jute.ErrMarshallingError
 		}
-		if !ValidPath(r.Path) {
-			return nil, jute.ErrBadArguments
-		}
-		n, exists := o.Lookup(r.Path)
-		if !exists {
-			return nil, jute.ErrNoNode
-		}
-		if !p.Settings.ACL.Check(n.ACL, jute.PermWrite, ids) {
-			return nil, jute.ErrNoAuth
-		}
-		if r.Version != -1 && r.Version != n.Stat.Version {
-			return nil, jute.ErrBadVersion
+		n, code := p.versioned(o, r.Path, jute.PermWrite, r.Version, ids)
+		if code != jute.OK {
+			return nil, code
 		}
 		return &jute.SetDataTxn{Path: r.Path, Data: r.Data, Version: n.Stat.Version + 1}, jute.OK
 	case jute.OpSetACL:
@@ -206,22 +197,33 @@ func (p *Preparer) one(o *Overlay, h *jute.TxnHeader, op jute.OpCode, body jute.
 		if !ok {
 			return nil, jute.ErrMarshallingError
 		}
-		if !ValidPath(r.Path) {
-			return nil, jute.ErrBadArguments
-		}
-		n, exists := o.Lookup(r.Path)
-		if !exists {
-			return nil, jute.ErrNoNode
-		}
-		if !p.Settings.ACL.Check(n.ACL, jute.PermRead, ids) {
-			return nil, jute.ErrNoAuth
-		}
-		if r.Version != -1 && r.Version != n.Stat.Version {
-			return nil, jute.ErrBadVersion
+		n, code := p.versioned(o, r.Path, jute.PermRead, r.Version, ids)
+		if code != jute.OK {
+			return nil, code
 		}
 		return &jute.CheckVersionTxn{Path: r.Path, Version: n.Stat.Version + 1}, jute.OK
 	}
 	return nil, jute.ErrMarshallingError
+}
+
+// versioned runs the checks setData and check share, in ZooKeeper's order:
+// full path validation, existence, permission, then the expected data
+// version (-1 matches any).
+func (p *Preparer) versioned(o *Overlay, path string, perm int32, version int32, ids []jute.Id) (NodeInfo, jute.Code) {
+	if !ValidPath(path) {
+		return NodeInfo{}, jute.ErrBadArguments
+	}
+	n, exists := o.Lookup(path)
+	if !exists {
+		return NodeInfo{}, jute.ErrNoNode
+	}
+	if !p.Settings.ACL.Check(n.ACL, perm, ids) {
+		return NodeInfo{}, jute.ErrNoAuth
+	}
+	if version != -1 && version != n.Stat.Version {
+		return NodeInfo{}, jute.ErrBadVersion
+	}
+	return n, jute.OK
 }
 
 func (p *Preparer) create(o *Overlay, op jute.OpCode, path string, data []byte, aclList []jute.ACL, flags int32, ttl int64, hasTTL bool, ids []jute.Id) (jute.Record, jute.Code) {

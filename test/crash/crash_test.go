@@ -2,8 +2,8 @@ package crash
 
 import (
 	"fmt"
-	"path/filepath"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
