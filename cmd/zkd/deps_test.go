@@ -33,6 +33,7 @@ var allowed = map[string][]string{
 	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage"},
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},
+	"client":               {"internal/jute"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
 	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute"},
 }

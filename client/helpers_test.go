@@ -1,0 +1,314 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zkd/zkd/client"
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/server"
+)
+
+// TestMain fails the run if any goroutine the client package started is
+// still alive once every test has closed its clients.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if leaked := waitNoClientGoroutines(5 * time.Second); len(leaked) > 0 {
+			fmt.Fprintf(os.Stderr, "client goroutines still running after all tests:\n%s\n", strings.Join(leaked, "\n\n"))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// clientGoroutines returns the stacks of live goroutines started by the
+// client package's own (non-test) code.
+func clientGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		i := strings.Index(g, "\ncreated by github.com/zkd/zkd/client.")
+		if i < 0 {
+			continue
+		}
+		lines := strings.SplitN(g[i+1:], "\n", 3)
+		if len(lines) >= 2 && strings.Contains(lines[1], "_test.go") {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// waitNoClientGoroutines polls until no client goroutine is left or d
+// passes, and returns the survivors.
+func waitNoClientGoroutines(d time.Duration) []string {
+	deadline := time.Now().Add(d)
+	for {
+		leaked := clientGoroutines()
+		if len(leaked) == 0 || time.Now().After(deadline) {
+			return leaked
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// startServer runs an in-memory zkd on a loopback port for the test's
+// lifetime and returns its address.
+func startServer(t testing.TB, tweak func(*config.Config)) string {
+	t.Helper()
+	cfg := config.Default()
+	cfg.ClientPort = 0
+	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.DataDir = t.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	cfg.Props["zookeeper.admin.enableServer"] = "false"
+	if tweak != nil {
+		tweak(cfg)
+	}
+	s, err := server.New(cfg, server.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.Context(): it ends before cleanups run, and the clients'
+	// cleanups still talk to the server.
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String()
+}
+
+// connect opens a Client that the test's cleanup closes.
+func connect(t testing.TB, addr string, opts ...client.Option) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, []string{addr}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.Close(ctx)
+	})
+	return c
+}
+
+// testCtx bounds one test's calls.
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var open = client.WorldACL(client.PermAll)
+
+// mustCreate creates a persistent node or fails the test.
+func mustCreate(t testing.TB, c *client.Client, path string, data string) client.Stat {
+	t.Helper()
+	_, st, err := c.Create(testCtx(t), path, []byte(data), client.ModePersistent, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// nextEvent returns the next event on ch, failing if none comes within
+// 10s or ch is closed.
+func nextEvent(t testing.TB, ch <-chan client.Event) client.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("watch channel closed without an event")
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch event within 10s")
+	}
+	panic("unreachable")
+}
+
+// expectEvent checks the next event's type and path.
+func expectEvent(t testing.TB, ch <-chan client.Event, typ client.EventType, path string) {
+	t.Helper()
+	ev := nextEvent(t, ch)
+	if ev.Type != typ || ev.Path != path {
+		t.Fatalf("event %v %q, want %v %q", ev.Type, ev.Path, typ, path)
+	}
+}
+
+// expectClosed checks that ch is closed with no event left.
+func expectClosed(t testing.TB, ch <-chan client.Event) {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if ok {
+			t.Fatalf("unexpected event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch channel not closed within 10s")
+	}
+}
+
+// waitState reads c's state events until one reports want.
+func waitState(t testing.TB, c *client.Client, want client.State) client.StateEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("state events closed while waiting for %v", want)
+			}
+			if ev.State == want {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("state %v not reached within 10s (now %v)", want, c.State())
+		}
+	}
+}
+
+// proxy is a TCP relay between clients and a server that a test can cut:
+// cut closes every relayed connection, setDown makes it refuse new ones,
+// and freeze makes it swallow what clients send.
+type proxy struct {
+	ln     net.Listener
+	target string
+
+	mu      sync.Mutex // guards down, frozen and conns
+	down    bool
+	frozen  bool
+	conns   map[net.Conn]struct{}
+	dropped atomic.Int64 // bytes swallowed while frozen
+	wg      sync.WaitGroup
+}
+
+func startProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		down, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refuse := p.down
+		p.mu.Unlock()
+		if refuse {
+			down.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			down.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[down] = struct{}{}
+		p.conns[up] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.relay(up, down, true)
+		go p.relay(down, up, false)
+	}
+}
+
+// relay copies src to dst; fromClient relays are the ones freeze stops.
+func (p *proxy) relay(dst, src net.Conn, fromClient bool) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			frozen := p.frozen && fromClient
+			p.mu.Unlock()
+			if frozen {
+				p.dropped.Add(int64(n))
+			} else if _, werr := dst.Write(buf[:n]); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	dst.Close()
+	src.Close()
+	p.mu.Lock()
+	delete(p.conns, dst)
+	delete(p.conns, src)
+	p.mu.Unlock()
+}
+
+// cut closes every relayed connection.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
+}
+
+func (p *proxy) freeze(frozen bool) {
+	p.mu.Lock()
+	p.frozen = frozen
+	p.mu.Unlock()
+}
+
+// waitFor polls cond until it holds or 10s pass.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -1,0 +1,85 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Option configures a Client in Connect.
+type Option func(*options)
+
+type options struct {
+	sessionTimeout time.Duration
+	seed           uint64
+	seeded         bool
+	fixedOrder     bool
+	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
+	log            *slog.Logger
+	minBackoff     time.Duration
+	maxBackoff     time.Duration
+	canBeReadOnly  bool
+	maxFrame       int
+}
+
+func defaultOptions() options {
+	var d net.Dialer
+	return options{
+		sessionTimeout: 10 * time.Second,
+		dial:           d.DialContext,
+		log:            slog.New(slog.DiscardHandler),
+		minBackoff:     50 * time.Millisecond,
+		maxBackoff:     5 * time.Second,
+		maxFrame:       4 << 20,
+	}
+}
+
+// WithSessionTimeout sets the session timeout to ask for (default 10s). The
+// server clamps it into its own [minSessionTimeout, maxSessionTimeout].
+func WithSessionTimeout(d time.Duration) Option {
+	return func(o *options) { o.sessionTimeout = d }
+}
+
+// WithSeed seeds the Client's randomness (server order and backoff jitter),
+// for reproducible tests. Without it the seed is random.
+func WithSeed(seed uint64) Option {
+	return func(o *options) { o.seed, o.seeded = seed, true }
+}
+
+// WithFixedServerOrder makes the Client try the servers in the order given
+// to Connect instead of a random one.
+func WithFixedServerOrder() Option {
+	return func(o *options) { o.fixedOrder = true }
+}
+
+// WithDialer replaces the function that opens connections (default: a
+// net.Dialer).
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(o *options) { o.dial = dial }
+}
+
+// WithLogger sets where the Client logs connection changes (default:
+// nowhere).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// WithBackoff bounds the delay between reconnection attempts (default 50ms
+// to 5s). The n-th consecutive failed attempt waits a uniformly random time
+// below min·2ⁿ, capped by max and by a third of the session timeout.
+func WithBackoff(min, max time.Duration) Option {
+	return func(o *options) { o.minBackoff, o.maxBackoff = min, max }
+}
+
+// WithReadOnly lets the Client use a server in read-only mode (the
+// handshake's readOnly flag; §13).
+func WithReadOnly(ok bool) Option {
+	return func(o *options) { o.canBeReadOnly = ok }
+}
+
+// WithMaxFrameSize sets the largest reply frame the Client accepts (default
+// 4 MiB); a larger one is treated as connection loss.
+func WithMaxFrameSize(n int) Option {
+	return func(o *options) { o.maxFrame = n }
+}
