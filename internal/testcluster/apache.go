@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -59,45 +58,17 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 	if err := os.MkdirAll(zk.DataDir, 0o755); err != nil {
 		t.Fatalf("StartApacheZK: %v", err)
 	}
-	cfg := filepath.Join(dir, "zoo.cfg")
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
-		zk.Port = FreePort(t)
-		zk.Addr = "127.0.0.1:" + strconv.Itoa(zk.Port)
-		err := writeConfig(cfg, [][2]string{
-			{"tickTime", "2000"},
-			{"clientPort", strconv.Itoa(zk.Port)},
-			{"clientPortAddress", "127.0.0.1"},
-			{"dataDir", zk.DataDir},
-			{"admin.enableServer", "false"},
-			{"4lw.commands.whitelist", "*"},
-		}, opts.ExtraConfig)
-		if err != nil {
-			t.Fatalf("StartApacheZK: %v", err)
-		}
+	command := func(cfg string) *exec.Cmd {
 		args := []string{
 			"-Xmx256m", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
 			"-Dlog4j.configuration=file:" + log4jProps,
 		}
 		args = append(args, opts.JVMFlags...)
 		args = append(args, "-cp", apacheClasspath(), "org.apache.zookeeper.server.ZooKeeperServerMain", cfg)
-		srv, err := startServer(t, "Apache ZooKeeper", exec.Command("java", args...), zk.LogPath)
-		if err != nil {
-			t.Fatalf("StartApacheZK: %v", err)
-		}
-		zk.srv = srv
-		err = srv.waitReady(func() error { return apacheReady(zk.Addr) })
-		if err == nil {
-			t.Cleanup(srv.cleanup)
-			return zk
-		}
-		srv.kill()
-		if attempt < attempts && portInUse(zk.LogPath) {
-			t.Logf("StartApacheZK: port %d was taken; retrying with another", zk.Port)
-			continue
-		}
-		t.Fatalf("StartApacheZK on %s: %v\n%s", zk.Addr, err, srv.logTail())
+		return exec.Command("java", args...)
 	}
+	zk.srv, zk.Port, zk.Addr = launch(t, "Apache ZooKeeper", dir, zk.DataDir, zk.LogPath, opts.ExtraConfig, command, apacheReady)
+	return zk
 }
 
 // apacheClasspath is the server's classpath: the ZooKeeper jar (which pulls

@@ -21,6 +21,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -384,4 +386,45 @@ func ExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// launch writes dir/zoo.cfg for a standalone server on a free loopback
+// port (tickTime 2000, dataDir, no AdminServer, every four-letter word,
+// then extra lines) and starts command(cfg), returning once ready answers.
+// If the port was taken in the meantime it retries on another one.
+func launch(t testing.TB, name, dir, dataDir, logPath string, extra []string, command func(cfg string) *exec.Cmd, ready func(addr string) error) (*server, int, string) {
+	t.Helper()
+	cfg := filepath.Join(dir, "zoo.cfg")
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		port := FreePort(t)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		err := writeConfig(cfg, [][2]string{
+			{"tickTime", "2000"},
+			{"clientPort", strconv.Itoa(port)},
+			{"clientPortAddress", "127.0.0.1"},
+			{"dataDir", dataDir},
+			{"admin.enableServer", "false"},
+			{"4lw.commands.whitelist", "*"},
+		}, extra)
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		cmd := command(cfg)
+		srv, err := startServer(t, name, cmd, logPath)
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		err = srv.waitReady(func() error { return ready(addr) })
+		if err == nil {
+			t.Cleanup(srv.cleanup)
+			return srv, port, addr
+		}
+		srv.kill()
+		if attempt < attempts && portInUse(logPath) {
+			t.Logf("start %s: port %d was taken; retrying with another", name, port)
+			continue
+		}
+		t.Fatalf("start %s on %s (%s): %v\n%s", name, addr, strings.Join(cmd.Args, " "), err, srv.logTail())
+	}
 }

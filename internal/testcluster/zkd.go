@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,40 +63,11 @@ func StartZkd(t testing.TB, opts ZkdOptions) *Zkd {
 			t.Fatalf("StartZkd: %v", err)
 		}
 	}
-	cfg := filepath.Join(dir, "zoo.cfg")
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
-		z.Port = FreePort(t)
-		z.Addr = "127.0.0.1:" + strconv.Itoa(z.Port)
-		err := writeConfig(cfg, [][2]string{
-			{"tickTime", "2000"},
-			{"clientPort", strconv.Itoa(z.Port)},
-			{"clientPortAddress", "127.0.0.1"},
-			{"dataDir", z.DataDir},
-			{"4lw.commands.whitelist", "*"},
-			{"admin.enableServer", "false"},
-		}, opts.ExtraConfig)
-		if err != nil {
-			t.Fatalf("StartZkd: %v", err)
-		}
-		args := append([]string{"server", cfg}, opts.Flags...)
-		srv, err := startServer(t, "zkd", exec.Command(bin, args...), z.LogPath)
-		if err != nil {
-			t.Fatalf("StartZkd: %v", err)
-		}
-		z.srv = srv
-		err = srv.waitReady(func() error { return answersRuok(z.Addr) })
-		if err == nil {
-			t.Cleanup(srv.cleanup)
-			return z
-		}
-		srv.kill()
-		if attempt < attempts && portInUse(z.LogPath) {
-			t.Logf("StartZkd: port %d was taken; retrying with another", z.Port)
-			continue
-		}
-		t.Fatalf("StartZkd on %s (%s %s): %v\n%s", z.Addr, bin, strings.Join(args, " "), err, srv.logTail())
+	command := func(cfg string) *exec.Cmd {
+		return exec.Command(bin, append([]string{"server", cfg}, opts.Flags...)...)
 	}
+	z.srv, z.Port, z.Addr = launch(t, "zkd", dir, z.DataDir, z.LogPath, opts.ExtraConfig, command, answersRuok)
+	return z
 }
 
 // Stop ends the server with SIGTERM, then SIGKILL if it has not exited
