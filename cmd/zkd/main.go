@@ -7,6 +7,8 @@
 //	zkd log dump|check FILE...
 //	zkd snapshot dump|check FILE...
 //	zkd purge [-n count] dataDir [dataLogDir]
+//	zkd status host:port
+//	zkd 4lw host:port word
 //	zkd version
 package main
 
@@ -44,6 +46,8 @@ const usage = `usage:
   zkd snapshot check FILE...            verify snapshot checksums; report the bad offset
   zkd purge [-n count] dataDir [dataLogDir]
                                         delete snapshots and logs older than the newest count
+  zkd status host:port                  the server's mode, zxid and connections (like zkServer.sh status)
+  zkd 4lw host:port word                send a four-letter word (ruok, srvr, mntr, ...)
   zkd version                           print the version
 `
 
@@ -60,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runSnapshot(args[1:], stdout, stderr)
 	case "purge":
 		return runPurge(args[1:], stdout, stderr)
+	case "status":
+		return runStatus(args[1:], stdout)
+	case "4lw":
+		return runFourLetter(args[1:], stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "zkd %s\n", server.Version)
 		return nil

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/server"
 )
 
 var fixtureLogs = filepath.Join("..", "..", "..", "shared", "testdata", "zk38-basic", "version-2")
@@ -99,5 +102,36 @@ func TestPurgeKeepsAtLeastThreeSnapshots(t *testing.T) {
 	// Keeping 3 (the minimum): 0x24, 0x4b, 0x69; log.1 holds 0x25.. and stays.
 	if strings.TrimSpace(out) != "deleted "+filepath.Join(dir, "version-2", "snapshot.0") {
 		t.Fatalf("purge said:\n%s", out)
+	}
+}
+
+func TestStatusAndFourLetterTalkToARunningServer(t *testing.T) {
+	cfg := config.Default()
+	cfg.ClientPort = 0
+	cfg.Props["zookeeper.admin.enableServer"] = "false"
+	s, err := server.New(cfg, server.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr := s.Addr().String()
+	out, _, err := runCmd(t, "status", addr)
+	if err != nil || !strings.Contains(out, "Mode: standalone\nZxid: 0x0\n") {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	out, _, err = runCmd(t, "4lw", addr, "ruok")
+	if err != nil || out != "imok\n" {
+		t.Fatalf("4lw ruok: %q %v", out, err)
+	}
+	out, _, err = runCmd(t, "4lw", addr, "mntr")
+	if err != nil || !strings.HasPrefix(out, "zk_version\t") {
+		t.Fatalf("4lw mntr: %.200q %v", out, err)
+	}
+	s.Close()
+	if _, _, err := runCmd(t, "status", addr); err == nil {
+		t.Fatal("status of a stopped server succeeded")
 	}
 }
