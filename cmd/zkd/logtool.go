@@ -17,7 +17,7 @@ import (
 // runLog implements `zkd log dump|check FILE...`.
 func runLog(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: zkd log dump [--json] FILE... | zkd log check FILE...")
+		return errors.New("usage: zkd log dump [--json] FILES | zkd log check FILES")
 	}
 	fs := flag.NewFlagSet("log "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -16,7 +16,7 @@ import (
 // runSnapshot implements `zkd snapshot dump|check FILE...`.
 func runSnapshot(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: zkd snapshot dump [--json] [--detail] FILE | zkd snapshot check FILE...")
+		return errors.New("usage: zkd snapshot dump [--json] [--detail] FILE | zkd snapshot check FILES")
 	}
 	fs := flag.NewFlagSet("snapshot "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 )
 
 // DefaultMaxBuffer is ZooKeeper's default jute.maxbuffer: the largest frame
@@ -298,7 +297,3 @@ func Encode(r Encodable) []byte {
 	r.Encode(e)
 	return e.Bytes()
 }
-
-// ValidUTF8 reports whether s is valid UTF-8; exported for callers that
-// must reject invalid text.
-func ValidUTF8(s string) bool { return utf8.ValidString(s) }

@@ -162,20 +162,18 @@ func (r *MultiResponse) Decode(d *Decoder) {
 }
 
 // NewRequest returns an empty request record for a client opcode, or nil if
-// the opcode carries no body or is not one a client may send. Requests
-// without a body (ping, closeSession, whoAmI) return Empty.
+// the opcode is not one a client may send. Requests without a body (ping,
+// closeSession, whoAmI) return Empty; check (13) returns its record although
+// it belongs only inside a multi.
 func NewRequest(op OpCode) Record {
+	// The ops a multi carries have the same records at top level (check
+	// only makes sense inside a multi; callers treat it as unknown).
+	if r := newMultiOpRecord(op); r != nil {
+		return r
+	}
 	switch op {
-	case OpCreate, OpCreate2, OpCreateContainer:
-		return &CreateRequest{}
-	case OpCreateTTL:
-		return &CreateTTLRequest{}
-	case OpDelete:
-		return &DeleteRequest{}
-	case OpExists, OpGetData, OpGetChildren, OpGetChildren2:
+	case OpExists, OpGetChildren2:
 		return &PathWatchRequest{}
-	case OpSetData:
-		return &SetDataRequest{}
 	case OpGetACL, OpSync, OpGetEphemerals, OpGetAllChildrenNumber:
 		return &PathRequest{}
 	case OpSetACL:

@@ -3,12 +3,14 @@ package server
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/jute"
 )
 
 func TestAdminServerAnswersCommandsAsJSON(t *testing.T) {
@@ -69,5 +71,25 @@ func TestPrometheusMetricsUseZooKeepersNames(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/metrics lacks %q:\n%.2000s", want, body)
 		}
+	}
+}
+
+func TestAdminServerPortTakenLeavesTheServerRunningWithoutIt(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, port, _ := net.SplitHostPort(taken.Addr().String())
+	s := startServer(t, func(c *config.Config) {
+		c.Props["zookeeper.admin.enableServer"] = "true"
+		c.Props["zookeeper.admin.serverAddress"] = "127.0.0.1"
+		c.Props["zookeeper.admin.serverPort"] = port
+	})
+	if s.AdminAddr() != nil {
+		t.Fatalf("AdminServer claims %v, a port that was taken", s.AdminAddr())
+	}
+	if h := rawConnect(t, s).call(1, jute.OpPing, nil, nil); h.Err != jute.OK {
+		t.Fatalf("client port not serving: %+v", h)
 	}
 }

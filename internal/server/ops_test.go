@@ -111,10 +111,10 @@ func TestErrorCodes(t *testing.T) {
 		{"TTL create while extended types are off", func() error {
 			_, err := c.CreateTTL("/ttl", nil, zk.FlagTTL, open, time.Minute)
 			if err != nil && err.Error() == "unknown error: -6" {
-				return zkErrUnimplemented
+				return errZkUnimplemented
 			}
 			return err
-		}, zkErrUnimplemented},
+		}, errZkUnimplemented},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -332,6 +332,6 @@ func TestDigestACLAndAuth(t *testing.T) {
 	raw.expectClosed()
 }
 
-// zkErrUnimplemented is how go-zookeeper reports UNIMPLEMENTED (-6), which
+// errZkUnimplemented is how go-zookeeper reports UNIMPLEMENTED (-6), which
 // it has no sentinel for.
-var zkErrUnimplemented = errors.New("UNIMPLEMENTED")
+var errZkUnimplemented = errors.New("UNIMPLEMENTED")

@@ -80,9 +80,6 @@ func OpenLog(dir string, opts LogOptions) (*Log, error) {
 // Dir returns the log directory.
 func (l *Log) Dir() string { return l.dir }
 
-// SegmentSize returns the current segment's size including preallocation.
-func (l *Log) SegmentSize() int64 { return l.size }
-
 // Append buffers one transaction. It opens a new segment, named after the
 // transaction's zxid, if none is open.
 func (l *Log) Append(t *jute.Txn) error {
