@@ -105,6 +105,8 @@ func Connect(ctx context.Context, servers []string, opts ...Option) (*Client, er
 		closeDone:  make(chan struct{}),
 		state:      StateDisconnected,
 		forwarders: make(map[*Watcher]struct{}),
+		sessionID:  o.sessionID,
+		passwd:     slices.Clone(o.sessionPasswd),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(2)
@@ -119,6 +121,22 @@ func Connect(ctx context.Context, servers []string, opts ...Option) (*Client, er
 	select {
 	case <-c.firstConn:
 		return c, nil
+	case <-c.loopDone:
+		// The session ended before it was established: a session given
+		// to WithSession that the server no longer has.
+		select {
+		case <-c.firstConn:
+			return c, nil
+		default:
+		}
+		c.mu.Lock()
+		done := c.done
+		c.mu.Unlock()
+		if done == nil {
+			done = ErrClosed
+		}
+		c.shutdown()
+		return nil, fmt.Errorf("zookeeper: connect to %s: %w", strings.Join(addrs, ","), done)
 	case <-ctx.Done():
 		select {
 		case <-c.firstConn:
@@ -180,6 +198,15 @@ func (c *Client) SessionID() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sessionID
+}
+
+// SessionPassword returns the session's password, which with SessionID lets
+// another Client take the session over (WithSession). It is nil before the
+// first connection.
+func (c *Client) SessionPassword() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.passwd)
 }
 
 // SessionTimeout returns the session timeout the server granted.

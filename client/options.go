@@ -21,6 +21,8 @@ type options struct {
 	maxBackoff     time.Duration
 	canBeReadOnly  bool
 	maxFrame       int
+	sessionID      int64
+	sessionPasswd  []byte
 }
 
 func defaultOptions() options {
@@ -82,4 +84,15 @@ func WithReadOnly(ok bool) Option {
 // 4 MiB); a larger one is treated as connection loss.
 func WithMaxFrameSize(n int) Option {
 	return func(o *options) { o.maxFrame = n }
+}
+
+// WithSession makes Connect reattach to an existing session, given its id
+// and password (Client.SessionID, Client.SessionPassword), instead of
+// creating one: for a process that restarts and wants its ephemeral nodes
+// and watches' session back. If the server no longer has the session,
+// Connect fails with ErrSessionExpired. Once the new Client is connected, a
+// Client that held the session before is disconnected, and closing either
+// ends the session for both.
+func WithSession(id int64, password []byte) Option {
+	return func(o *options) { o.sessionID, o.sessionPasswd = id, password }
 }

@@ -233,3 +233,44 @@ func TestCloseWhileDisconnectedDoesNotWait(t *testing.T) {
 		t.Fatalf("goroutines left after Close:\n%s", strings.Join(leaked, "\n\n"))
 	}
 }
+
+func TestWithSessionTakesOverASessionAndItsEphemerals(t *testing.T) {
+	addr := startServer(t, nil)
+	first := connect(t, addr)
+	ctx := testCtx(t)
+	if _, _, err := first.Create(ctx, "/owned", nil, client.ModeEphemeral, open); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, first, client.StateConnected)
+	id, passwd := first.SessionID(), first.SessionPassword()
+	if id == 0 || len(passwd) != 16 {
+		t.Fatalf("session %#x password %x", id, passwd)
+	}
+
+	second := connect(t, addr, client.WithSession(id, passwd))
+	if second.SessionID() != id {
+		t.Fatalf("second client has session %#x, want %#x", second.SessionID(), id)
+	}
+	eph, err := second.GetEphemerals(ctx, "/")
+	if err != nil || len(eph) != 1 || eph[0] != "/owned" {
+		t.Fatalf("ephemerals seen through the reattached session: %v %v", eph, err)
+	}
+	// Closing the reattached client ends the session for the first one too.
+	if err := second.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, first, client.StateExpired)
+	if _, err := first.Exists(ctx, "/owned"); !errors.Is(err, client.ErrSessionExpired) {
+		t.Fatalf("first client after the session was closed elsewhere: %v", err)
+	}
+
+	// A session the server no longer has cannot be reattached.
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if c, err := client.Connect(cctx, []string{addr}, client.WithSession(id, passwd)); !errors.Is(err, client.ErrSessionExpired) {
+		if c != nil {
+			c.Close(ctx)
+		}
+		t.Fatalf("reattach to a closed session: %v", err)
+	}
+}
