@@ -4,14 +4,15 @@ go 1.26.0
 
 require github.com/go-zookeeper/zk v1.0.4
 
-require github.com/klauspost/compress v1.20.3
+require (
+	github.com/klauspost/compress v1.20.3
+	github.com/peterh/liner v1.2.3
+	golang.org/x/term v0.47.0
+)
 
 require (
 	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
-	github.com/creack/pty v1.1.24 // indirect
 	github.com/mattn/go-runewidth v0.0.31 // indirect
-	github.com/peterh/liner v1.2.3 // indirect
-	golang.org/x/term v0.47.0 // indirect
 )
 
 require (

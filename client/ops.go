@@ -331,3 +331,28 @@ func (c *Client) RemoveWatches(ctx context.Context, path string, t WatcherType) 
 func (c *Client) CheckWatches(ctx context.Context, path string, t WatcherType) error {
 	return c.call(ctx, "checkWatches", path, jute.OpCheckWatches, &jute.WatchesRequest{Path: path, Type: int32(t)}, nil, nil)
 }
+
+// ConfigNode is the znode holding the ensemble's dynamic configuration.
+const ConfigNode = "/zookeeper/config"
+
+// GetConfig returns the ensemble's current dynamic configuration (the data
+// of ConfigNode, empty on a standalone server) and its Stat.
+func (c *Client) GetConfig(ctx context.Context) ([]byte, Stat, error) {
+	return c.Get(ctx, ConfigNode)
+}
+
+// Reconfig asks the ensemble to change its membership (§5.12): joining and
+// leaving list servers to add ("server.N=host:port:port[:role];[host:]port",
+// comma-separated) and server ids to remove, or members gives the whole new
+// membership (then joining and leaving must be empty). fromConfig, when not
+// -1, is the config version (Stat.Mzxid of ConfigNode) the change applies to.
+// It returns the new configuration and its Stat. A standalone server, or one
+// with reconfigEnabled=false, answers ErrReconfigDisabled.
+func (c *Client) Reconfig(ctx context.Context, joining, leaving, members string, fromConfig int64) ([]byte, Stat, error) {
+	var resp jute.GetDataResponse
+	req := &jute.ReconfigRequest{JoiningServers: joining, LeavingServers: leaving, NewMembers: members, CurConfigID: fromConfig}
+	if err := c.call(ctx, "reconfig", "", jute.OpReconfig, req, &resp, nil); err != nil {
+		return nil, Stat{}, err
+	}
+	return resp.Data, statFromJute(&resp.Stat), nil
+}

@@ -35,7 +35,8 @@ var allowed = map[string][]string{
 	"internal/loadgen":     {"internal/jute"},
 	"client":               {"internal/jute"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
-	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute"},
+	"internal/cli":         {"client"},
+	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli"},
 }
 
 // imports returns the non-test imports of the package in dir.

@@ -24,11 +24,22 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/zkd/zkd/internal/cli"
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/server"
+	"golang.org/x/term"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "cli" {
+		os.Exit(cli.Main(os.Args[2:], cli.Config{
+			Version:  server.Version,
+			Stdin:    os.Stdin,
+			Stdout:   os.Stdout,
+			Stderr:   os.Stderr,
+			Terminal: terminals,
+		}))
+	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "zkd:", err)
 		os.Exit(1)
@@ -46,6 +57,8 @@ const usage = `usage:
   zkd snapshot check FILE...            verify snapshot checksums; report the bad offset
   zkd purge [-n count] dataDir [dataLogDir]
                                         delete snapshots and logs older than the newest count
+  zkd cli [-server host:port,...] [-json] [command args...]
+                                        zkCli.sh's commands, one-shot or as an interactive shell
   zkd status host:port                  the server's mode, zxid and connections (like zkServer.sh status)
   zkd 4lw host:port word                send a four-letter word (ruok, srvr, mntr, ...)
   zkd version                           print the version
@@ -77,6 +90,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// terminals reports whether stdin and stdout are both a terminal (zkd
+// cli's interactive mode) and whether stderr is one (progress reports).
+func terminals() (interactive, progress bool) {
+	isTerm := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+	return isTerm(os.Stdin) && isTerm(os.Stdout), isTerm(os.Stderr)
 }
 
 // serve runs `zkd server`.

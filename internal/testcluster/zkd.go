@@ -174,3 +174,42 @@ func Main(m *testing.M) int {
 	}
 	return code
 }
+
+// ZkdCli runs "zkd cli -server addr args..." once with the zkd binary bin
+// (from ZkdBinary), like ZkCli runs zkCli.sh, and returns its stdout and
+// stderr. With stdin non-empty and no args, the cli reads its commands
+// from stdin. Times in Stat output are printed in UTC.
+func ZkdCli(ctx context.Context, bin, addr, stdin string, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"cli", "-server", addr}, args...)...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	cmd.Stdin = strings.NewReader(stdin)
+	stdout, stderr, err = runOneShot(ctx, cmd)
+	if err != nil && ExitCode(err) == -1 {
+		err = fmt.Errorf("zkd cli %s: %w\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout, stderr)
+	}
+	return stdout, stderr, err
+}
+
+// RunZkCliScript runs zkCli.sh against the server at addr with script on its
+// stdin (one command per line; zkCli.sh reads them without a prompt when
+// stdin is not a terminal) and returns its stdout and stderr as ZkCli
+// cleans them, without the "Welcome" and "JLine" banner lines.
+func RunZkCliScript(ctx context.Context, addr, script string) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, ZkCliScript, "-server", addr)
+	cmd.Env = append(os.Environ(),
+		"CLIENT_JVMFLAGS=-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto",
+		"TZ=UTC")
+	cmd.Stdin = strings.NewReader(script)
+	stdout, stderr, err = runOneShot(ctx, cmd)
+	if err != nil && ExitCode(err) == -1 {
+		err = fmt.Errorf("zkCli script: %w\nstdout: %s\nstderr: %s", err, stdout, stderr)
+	}
+	var kept []string
+	for _, l := range strings.SplitAfter(CleanZkCliStdout(stdout), "\n") {
+		if l == "Welcome to ZooKeeper!\n" || strings.HasPrefix(l, "JLine support is ") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return strings.Join(kept, ""), CleanZkCliStderr(stderr), err
+}

@@ -33,6 +33,9 @@ func TestDigestIDMatchesZooKeeperDigest(t *testing.T) {
 type zkCliCase struct {
 	name  string
 	steps [][]string
+	// zkdCliDiffers, when set, says why zkd cli is not compared on this
+	// case.
+	zkdCliDiffers string
 }
 
 func cmd(args ...string) []string { return args }
@@ -54,7 +57,7 @@ var zkCliCases = []zkCliCase{
 		cmd("stat", "/basic"),
 		cmd("create", "/basic/empty"),
 		cmd("get", "/basic/empty"),
-	}},
+	}, ""},
 	{"sequential nodes are numbered by the parent's cversion", [][]string{
 		cmd("create", "/seq"),
 		cmd("create", "-s", "/seq/n-", "a"),
@@ -62,7 +65,7 @@ var zkCliCases = []zkCliCase{
 		cmd("delete", "/seq/n-0000000000"),
 		cmd("create", "-s", "/seq/n-", "c"),
 		cmd("ls", "/seq"),
-	}},
+	}, ""},
 	{"ls lists children, with -s the parent's stat and with -R the subtree", [][]string{
 		cmd("create", "/tree"),
 		cmd("create", "/tree/a"),
@@ -71,13 +74,14 @@ var zkCliCases = []zkCliCase{
 		cmd("ls", "-s", "/tree"),
 		cmd("ls", "-R", "/tree"),
 		cmd("getAllChildrenNumber", "/tree"),
-	}},
+	}, ""},
 	{"an ephemeral node belongs to the session that made it", [][]string{
 		cmd("create", "/eph"),
 		cmd("create", "-e", "/eph/owned", "x"),
 		cmd("stat", "/eph/owned"),
 		cmd("create", "/eph/owned/child"),
-	}},
+	}, "zkd cli closes its session when a one-shot command ends, so the ephemeral node is gone at once; " +
+		"zkCli.sh leaves the session to time out. Ephemeral nodes are compared in TestZkdCliScriptMatchesZkCli."},
 	{"delete refuses a parent and deleteall removes the subtree", [][]string{
 		cmd("create", "/del"),
 		cmd("create", "/del/a"),
@@ -85,7 +89,7 @@ var zkCliCases = []zkCliCase{
 		cmd("delete", "/del/a"),
 		cmd("deleteall", "/del"),
 		cmd("stat", "/del"),
-	}},
+	}, ""},
 	{"ACLs restrict who may read and write", [][]string{
 		cmd("create", "/acl"),
 		cmd("create", "/acl/ro", "x"),
@@ -105,13 +109,13 @@ var zkCliCases = []zkCliCase{
 		// Accepted, but the session ends with the command: one-shot zkCli
 		// cannot use what it authenticates.
 		cmd("addauth", "digest", "u:p"),
-	}},
+	}, ""},
 	{"session and server queries answer", [][]string{
 		cmd("whoami"),
 		cmd("getEphemerals"),
 		cmd("config", "-s"),
 		cmd("sync", "/"),
-	}},
+	}, ""},
 	{"errors are reported on stderr with exit status 1", [][]string{
 		cmd("create", "/err"),
 		cmd("create", "/err"),
@@ -120,16 +124,25 @@ var zkCliCases = []zkCliCase{
 		cmd("set", "-v", "5", "/err", "x"),
 		cmd("delete", "-v", "3", "/err"),
 		cmd("get", "err"),
-	}},
+	}, ""},
 }
 
 // zkCliTranscript runs a case's steps against the server at addr and
 // returns what each printed, masked: "$ args" for the command, its stdout,
 // its stderr lines prefixed "stderr: ", and "exit N" when N is not 0.
 func zkCliTranscript(ctx context.Context, addr string, c zkCliCase) (string, error) {
+	return cliTranscript(ctx, testcluster.ZkCli, addr, c)
+}
+
+// cliRunner runs one command of a command-line client against the server
+// at addr: zkCli.sh (testcluster.ZkCli) or zkd cli.
+type cliRunner func(ctx context.Context, addr string, args ...string) (stdout, stderr string, err error)
+
+// cliTranscript runs a case's steps with run; see zkCliTranscript.
+func cliTranscript(ctx context.Context, run cliRunner, addr string, c zkCliCase) (string, error) {
 	var b strings.Builder
 	for _, args := range c.steps {
-		stdout, stderr, err := testcluster.ZkCli(ctx, addr, args...)
+		stdout, stderr, err := run(ctx, addr, args...)
 		code := testcluster.ExitCode(err)
 		if code == -1 {
 			return b.String(), fmt.Errorf("zkCli %s: %w", strings.Join(args, " "), err)
@@ -164,9 +177,15 @@ func writeLines(b *strings.Builder, prefix, s string) {
 
 // zkCliTranscripts runs every case, in order, against the server at addr.
 func zkCliTranscripts(ctx context.Context, addr string) ([]string, error) {
+	return cliTranscripts(ctx, testcluster.ZkCli, addr)
+}
+
+// cliTranscripts runs every case with run, in order, against the server at
+// addr.
+func cliTranscripts(ctx context.Context, run cliRunner, addr string) ([]string, error) {
 	var out []string
 	for _, c := range zkCliCases {
-		tr, err := zkCliTranscript(ctx, addr, c)
+		tr, err := cliTranscript(ctx, run, addr, c)
 		if err != nil {
 			return out, fmt.Errorf("case %q: %w\ntranscript so far:\n%s", c.name, err, tr)
 		}
@@ -232,6 +251,40 @@ func TestZkCliOneShotMatchesApacheZooKeeper(t *testing.T) {
 			})
 		}
 	})
+
+	// zkd cli must print what zkCli.sh prints, whichever server it talks
+	// to: a second Apache ZooKeeper isolates the client from the server.
+	zkdCli := func(t *testing.T) cliRunner {
+		bin := testcluster.ZkdBinary(t)
+		return func(ctx context.Context, addr string, args ...string) (string, string, error) {
+			return testcluster.ZkdCli(ctx, bin, addr, "", args...)
+		}
+	}
+	for _, target := range []string{"Apache ZooKeeper", "zkd"} {
+		t.Run("zkd cli against "+target+" matches zkCli", func(t *testing.T) {
+			var addr string
+			if target == "zkd" {
+				addr = testcluster.StartZkd(t, testcluster.ZkdOptions{}).Addr
+			} else {
+				addr = testcluster.StartApacheZK(t, testcluster.ApacheOptions{}).Addr
+			}
+			got, err := cliTranscripts(ctx, zkdCli(t), addr)
+			if err != nil {
+				t.Fatalf("zkd cli against %s: %v", target, err)
+			}
+			want := reference(t)
+			for i, c := range zkCliCases {
+				t.Run(c.name, func(t *testing.T) {
+					if c.zkdCliDiffers != "" {
+						t.Skip(c.zkdCliDiffers)
+					}
+					if d := diffLines(want[i], got[i]); d != "" {
+						t.Errorf("zkd cli's transcript differs from zkCli's:\n%s\nzkCli:\n%s\nzkd cli:\n%s", d, want[i], got[i])
+					}
+				})
+			}
+		})
+	}
 
 	t.Run("Apache ZooKeeper matches the golden capture", func(t *testing.T) {
 		checkGolden(t, "zkcli_oneshot.golden", apache.Addr, joinTranscripts(reference(t)))

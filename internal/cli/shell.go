@@ -1,0 +1,471 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkd/zkd/client"
+)
+
+// Config is what Main needs from its caller.
+type Config struct {
+	// Version is printed by the version command.
+	Version string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// Terminal reports whether stdin and stdout are a terminal (interactive
+	// mode) and whether stderr is one (progress reports). Nil means
+	// neither.
+	Terminal func() (interactive, progress bool)
+	// HistoryFile keeps interactive history across runs; empty means
+	// $ZKD_CLI_HISTORY, else ~/.zkd_cli_history.
+	HistoryFile string
+}
+
+const mainUsage = `usage: zkd cli [-server host:port[,host:port...]] [-timeout ms] [-r] [-json] [command args...]
+
+Runs one zkCli.sh command and exits, or with no command starts a shell.
+Type "help" in the shell for the command list.
+
+flags:
+`
+
+// Main runs `zkd cli` with args (the words after "cli") and returns the
+// process's exit status.
+func Main(args []string, cfg Config) int {
+	fs := flag.NewFlagSet("zkd cli", flag.ContinueOnError)
+	fs.SetOutput(cfg.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(cfg.Stderr, mainUsage)
+		fs.PrintDefaults()
+	}
+	servers := fs.String("server", "localhost:2181", "servers to connect to, comma-separated `host:port` list")
+	timeoutMS := fs.Int("timeout", 30000, "session timeout in `ms`; also bounds the wait for the first connection")
+	readOnly := fs.Bool("r", false, "allow connecting to a read-only server")
+	jsonOut := fs.Bool("json", false, "print results as JSON documents instead of zkCli.sh's text")
+	fs.Bool("waitforconnection", true, "accepted for zkCli.sh compatibility: zkd cli always waits for the session")
+	clientConfig := fs.String("client-configuration", "", "zkCli.sh's client properties file (not supported)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitInvalidArgs
+	}
+	if *clientConfig != "" {
+		fmt.Fprintf(cfg.Stderr, "zkd cli: -client-configuration is not supported (zkd cli has no TLS or SASL options)\n")
+		return exitInvalidArgs
+	}
+	interactive, progress := false, false
+	if cfg.Terminal != nil {
+		interactive, progress = cfg.Terminal()
+	}
+	s := &shell{
+		cfg:      cfg,
+		servers:  *servers,
+		timeout:  time.Duration(*timeoutMS) * time.Millisecond,
+		readOnly: *readOnly,
+		json:     *jsonOut,
+		history:  map[int]string{},
+		pending:  map[watchKey]bool{},
+		out:      &lockedWriter{w: cfg.Stdout},
+		errOut:   &lockedWriter{w: cfg.Stderr},
+	}
+	s.printWatches.Store(true)
+	s.prog = &progressLine{w: s.errOut, enabled: progress}
+	defer s.disconnect()
+
+	if cmd := fs.Args(); len(cmd) > 0 {
+		return s.oneShot(cmd)
+	}
+	s.showEvents = true
+	if interactive {
+		return s.interactive()
+	}
+	return s.script(cfg.Stdin)
+}
+
+// lockedWriter serialises writes from the command and the event printers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// shell is one run of zkd cli. Commands run on the goroutine that called
+// Main; event printers (one per watch and one for state changes) only
+// write to out.
+type shell struct {
+	cfg        Config
+	servers    string
+	timeout    time.Duration
+	readOnly   bool
+	json       bool
+	showEvents bool // print watch and state events (not in one-shot mode)
+	out        *lockedWriter
+	errOut     *lockedWriter
+	prog       *progressLine
+
+	printWatches atomic.Bool
+
+	c       *client.Client // nil when not connected
+	printer sync.WaitGroup // event printers of c
+
+	watchMu sync.Mutex
+	pending map[watchKey]bool // one-shot watches whose printer has not fired
+
+	history map[int]string
+	count   int
+	quit    bool
+}
+
+// connect opens a session on servers, replacing the current one.
+func (s *shell) connect(servers string) error {
+	s.disconnect()
+	s.servers = servers
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}
+	c, err := client.Connect(ctx, strings.Split(servers, ","), opts...)
+	if err != nil {
+		return err
+	}
+	s.c = c
+	s.printer.Add(1)
+	go func() {
+		defer s.printer.Done()
+		for ev := range c.Events() {
+			s.printEvent(client.Event{Type: client.EventNone, State: ev.State})
+		}
+	}()
+	return nil
+}
+
+// disconnect closes the session, if any, and waits for its event printers.
+func (s *shell) disconnect() {
+	if s.c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.c.Close(ctx)
+	s.printer.Wait()
+	s.c = nil
+}
+
+// javaStates are ZooKeeper's Watcher.Event.KeeperState names.
+var javaStates = map[client.State]string{
+	client.StateDisconnected:      "Disconnected",
+	client.StateConnected:         "SyncConnected",
+	client.StateAuthFailed:        "AuthFailed",
+	client.StateConnectedReadOnly: "ConnectedReadOnly",
+	client.StateExpired:           "Expired",
+	client.StateClosed:            "Closed",
+}
+
+// printEvent writes a watch or state notification as zkCli.sh does.
+func (s *shell) printEvent(ev client.Event) {
+	if !s.showEvents || !s.printWatches.Load() {
+		return
+	}
+	state, ok := javaStates[ev.State]
+	if !ok {
+		state = ev.State.String()
+	}
+	path := ev.Path
+	if path == "" {
+		path = "null"
+	}
+	fmt.Fprintf(s.out, "\nWATCHER::\n\nWatchedEvent state:%s type:%s path:%s\n", state, ev.Type, path)
+}
+
+// watchClass tells apart the one-shot watches zkCli.sh's single watcher
+// gets one notification for: data (getData and exists) and child watches.
+type watchClass byte
+
+const (
+	dataWatch watchClass = iota
+	childWatch
+)
+
+type watchKey struct {
+	path  string
+	class watchClass
+}
+
+// watchOnce prints the event a one-shot watch delivers. zkCli.sh leaves
+// every watch with the same watcher, so ZooKeeper's client notifies it once
+// per event even when both get -w and stat -w watch the node; the Client
+// here has a channel per call, so watchOnce prints for the first watch of
+// a path and class and lets later ones pass silently until it fires.
+func (s *shell) watchOnce(path string, class watchClass, ch <-chan client.Event) {
+	key := watchKey{path, class}
+	s.watchMu.Lock()
+	first := !s.pending[key]
+	s.pending[key] = true
+	s.watchMu.Unlock()
+	s.printer.Add(1)
+	go func() {
+		defer s.printer.Done()
+		for ev := range ch {
+			if !first || ev.Type == client.EventNone {
+				continue
+			}
+			s.watchMu.Lock()
+			show := s.pending[key]
+			delete(s.pending, key)
+			if ev.Type == client.EventNodeDeleted {
+				// Both classes fire on a delete; print it once.
+				delete(s.pending, watchKey{path, 1 - class})
+			}
+			s.watchMu.Unlock()
+			if show {
+				s.printEvent(ev)
+			}
+		}
+	}()
+}
+
+// watchPersistent prints every event of a persistent watch.
+func (s *shell) watchPersistent(w *client.Watcher) {
+	s.printer.Add(1)
+	go func() {
+		defer s.printer.Done()
+		for ev := range w.Events() {
+			if ev.Type != client.EventNone {
+				s.printEvent(ev)
+			}
+		}
+	}()
+}
+
+// promptState is the connection state zkCli.sh shows in its prompt.
+func (s *shell) promptState() string {
+	if s.c == nil {
+		return "CLOSED"
+	}
+	switch s.c.State() {
+	case client.StateConnected:
+		return "CONNECTED"
+	case client.StateConnectedReadOnly:
+		return "CONNECTEDREADONLY"
+	case client.StateDisconnected:
+		return "CONNECTING"
+	case client.StateAuthFailed:
+		return "AUTH_FAILED"
+	default:
+		return "CLOSED"
+	}
+}
+
+func (s *shell) prompt() string {
+	return fmt.Sprintf("[zk: %s(%s) %d] ", s.servers, s.promptState(), s.count)
+}
+
+// oneShot connects, runs one command given as words and returns its exit
+// status.
+func (s *shell) oneShot(words []string) int {
+	if err := s.connect(s.servers); err != nil {
+		fmt.Fprintf(s.errOut, "zkd cli: %v\n", err)
+		return exitFailed
+	}
+	return s.report(s.execute(context.Background(), words))
+}
+
+// report prints err (if any) on stderr and returns the exit status.
+func (s *shell) report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ce *cliError
+	if !errors.As(err, &ce) {
+		ce = &cliError{msg: err.Error(), code: exitFailed}
+	}
+	if ce.msg != "" {
+		if s.json {
+			b, _ := json.Marshal(map[string]string{"error": ce.msg})
+			fmt.Fprintf(s.errOut, "%s\n", b)
+		} else {
+			fmt.Fprintln(s.errOut, ce.msg)
+		}
+	}
+	return ce.code
+}
+
+// script runs commands read line by line from r without a prompt, like
+// zkCli.sh whose stdin is not a terminal. It returns the status of the last
+// command.
+func (s *shell) script(r io.Reader) int {
+	if err := s.connect(s.servers); err != nil {
+		fmt.Fprintf(s.errOut, "zkd cli: %v\n", err)
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	status := exitOK
+	for !s.quit && sc.Scan() {
+		status = s.runLine(context.Background(), sc.Text())
+	}
+	return status
+}
+
+// runLine records a line in the numbered history and runs it.
+func (s *shell) runLine(ctx context.Context, line string) int {
+	words := splitLine(line)
+	if len(words) == 0 {
+		return exitOK
+	}
+	s.history[s.count] = line
+	defer func() { s.count++ }()
+	return s.report(s.execute(ctx, words))
+}
+
+// interruptible returns a context that Ctrl-C cancels, for one command.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+// execute runs one command.
+func (s *shell) execute(ctx context.Context, words []string) error {
+	name := words[0]
+	switch name {
+	case "quit":
+		s.quit = true
+		s.disconnect()
+		return nil
+	case "history":
+		for i := max(s.count-10, 0); i <= s.count; i++ {
+			line, ok := s.history[i]
+			if !ok {
+				line = "null"
+			}
+			fmt.Fprintf(s.out, "%d - %s\n", i, line)
+		}
+		return nil
+	case "redo":
+		if len(words) < 2 {
+			return nil
+		}
+		n, err := strconv.Atoi(words[1])
+		if err != nil {
+			return errorf("redo: %q is not a command number", words[1])
+		}
+		line, ok := s.history[n]
+		if n < 0 || n > s.count || !ok {
+			return errorf("Command index out of range")
+		}
+		redo := splitLine(line)
+		if redo[0] == "redo" {
+			fmt.Fprintln(s.out, "No redoing redos")
+			return nil
+		}
+		s.history[s.count] = line
+		return s.execute(ctx, redo)
+	case "printwatches":
+		if len(words) == 1 {
+			state := "off"
+			if s.printWatches.Load() {
+				state = "on"
+			}
+			fmt.Fprintf(s.out, "printwatches is %s\n", state)
+			return nil
+		}
+		s.printWatches.Store(words[1] == "on")
+		return nil
+	case "connect":
+		servers := s.servers
+		if len(words) > 1 {
+			servers = words[1]
+		}
+		if err := s.connect(servers); err != nil {
+			return errorf("connect %s: %v", servers, err)
+		}
+		return nil
+	case "help":
+		s.usage(s.out)
+		return nil
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		s.usage(s.errOut)
+		return &cliError{msg: "Command not found: Command not found " + name, code: exitNotFound}
+	}
+	if cmd.local {
+		return cmd.run(ctx, s, &parsedArgs{args: words})
+	}
+	if s.c == nil || s.c.State() == client.StateClosed || s.c.State() == client.StateExpired {
+		fmt.Fprintln(s.out, "Not connected")
+		return &cliError{code: exitFailed}
+	}
+	p, err := parseOptions(words, cmd.options)
+	if err != nil {
+		return err
+	}
+	if len(p.args) < cmd.minArgs {
+		return errorf("%s %s", cmd.name, cmd.usage)
+	}
+	return cmd.run(ctx, s, p)
+}
+
+// usage prints zkCli.sh's command list.
+func (s *shell) usage(w io.Writer) {
+	fmt.Fprintln(w, "ZooKeeper -server host:port -client-configuration properties-file cmd args")
+	for _, name := range commandNames() {
+		fmt.Fprintf(w, "\t%s %s\n", name, usageOf(name))
+	}
+}
+
+// emit prints v as an indented JSON document.
+func (s *shell) emit(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = s.out.Write(b)
+	return err
+}
+
+// progressLine reports the progress of long operations on stderr when it is a
+// terminal: one line, rewritten at most ten times a second.
+type progressLine struct {
+	w       io.Writer
+	enabled bool
+	last    time.Time
+	shown   bool
+}
+
+// update shows what, unless it was shown less than 100ms ago.
+func (p *progressLine) update(format string, a ...any) {
+	if !p.enabled || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.shown = true
+	fmt.Fprintf(p.w, "\r\033[K"+format, a...)
+}
+
+// done clears the progress line.
+func (p *progressLine) done() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+	p.last = time.Time{}
+}
