@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/zkd/zkd/client"
+	"github.com/zkd/zkd/internal/testcluster"
+)
+
+func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+
+// terminal is a zkd cli process on a pseudo-terminal.
+type terminal struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	pty  *os.File
+	mu   sync.Mutex
+	out  strings.Builder // everything the process wrote
+	seen int             // how much of out expect has consumed
+	done chan struct{}   // closed when the reader hits the end
+}
+
+// startTerminal runs "zkd cli -server addr" on a new pseudo-terminal,
+// keeping its history in hist.
+func startTerminal(t *testing.T, bin, addr, hist string) *terminal {
+	t.Helper()
+	cmd := exec.Command(bin, "cli", "-server", addr)
+	cmd.Env = append(os.Environ(), "ZKD_CLI_HISTORY="+hist, "TERM=xterm", "TZ=UTC")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
+	if err != nil {
+		t.Fatalf("start zkd cli on a pty: %v", err)
+	}
+	term := &terminal{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
+	go func() {
+		defer close(term.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			term.mu.Lock()
+			term.out.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		f.Close()
+		<-term.done
+	})
+	return term
+}
+
+// expect waits until the output after what earlier expects consumed
+// contains want, and consumes up to its end.
+func (term *terminal) expect(want string) {
+	term.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		term.mu.Lock()
+		rest := term.out.String()[term.seen:]
+		if i := strings.Index(rest, want); i >= 0 {
+			term.seen += i + len(want)
+			term.mu.Unlock()
+			return
+		}
+		term.mu.Unlock()
+		if time.Now().After(deadline) {
+			term.t.Fatalf("terminal never showed %q; after the last match it shows:\n%q", want, rest)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (term *terminal) send(keys string) {
+	term.t.Helper()
+	if _, err := io.WriteString(term.pty, keys); err != nil {
+		term.t.Fatalf("type %q: %v", keys, err)
+	}
+}
+
+// wait waits for the process to exit and returns its status.
+func (term *terminal) wait() int {
+	term.t.Helper()
+	exited := make(chan error, 1)
+	go func() { exited <- term.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			term.t.Fatalf("zkd cli: %v", err)
+		}
+		return 0
+	case <-time.After(15 * time.Second):
+		term.cmd.Process.Signal(syscall.SIGQUIT)
+		term.t.Fatalf("zkd cli did not exit; output:\n%q", term.out.String())
+	}
+	return -1
+}
+
+func TestInteractiveShellOnATerminal(t *testing.T) {
+	addr := startServer(t)
+	bin := testcluster.ZkdBinary(t)
+	hist := filepath.Join(t.TempDir(), "history")
+	c := connect(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	term := startTerminal(t, bin, addr, hist)
+	term.expect("[zk: " + addr + "(CONNECTED) 0] ")
+	// Tab completes a command name...
+	term.send("crea\t")
+	term.expect("create ")
+	term.send("/tty hello\r")
+	term.expect("Created /tty")
+	term.expect("[zk: " + addr + "(CONNECTED) 1] ")
+	// ... and a znode path.
+	term.send("get -w /tt\t")
+	term.expect("/tty")
+	term.send("\r")
+	term.expect("hello")
+	term.expect("(CONNECTED) 2] ")
+
+	// A watch event arrives while the shell waits at the prompt.
+	if _, err := c.Set(ctx, "/tty", []byte("changed"), client.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	term.expect("WATCHER::")
+	term.expect("WatchedEvent state:SyncConnected type:NodeDataChanged path:/tty")
+
+	// Ctrl-C clears the line being typed and keeps the shell.
+	term.send("delete /tty\x03")
+	term.send("ls /\r")
+	term.expect("[tty, zookeeper]")
+	if st, err := c.Exists(ctx, "/tty"); err != nil || st == nil {
+		t.Fatalf("the line cut by Ctrl-C ran: %v %v", st, err)
+	}
+	term.send("quit\r")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("quit: exit %d", code)
+	}
+
+	// History is kept across runs: Up brings back the last lines.
+	term = startTerminal(t, bin, addr, hist)
+	term.expect("(CONNECTED) 0] ")
+	term.send("\x1b[A") // quit
+	term.send("\x1b[A") // ls /
+	term.send("\x1b[A") // get -w /tty
+	term.expect("get -w /tty")
+	term.send("\r")
+	term.expect("changed")
+	term.expect("(CONNECTED) 1] ")
+	term.send("\x04") // Ctrl-D ends the shell
+	if code := term.wait(); code != 0 {
+		t.Fatalf("Ctrl-D: exit %d", code)
+	}
+	b, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "create /tty hello\nget -w /tty\nls /\nquit\nget -w /tty\n"; string(b) != want {
+		t.Errorf("history file:\n%s\nwant:\n%s", b, want)
+	}
+}
