@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -73,4 +74,68 @@ func Example() {
 	// NodeDataChanged /config
 	// multi: <nil>
 	// stale delete: zookeeper multi: op 0 (delete /config): BADVERSION (-103)
+}
+
+// A persistent, recursive watch sees every change under a path until it is
+// removed.
+func ExampleClient_AddWatch() {
+	addr, stop := exampleServer()
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, []string{addr})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close(ctx)
+
+	w, err := c.AddWatch(ctx, "/services", true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	open := client.WorldACL(client.PermAll)
+	c.Create(ctx, "/services", nil, client.ModePersistent, open)
+	c.Create(ctx, "/services/web", []byte("10.0.0.1:80"), client.ModeEphemeral, open)
+	c.Set(ctx, "/services/web", []byte("10.0.0.2:80"), client.AnyVersion)
+	for range 3 {
+		ev := <-w.Events()
+		fmt.Println(ev.Type, ev.Path)
+	}
+	if err := w.Remove(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// NodeCreated /services
+	// NodeCreated /services/web
+	// NodeDataChanged /services/web
+}
+
+// A restarted process can take its session back, with its ephemeral nodes
+// and watches' session, if it saved the session id and password and comes
+// back within the session timeout. (Not run: it needs the first process to
+// be gone without closing its session.)
+func ExampleWithSession() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	servers := []string{"zk1:2181", "zk2:2181", "zk3:2181"}
+
+	// First run: save the session.
+	c, err := client.Connect(ctx, servers)
+	if err != nil {
+		log.Fatal(err)
+	}
+	saved := struct {
+		ID       int64
+		Password []byte
+	}{c.SessionID(), c.SessionPassword()}
+
+	// After a restart: reattach, or start over if the session expired.
+	c, err = client.Connect(ctx, servers, client.WithSession(saved.ID, saved.Password))
+	if errors.Is(err, client.ErrSessionExpired) {
+		c, err = client.Connect(ctx, servers)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close(ctx)
 }

@@ -90,9 +90,10 @@ func WithMaxFrameSize(n int) Option {
 // and password (Client.SessionID, Client.SessionPassword), instead of
 // creating one: for a process that restarts and wants its ephemeral nodes
 // and watches' session back. If the server no longer has the session,
-// Connect fails with ErrSessionExpired. Once the new Client is connected, a
-// Client that held the session before is disconnected, and closing either
-// ends the session for both.
+// Connect fails with ErrSessionExpired. The Client that held the session
+// before should be gone: the server disconnects it when the new Client
+// attaches, and two live Clients on one session keep taking it from each
+// other. Closing either ends the session.
 func WithSession(id int64, password []byte) Option {
 	return func(o *options) { o.sessionID, o.sessionPasswd = id, password }
 }
