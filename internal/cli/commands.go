@@ -192,6 +192,7 @@ func (s *shell) subtree(ctx context.Context, path string, watch bool, what strin
 		done := make(chan struct{}, len(level))
 		for i, n := range level {
 			sem <- struct{}{}
+			s.prog.update("%s: %d nodes", what, len(nodes)+i)
 			go func() {
 				defer func() { <-sem; done <- struct{}{} }()
 				var kids []string

@@ -13,9 +13,6 @@ import (
 	"github.com/peterh/liner"
 )
 
-// historyLimit is how many lines the interactive history keeps.
-const historyLimit = 1000
-
 // historyPath returns where interactive history is kept.
 func (s *shell) historyPath() string {
 	if s.cfg.HistoryFile != "" {
