@@ -127,18 +127,14 @@ var zkCliCases = []zkCliCase{
 	}, ""},
 }
 
-// zkCliTranscript runs a case's steps against the server at addr and
-// returns what each printed, masked: "$ args" for the command, its stdout,
-// its stderr lines prefixed "stderr: ", and "exit N" when N is not 0.
-func zkCliTranscript(ctx context.Context, addr string, c zkCliCase) (string, error) {
-	return cliTranscript(ctx, testcluster.ZkCli, addr, c)
-}
-
 // cliRunner runs one command of a command-line client against the server
 // at addr: zkCli.sh (testcluster.ZkCli) or zkd cli.
 type cliRunner func(ctx context.Context, addr string, args ...string) (stdout, stderr string, err error)
 
-// cliTranscript runs a case's steps with run; see zkCliTranscript.
+// cliTranscript runs a case's steps with run against the server at addr
+// and returns what each printed, masked: "$ args" for the command, its
+// stdout, its stderr lines prefixed "stderr: ", and "exit N" when N is not
+// 0.
 func cliTranscript(ctx context.Context, run cliRunner, addr string, c zkCliCase) (string, error) {
 	var b strings.Builder
 	for _, args := range c.steps {
