@@ -189,3 +189,18 @@ func CleanZkCliStderr(s string) string {
 	}
 	return b.String()
 }
+
+// CClient runs one command of ZooKeeper's C client shell against the
+// server at addr ("cli_mt -h addr -c command", its batch mode) and returns
+// what it printed, stdout and stderr together (the shell mixes them). The
+// shell connects, runs the command, waits for its answer and exits; it
+// does not close its session.
+func CClient(ctx context.Context, addr, command string) (string, error) {
+	cmd := exec.CommandContext(ctx, CClientShell, "-h", addr, "-c", command)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	stdout, stderr, err := runOneShot(ctx, cmd)
+	if err != nil && ExitCode(err) == -1 {
+		return stdout + stderr, fmt.Errorf("cli_mt -c %q: %w\n%s%s", command, err, stdout, stderr)
+	}
+	return stdout + stderr, nil
+}

@@ -36,6 +36,9 @@ const (
 	// ZooKeeperJar is Apache ZooKeeper's server and client jar; its manifest
 	// names the dependency jars, so it is a complete classpath on its own.
 	ZooKeeperJar = "/usr/share/java/zookeeper.jar"
+	// CClientShell is the shell of ZooKeeper's C client (Debian package
+	// zookeeper-bin), built on libzookeeper_mt.
+	CClientShell = "/usr/lib/zookeeper/bin/cli_mt"
 	// ZkCliScript is Apache ZooKeeper's command-line client.
 	ZkCliScript = "/usr/share/zookeeper/bin/zkCli.sh"
 	// Python3 is Debian's interpreter, which sees python3-kazoo (a python3
@@ -59,6 +62,7 @@ const (
 	NeedApacheZooKeeper = "zookeeper" // ZooKeeperJar
 	NeedZkCli           = "zkcli"     // ZkCliScript (it also needs Java)
 	NeedKazoo           = "kazoo"     // Python3 able to import kazoo
+	NeedCClient         = "cclient"   // CClientShell
 )
 
 // startTimeout bounds how long a server may take from exec to answering
@@ -69,7 +73,7 @@ const startTimeout = 30 * time.Second
 const stopTimeout = 10 * time.Second
 
 // RequireInterop makes sure each named tool (NeedJava, NeedApacheZooKeeper,
-// NeedZkCli, NeedKazoo) is installed. If one is not, it skips the test with the reason, or,
+// NeedZkCli, NeedKazoo, NeedCClient) is installed. If one is not, it skips the test with the reason, or,
 // when ZKD_REQUIRE_INTEROP=1, fails it. An unknown name fails the test.
 func RequireInterop(t testing.TB, what ...string) {
 	t.Helper()
@@ -87,9 +91,11 @@ func RequireInterop(t testing.TB, what ...string) {
 			}
 		case NeedKazoo:
 			err = kazooImportable()
+		case NeedCClient:
+			err = fileExists(CClientShell)
 		default:
-			t.Fatalf("RequireInterop: unknown tool %q (want one of %q, %q, %q, %q)",
-				w, NeedJava, NeedApacheZooKeeper, NeedZkCli, NeedKazoo)
+			t.Fatalf("RequireInterop: unknown tool %q (want one of %q, %q, %q, %q, %q)",
+				w, NeedJava, NeedApacheZooKeeper, NeedZkCli, NeedKazoo, NeedCClient)
 		}
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("%s: %v", w, err))
