@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},
 	"client":               {"internal/jute"},
+	"client/recipe":        {"client"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
 	"internal/cli":         {"client"},
 	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli"},
