@@ -309,6 +309,24 @@ func (s *server) waitReady(ready func() error) error {
 	}
 }
 
+// servesDataDir checks that the server answering at addr is the one just
+// started, by the dataDir its "conf" reports: a port FreePort returned may
+// be taken by another test process's server before ours binds it, and
+// that server would pass the readiness check in our server's place (ours
+// then exits, failing to bind, and launch retries on another port).
+func servesDataDir(addr, dataDir string) error {
+	conf, err := fourLetter(addr, "conf", probeTimeout)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(conf, "\n") {
+		if line == "dataDir="+dataDir || line == "dataDir="+filepath.Join(dataDir, "version-2") {
+			return nil
+		}
+	}
+	return fmt.Errorf("the server at %s is not ours: its conf does not name dataDir %s", addr, dataDir)
+}
+
 // probeTimeout bounds one readiness probe. It is short because a server
 // that is still starting may accept a connection and never answer it; the
 // next probe, on a new connection, gets the answer.
@@ -421,7 +439,12 @@ func launch(t testing.TB, name, dir, dataDir, logPath string, extra []string, co
 		if err != nil {
 			t.Fatalf("start %s: %v", name, err)
 		}
-		err = srv.waitReady(func() error { return ready(addr) })
+		err = srv.waitReady(func() error {
+			if err := ready(addr); err != nil {
+				return err
+			}
+			return servesDataDir(addr, dataDir)
+		})
 		if err == nil {
 			t.Cleanup(srv.cleanup)
 			return srv, port, addr
