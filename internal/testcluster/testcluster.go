@@ -419,6 +419,14 @@ func ExitCode(err error) int {
 func launch(t testing.TB, name, dir, dataDir, logPath string, extra []string, command func(cfg string) *exec.Cmd, ready func(addr string) error) (*server, int, string) {
 	t.Helper()
 	cfg := filepath.Join(dir, "zoo.cfg")
+	// The server's dataDir, for the identity check: a dataDir line in
+	// extra wins, as later lines do in zoo.cfg.
+	servedDataDir := dataDir
+	for _, line := range extra {
+		if v, ok := strings.CutPrefix(line, "dataDir="); ok {
+			servedDataDir = v
+		}
+	}
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		port := FreePort(t)
@@ -443,7 +451,7 @@ func launch(t testing.TB, name, dir, dataDir, logPath string, extra []string, co
 			if err := ready(addr); err != nil {
 				return err
 			}
-			return servesDataDir(addr, dataDir)
+			return servesDataDir(addr, servedDataDir)
 		})
 		if err == nil {
 			t.Cleanup(srv.cleanup)
