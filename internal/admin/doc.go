@@ -10,6 +10,11 @@
 // command with [FourLetterWord] on the first four bytes of a connection,
 // runs it with [RunFourLetter], writes the text and closes the connection.
 //
+// The server measures with a [Recorder] per summary family: count, sum
+// and extremes since the start, and a sample of the last
+// [QuantileWindow] from which mntr's percentiles and the Prometheus
+// quantiles ([NewCollector]) are read.
+//
 // Output that copies a ZooKeeper quirk on purpose (a missing final newline,
 // Java number and date formats) says so where it is produced.
 package admin

@@ -909,3 +909,50 @@ func TestMonitorValuesMatchZooKeeper(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitorPrintsCountersAndPercentilesLikeZooKeeper gives the fake
+// server counters and observations that reproduce the busy capture's and
+// expects monitor to type and print them as ZooKeeper did. (The
+// observations are one set consistent with the capture's count, sum,
+// extremes and percentiles.)
+func TestMonitorPrintsCountersAndPercentilesLikeZooKeeper(t *testing.T) {
+	snap := httpBusy(t)
+	snap.Counters = map[string]int64{
+		"bytes_received_count": 501, "connection_request_count": 3, "prep_processor_request_queued": 13,
+		"sync_processor_request_queued": 13, "outstanding_changes_queued": 8, "outstanding_changes_removed": 8,
+	}
+	snap.Summaries = map[string]Summary{
+		"updatelatency":                          recorded(1, 1, 9, 1, 8, 1, 1),
+		"propagation_latency":                    recorded(0, 1, 1, 6, 1, 1, 6),
+		"sync_processor_queue_and_flush_time_ms": recorded(1, 1, 1, 4, 1, 1, 1),
+		"fsynctime":                              recorded(0, 0, 1, 0, 0, 0, 0),
+		"sync_processor_batch_size":              recorded(1, 1, 1, 1, 1, 1, 1),
+	}
+	src := &fakeSource{snap: snap, cfg: standaloneConfig()}
+	body := httpGet(t, NewHandler(src, HandlerOptions{Registry: testRegistry()}), http.MethodGet, "/commands/monitor").Body.Bytes()
+	got := make(map[string]any)
+	for _, f := range parseOrdered(t, body).(jsonObject) {
+		got[f.key] = f.value
+	}
+	want := make(map[string]any)
+	for _, f := range parseOrdered(t, httpCapture(t, "standalone-busy", "monitor.json")).(jsonObject) {
+		want[f.key] = f.value
+	}
+	keys := slices.Collect(maps.Keys(snap.Counters))
+	for name := range snap.Summaries {
+		for _, p := range []string{"avg_", "min_", "max_", "cnt_", "sum_"} {
+			keys = append(keys, p+name)
+		}
+		if slices.Contains(mntrAdvancedSummaries, name) {
+			for _, p := range mntrPercentileKeys {
+				keys = append(keys, p+name)
+			}
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if got[k] != want[k] {
+			t.Errorf("%s = %v (%T), want %v (%T)", k, got[k], got[k], want[k], want[k])
+		}
+	}
+}

@@ -29,14 +29,31 @@ var (
 // Detail), so every value comes from the same moment.
 //
 //   - mntr's gauges (znode_count, avg_latency, ...) are gauges and its
-//     counters (commit_count, ...) are counters. The text lines, version and
-//     server_state, are not exported, as in ZooKeeper.
+//     counters (connection_request_count, ...) are counters. The text
+//     lines, version and server_state, are not exported, as in ZooKeeper.
 //   - Each summary family (avg_, min_, max_, cnt_ and sum_ in mntr) is a
-//     summary of the family's name with _count and _sum. zkd keeps no
-//     quantile estimates, so the quantile series ZooKeeper declares (0.5,
-//     and 0.9 and 0.99 for the families mntr prints percentiles for) are
-//     NaN, which is what ZooKeeper reports for a quantile it has no
-//     observations for.
+//     summary of the family's name with _count and _sum, and the quantile
+//     series ZooKeeper declares: 0.5, and 0.9 and 0.99 for the families
+//     mntr prints percentiles for. Quantiles are read from the summary's
+//     recent observations (Summary.Recent, the last QuantileWindow, as
+//     ZooKeeper's provider keeps them); with none they are NaN, as in
+//     ZooKeeper.
+//
+// The Snapshot says which counters and summaries are measured; the others
+// are 0 (and their quantiles NaN), as on a ZooKeeper server that never
+// does what they count. A standalone zkd measures (see internal/server)
+// the counters connection_request_count, connection_revalidate_count,
+// bytes_received_count, connection_drop_count, stale_sessions_expired,
+// prep_processor_request_queued, outstanding_changes_queued,
+// outstanding_changes_removed, sync_processor_request_queued,
+// digest_mismatches_count and unrecoverable_error_count, and the
+// summaries readlatency, updatelatency, propagation_latency,
+// prep_processor_queue_time_ms, prep_process_time,
+// close_session_prep_time, the node_*_watch_count families, fsynctime,
+// sync_processor_batch_size, sync_processor_queue_time_ms,
+// sync_processor_queue_flush_time_ms,
+// sync_processor_queue_and_flush_time_ms, snapshottime, dbinittime,
+// startup_snap_load_time, startup_txns_load_time and startup_txns_loaded.
 //
 // Labelled families ZooKeeper adds (quota_*_per_namespace,
 // read_per_namespace, write_per_namespace, ack_latency, ...) and the JVM's
@@ -118,7 +135,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect takes one Snapshot and sends its metrics.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src.Snapshot(0)
-	for _, m := range monitorMetrics(&s) {
+	// The gauges and counters; summaries are sent below, with their
+	// Prometheus quantiles rather than mntr's percentiles.
+	flat := s
+	flat.Summaries = nil
+	for _, m := range monitorMetrics(&flat) {
 		cm, ok := c.byKey[m.key]
 		if !ok {
 			continue
@@ -129,9 +150,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, sum := range c.summaries {
 		v := s.Summaries[sum.name]
+		values, ok := v.Recent.Quantiles(sum.quantiles...)
 		quantiles := make(map[float64]float64, len(sum.quantiles))
-		for _, q := range sum.quantiles {
+		for i, q := range sum.quantiles {
 			quantiles[q] = math.NaN()
+			if ok {
+				quantiles[q] = float64(values[i])
+			}
 		}
 		ch <- prometheus.MustNewConstSummary(sum.desc, uint64(max(v.Count, 0)), float64(v.Sum), quantiles)
 	}

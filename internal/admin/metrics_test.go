@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -218,10 +219,31 @@ func TestMetricsServeZooKeeperFamiliesWithZooKeeperTypes(t *testing.T) {
 	}
 }
 
-func TestMetricsSummariesDeclareZooKeepersQuantilesAsNaN(t *testing.T) {
+// recorded returns the summary of values observed now.
+func recorded(values ...int64) Summary {
+	now := time.Now()
+	var r Recorder
+	for _, v := range values {
+		r.Observe(v, now)
+	}
+	return r.Summary(now)
+}
+
+func TestMetricsSummariesServeZooKeepersQuantiles(t *testing.T) {
 	zk := promCapture(t, "standalone-fresh")
 	snap := freshSnapshot()
-	snap.Summaries = map[string]Summary{"fsynctime": {Min: 0, Max: 3, Sum: 7, Count: 4}}
+	snap.Summaries = map[string]Summary{
+		// Observed recently: quantiles are the observations' nearest ranks.
+		"fsynctime":   recorded(0, 3, 1, 3),
+		"readlatency": recorded(seq(1, 20)...),
+		// Observed, but not in the last QuantileWindow: NaN, as ZooKeeper
+		// reports a quantile whose window is empty.
+		"updatelatency": {Min: 0, Max: 3, Sum: 7, Count: 4},
+	}
+	want := map[string]map[string]float64{
+		"fsynctime":   {"0.5": 1},
+		"readlatency": {"0.5": 10, "0.9": 18, "0.99": 20},
+	}
 	got := parseProm(t, scrape(t, &fakeSource{snap: snap, cfg: standaloneConfig()}))
 	summaries := 0
 	for name, f := range zk {
@@ -234,32 +256,50 @@ func TestMetricsSummariesDeclareZooKeepersQuantilesAsNaN(t *testing.T) {
 			t.Errorf("summary %s is missing", name)
 			continue
 		}
-		var want, have []string
+		var declared, have []string
 		for _, s := range f.samples {
 			if q, ok := s.labels["quantile"]; ok {
-				want = append(want, q)
+				declared = append(declared, q)
 			}
 		}
 		for _, s := range g.samples {
 			switch s.name {
 			case name:
-				have = append(have, s.labels["quantile"])
-				if !math.IsNaN(s.value) {
-					t.Errorf("%s{quantile=%q} = %v, want NaN: zkd keeps no quantiles", name, s.labels["quantile"], s.value)
+				q := s.labels["quantile"]
+				have = append(have, q)
+				w, measured := want[name][q]
+				switch {
+				case measured && s.value != w:
+					t.Errorf("%s{quantile=%q} = %v, want %v", name, q, s.value, w)
+				case !measured && !math.IsNaN(s.value):
+					t.Errorf("%s{quantile=%q} = %v, want NaN: no recent observations", name, q, s.value)
 				}
 			case name + "_count", name + "_sum":
 			default:
 				t.Errorf("summary %s has a sample %s", name, s.name)
 			}
 		}
-		slices.Sort(want)
+		slices.Sort(declared)
 		slices.Sort(have)
-		if !slices.Equal(have, want) {
-			t.Errorf("%s has quantiles %q, ZooKeeper 3.8.0 declares %q", name, have, want)
+		if !slices.Equal(have, declared) {
+			t.Errorf("%s has quantiles %q, ZooKeeper 3.8.0 declares %q", name, have, declared)
 		}
 	}
 	if want := len(mntrBasicSummaries) + len(mntrAdvancedSummaries); summaries != want {
 		t.Errorf("the capture has %d unlabelled summaries, mntr %d", summaries, want)
+	}
+	for _, tc := range []struct {
+		sample string
+		want   float64
+	}{
+		{"fsynctime_count", 4}, {"fsynctime_sum", 7},
+		{"readlatency_count", 20}, {"readlatency_sum", 210},
+		{"updatelatency_count", 4}, {"updatelatency_sum", 7},
+	} {
+		family := strings.TrimSuffix(strings.TrimSuffix(tc.sample, "_count"), "_sum")
+		if v := value(t, got, family, tc.sample); v != tc.want {
+			t.Errorf("%s = %v, want %v", tc.sample, v, tc.want)
+		}
 	}
 }
 
@@ -296,6 +336,7 @@ func TestMetricsReadOneSnapshotPerScrape(t *testing.T) {
 		"fsynctime":   {Min: 0, Max: 1, Sum: 1, Count: 11},
 		"readlatency": {Min: 0, Max: 2, Sum: 13, Count: 23},
 	}
+	snap.Counters = map[string]int64{"connection_request_count": 3, "bytes_received_count": 1134}
 	src := &detailSource{fakeSource: fakeSource{snap: snap, cfg: standaloneConfig()}}
 	got := parseProm(t, scrape(t, src))
 	if !slices.Equal(src.details, []Detail{0}) {
@@ -317,6 +358,8 @@ func TestMetricsReadOneSnapshotPerScrape(t *testing.T) {
 		{"uptime", "uptime", 46329},
 		{"approximate_data_size", "approximate_data_size", 44},
 		{"commit_count", "commit_count", 0},
+		{"connection_request_count", "connection_request_count", 3},
+		{"bytes_received_count", "bytes_received_count", 1134},
 		{"fsynctime", "fsynctime_count", 11},
 		{"fsynctime", "fsynctime_sum", 1},
 		{"readlatency", "readlatency_count", 23},

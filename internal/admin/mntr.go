@@ -83,8 +83,8 @@ var mntrAdvancedSummaries = []string{
 // family. ZooKeeper prints the groups after the first two lines in hash
 // order; monitoring tools read by key.
 //
-// Counters and the summaries the Snapshot lacks print as zeros, which is
-// what a fresh ZooKeeper prints for most of them.
+// Counters and summaries the Snapshot lacks print as zeros, which is what
+// a fresh ZooKeeper prints for most of them.
 func monitorMetrics(s *Snapshot) []metric {
 	m := []metric{
 		{"version", s.Version},
@@ -117,7 +117,7 @@ func monitorMetrics(s *Snapshot) []metric {
 		{"non_mtls_local_conn_count", int64(0)},
 	}
 	for _, name := range mntrCounters {
-		m = append(m, metric{name, int64(0)})
+		m = append(m, metric{name, s.Counters[name]})
 	}
 	for _, name := range mntrBasicSummaries {
 		m = appendSummary(m, name, s.Summaries[name], false)
@@ -128,9 +128,16 @@ func monitorMetrics(s *Snapshot) []metric {
 	return m
 }
 
+// mntrPercentiles are the quantiles mntr prints for an advanced summary,
+// under the prefixes in mntrPercentileKeys.
+var (
+	mntrPercentiles    = []float64{0.5, 0.95, 0.99, 0.999}
+	mntrPercentileKeys = []string{"p50_", "p95_", "p99_", "p999_"}
+)
+
 // appendSummary appends the lines of a summary: avg (a double), min,
-// max, cnt and sum, and with percentiles p50, p95, p99 and p999 (zero: zkd
-// keeps no quantiles for these yet).
+// max, cnt and sum, and with percentiles p50, p95, p99 and p999 of its
+// recent observations (integers; 0 when there are none, as in ZooKeeper).
 func appendSummary(m []metric, name string, v Summary, percentiles bool) []metric {
 	avg := 0.0
 	if v.Count > 0 {
@@ -144,8 +151,13 @@ func appendSummary(m []metric, name string, v Summary, percentiles bool) []metri
 		metric{"sum_" + name, v.Sum},
 	)
 	if percentiles {
-		for _, p := range []string{"p50_", "p95_", "p99_", "p999_"} {
-			m = append(m, metric{p + name, int64(0)})
+		qs, ok := v.Recent.Quantiles(mntrPercentiles...)
+		for i, p := range mntrPercentileKeys {
+			q := int64(0)
+			if ok {
+				q = qs[i]
+			}
+			m = append(m, metric{p + name, q})
 		}
 	}
 	return m

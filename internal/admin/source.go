@@ -25,9 +25,16 @@ type Latency struct {
 	Count    int64
 }
 
-// Summary is one of mntr's summary families (avg/min/max/cnt/sum).
+// Summary is one of mntr's summary families: avg/min/max/cnt/sum over
+// every observation since the server started (or srst), and quantiles
+// over the recent ones. A Recorder makes them.
 type Summary struct {
 	Min, Max, Sum, Count int64
+	// Recent samples the observations of the last QuantileWindow; mntr's
+	// p50..p999 and the Prometheus quantiles are read from it. With no
+	// recent observation it is empty, and the quantiles are 0 in mntr and
+	// NaN in Prometheus, as ZooKeeper reports them.
+	Recent Sample
 }
 
 // ConnInfo describes one client connection (cons, stat).
@@ -92,6 +99,9 @@ type Snapshot struct {
 	OpenFDs, MaxFDs                                    int64
 	DataDirSize, LogDirSize                            int64
 
+	// Counters holds the counters the server tracks, by mntr name (e.g.
+	// "connection_request_count"); the others print as zeros.
+	Counters map[string]int64
 	// Summaries holds the summary families the server tracks, by mntr
 	// name (e.g. "fsynctime"); the others print as zeros.
 	Summaries map[string]Summary

@@ -65,7 +65,8 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	cs.stats.reset()
 	s.conns[c] = cs
 	s.byWatcher[cs.watcher] = cs
-	s.stats.connectionRequests++
+	s.zkMetrics.connectionRequests++
+	s.zkMetrics.bytesReceived += connectFrameSize(req)
 	if req.LastZxidSeen > s.tree.LastZxid() {
 		s.log.Warn("refusing client that has seen a newer zxid than this server",
 			"peer", c.Remote(), "client_zxid", req.LastZxidSeen, "server_zxid", s.tree.LastZxid())
@@ -85,7 +86,9 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 		return
 	}
 	// Resume: any other connection bound to the session goes first, even if
-	// the password turns out to be wrong (§2.3 step 6).
+	// the password turns out to be wrong (§2.3 step 6). ZooKeeper counts
+	// the attempt as a revalidation either way.
+	s.zkMetrics.connectionRevalidates++
 	if other := s.owners[req.SessionID]; other != nil && other != cs {
 		other.closing = true
 		other.c.Close()
@@ -98,7 +101,6 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 		c.SendConnectResponse(&jute.ConnectResponse{Passwd: make([]byte, session.PasswordLen), HasReadOnly: req.HasReadOnly}, true)
 		return
 	}
-	s.stats.revalidations++
 	cs.session = req.SessionID
 	s.owners[req.SessionID] = cs
 	s.sessions.SetTimeout(req.SessionID, timeout, s.nowMS())
@@ -128,6 +130,10 @@ func (s *Server) handleClosed(c *clientport.Conn) {
 	if cs == nil {
 		return
 	}
+	if !cs.closing {
+		// Not the server's doing: the client went away or a read failed.
+		s.zkMetrics.connectionDrops++
+	}
 	cs.closing = true
 	delete(s.conns, c)
 	delete(s.byWatcher, cs.watcher)
@@ -138,11 +144,17 @@ func (s *Server) handleClosed(c *clientport.Conn) {
 }
 
 func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at time.Time) {
+	s.zkMetrics.bytesReceived += 4 + int64(r.Size)
 	cs := s.conns[c]
 	if cs == nil || cs.closing {
 		return
 	}
 	s.stats.received++
+	if r.Header.Type != jute.OpAuth && r.Header.Type != jute.OpSASL {
+		// ZooKeeper answers auth and SASL packets beside its pipeline.
+		s.zkMetrics.requestsQueued++
+		s.zkMetrics.prepQueueTime.Observe(s.taken.Sub(at).Milliseconds(), s.taken)
+	}
 	if r.DecodeErr != nil {
 		s.log.Info("malformed request", "peer", cs.c.Remote(), "session", cs.session, "op", r.Header.Type, "err", r.DecodeErr)
 	}
@@ -188,11 +200,15 @@ func (s *Server) prepareWrite(cs *connState, p *pending) {
 // submit prepares a transaction, queues it behind the connection's earlier
 // requests and passes it to the committer.
 func (s *Server) submit(cs *connState, req *prep.Request, p *pending) *pending {
+	start := time.Now()
 	if p == nil {
-		p = &pending{cs: cs, op: req.Op, at: time.Now()}
+		// A session's creation or expiry enters the pipeline here.
+		p = &pending{cs: cs, op: req.Op, at: start}
+		s.zkMetrics.requestsQueued++
 	}
 	p.write = true
-	p.txn = s.prep.Prepare(req, s.nextZxid, time.Now().UnixMilli())
+	p.txn = s.prep.Prepare(req, s.nextZxid, start.UnixMilli())
+	s.recordPrep(p.txn, start)
 	s.nextZxid++
 	s.inflight = append(s.inflight, p)
 	if cs != nil {
@@ -203,6 +219,19 @@ func (s *Server) submit(cs *connState, req *prep.Request, p *pending) *pending {
 	}
 	s.committer.Commit(p.txn)
 	return p
+}
+
+// recordPrep records the preparation of txn, which began at start.
+func (s *Server) recordPrep(txn *jute.Txn, start time.Time) {
+	took := time.Since(start)
+	now := start.Add(took)
+	ms := took.Milliseconds()
+	m := s.zkMetrics
+	m.prepProcessTime.Observe(ms, now)
+	if txn.Header.Type == jute.OpCloseSession {
+		m.closeSessionPrepTime.Observe(ms, now)
+	}
+	m.changesQueued += changeRecords(txn.Record)
 }
 
 // enqueue answers p now if nothing is ahead of it, or queues it.
@@ -249,6 +278,7 @@ func (s *Server) handleCommitted(batch []*jute.Txn, err error) {
 		p := s.inflight[0]
 		s.inflight[0] = nil
 		s.inflight = s.inflight[1:]
+		s.zkMetrics.changesRemoved += changeRecords(txn.Record)
 		if err != nil {
 			s.commitFailed(p, err)
 			continue
@@ -292,6 +322,9 @@ func (s *Server) commitFailed(p *pending, err error) {
 // then the replies it unblocks.
 func (s *Server) apply(p *pending) {
 	txn := p.txn
+	// The transaction's time is the wall clock when it was prepared; a
+	// clock step back reads as 0.
+	s.zkMetrics.propagationLatency.Observe(max(s.wallMS()-txn.Header.Time, 0), s.taken)
 	res, triggers := s.tree.Apply(txn)
 	s.prep.Overlay.Applied(txn.Header.Zxid)
 	p.result = res
@@ -342,6 +375,9 @@ func (s *Server) fire(t tree.Trigger, zxid jute.Zxid) {
 	watchers := s.watches.Trigger(t.Type, t.Path)
 	if len(watchers) == 0 {
 		return
+	}
+	if r := s.zkMetrics.watchRecorder(t.Type); r != nil {
+		r.Observe(int64(len(watchers)), s.taken)
 	}
 	ev := &jute.WatcherEvent{Type: t.Type, State: jute.StateSyncConnected, Path: t.Path}
 	for _, w := range watchers {

@@ -90,6 +90,11 @@ func TestFullDiskFailsWritesKeepsReadsAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, before, _ := c.Get("/c")
+	// The failed batches count as the sync processor's unrecoverable
+	// errors, as in ZooKeeper (zkd carried on).
+	if n := s.Snapshot(0).Counters["unrecoverable_error_count"]; n < 1 {
+		t.Errorf("unrecoverable_error_count = %d after a failed log write", n)
+	}
 	c.Close()
 	s.Close()
 

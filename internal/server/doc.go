@@ -28,7 +28,20 @@
 //	conn reader       clientport        one socket's reads
 //	conn writer       clientport        one socket's writes
 //	AdminServer       Server.Start      the HTTP listener (reads state via queries to the core)
+//	metrics endpoint  Server.Start      the Prometheus HTTP listener (likewise)
 //	autopurge         Server.Start      nothing: deletes old files on a timer
+//
+// Metrics (mntr, the AdminServer's monitor, Prometheus /metrics; spec
+// client-protocol.md Appendix A) are measured where the work happens,
+// without new locks on the request path: the core keeps its counters and
+// summaries in plain fields (request latencies, prep, apply, watches,
+// sessions, connections, startup), the log writer keeps the sync
+// processor's under a mutex it takes once per batch, and connection
+// goroutines add the bytes of four-letter words to one atomic. A summary
+// is an admin.Recorder, whose quantiles cover the last ten minutes.
+// metrics.go lists what is measured and which of ZooKeeper's metrics stay
+// 0 because a standalone zkd has no such stage. srst resets them all, as
+// in ZooKeeper 3.8.
 //
 // Notifications carry the zxid of the transaction that fired them, as
 // ZooKeeper 3.9 does (3.8 sent -1; clients ignore the field), and -1 for

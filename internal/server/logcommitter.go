@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zkd/zkd/internal/admin"
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/storage"
 )
@@ -29,10 +30,11 @@ type LogCommitter struct {
 	nextRoll  int
 	onRoll    func()
 	fsyncWarn time.Duration
-	// fsyncMS and batchSize feed mntr's fsynctime and
-	// sync_processor_batch_size.
-	fsyncMS   summaryStat
-	batchSize summaryStat
+
+	// mu guards stats: the writer goroutine adds to it once per batch, the
+	// core reads it for mntr.
+	mu    sync.Mutex
+	stats logStats
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -42,6 +44,50 @@ type LogCommitter struct {
 type logItem struct {
 	txn    *jute.Txn
 	resume bool
+}
+
+// logStats are the LogCommitter's metrics (ZooKeeper's sync processor
+// and txn log), in ms where they are times.
+type logStats struct {
+	// fsync: per batch, the append buffer's flush and the fsync (the log's
+	// Commit); flush is the same span, which ZooKeeper reports as both
+	// fsynctime and sync_processor_queue_flush_time_ms.
+	fsync, flush admin.Recorder
+	// batchSize: transactions per batch.
+	batchSize admin.Recorder
+	// queueTime: per transaction, from its time (the wall clock when it
+	// was prepared, just before Commit) until the writer took it up;
+	// queueAndFlush: until its batch was durable. Both compare wall-clock
+	// milliseconds, as ZooKeeper's propagation_latency does; a clock step
+	// back reads as 0.
+	queueTime, queueAndFlush admin.Recorder
+	// queued counts the transactions the writer took up
+	// (sync_processor_request_queued).
+	queued int64
+	// failures counts the batches whose append or fsync failed: the
+	// failure of ZooKeeper's sync processor that it counts as
+	// unrecoverable_error_count (zkd fails the writes and carries on).
+	failures int64
+}
+
+// metrics puts the committer's metrics into snap.
+func (c *LogCommitter) metrics(snap *admin.Snapshot, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap.Summaries["fsynctime"] = c.stats.fsync.Summary(now)
+	snap.Summaries["sync_processor_queue_flush_time_ms"] = c.stats.flush.Summary(now)
+	snap.Summaries["sync_processor_batch_size"] = c.stats.batchSize.Summary(now)
+	snap.Summaries["sync_processor_queue_time_ms"] = c.stats.queueTime.Summary(now)
+	snap.Summaries["sync_processor_queue_and_flush_time_ms"] = c.stats.queueAndFlush.Summary(now)
+	snap.Counters["sync_processor_request_queued"] = c.stats.queued
+	snap.Counters["unrecoverable_error_count"] = c.stats.failures
+}
+
+// resetMetrics forgets the committer's metrics (srst).
+func (c *LogCommitter) resetMetrics() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stats = logStats{}
 }
 
 // NewLogCommitter returns a committer over log. snapCount sets the roll
@@ -102,27 +148,30 @@ func (c *LogCommitter) run() {
 		case <-c.q.signal:
 		}
 		items = c.q.popAll(items)
+		taken := time.Now() // the wall clock, as in transactions' times
 		for _, it := range items {
 			if it.resume {
-				c.flush(&batch, &failing)
+				c.flush(&batch, taken, &failing)
 				failing = false
 				continue
 			}
 			batch = append(batch, it.txn)
 		}
-		c.flush(&batch, &failing)
+		c.flush(&batch, taken, &failing)
 		clear(items)
 	}
 }
 
-// flush makes the batch durable (or fails it) and delivers it.
-func (c *LogCommitter) flush(batch *[]*jute.Txn, failing *bool) {
+// flush makes the batch durable (or fails it) and delivers it; taken is
+// when the writer took its transactions up.
+func (c *LogCommitter) flush(batch *[]*jute.Txn, taken time.Time, failing *bool) {
 	if len(*batch) == 0 {
 		return
 	}
 	b := *batch
 	*batch = nil
 	if *failing {
+		c.record(b, taken, batchRefused, time.Time{}, 0)
 		c.deliver(b, errLogUnavailable)
 		return
 	}
@@ -132,17 +181,23 @@ func (c *LogCommitter) flush(batch *[]*jute.Txn, failing *bool) {
 			break
 		}
 	}
+	var took time.Duration
+	var durable time.Time
 	if err == nil {
 		start := time.Now()
 		err = c.log.Commit()
-		c.recordFsync(time.Since(start), len(b))
+		took = time.Since(start)
+		durable = start.Add(took)
+		c.warnSlowFsync(took)
 	}
 	if err != nil {
+		c.record(b, taken, batchFailed, time.Time{}, 0)
 		c.logger.Error("transaction log write failed; failing writes until it recovers", "err", err, "txns", len(b))
 		*failing = true
 		c.deliver(b, err)
 		return
 	}
+	c.record(b, taken, batchDurable, durable, took)
 	c.deliver(b, nil)
 	if c.log.Appended >= c.nextRoll {
 		if err := c.log.Roll(); err != nil {
@@ -155,9 +210,46 @@ func (c *LogCommitter) flush(batch *[]*jute.Txn, failing *bool) {
 	}
 }
 
-func (c *LogCommitter) recordFsync(d time.Duration, n int) {
-	c.fsyncMS.add(d.Milliseconds())
-	c.batchSize.add(int64(n))
+// batchOutcome is what became of a batch.
+type batchOutcome uint8
+
+const (
+	batchDurable batchOutcome = iota // appended and fsynced
+	batchFailed                      // its append or fsync failed
+	batchRefused                     // failed unwritten, behind an earlier failure
+)
+
+// record adds one batch to the metrics: its transactions, taken up at
+// taken, and its outcome; a durable batch was made durable at durable by
+// a Commit that took took.
+func (c *LogCommitter) record(b []*jute.Txn, taken time.Time, outcome batchOutcome, durable time.Time, took time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := &c.stats
+	st.queued += int64(len(b))
+	takenMS := taken.UnixMilli()
+	for _, t := range b {
+		st.queueTime.Observe(max(takenMS-t.Header.Time, 0), taken)
+	}
+	switch outcome {
+	case batchFailed:
+		st.failures++
+		return
+	case batchRefused:
+		return
+	}
+	ms := took.Milliseconds()
+	st.fsync.Observe(ms, durable)
+	st.flush.Observe(ms, durable)
+	st.batchSize.Observe(int64(len(b)), durable)
+	durableMS := durable.UnixMilli()
+	for _, t := range b {
+		st.queueAndFlush.Observe(max(durableMS-t.Header.Time, 0), durable)
+	}
+}
+
+// warnSlowFsync logs an fsync slower than fsync.warningthresholdms.
+func (c *LogCommitter) warnSlowFsync(d time.Duration) {
 	if c.fsyncWarn > 0 && d > c.fsyncWarn {
 		c.logger.Warn("fsync of the transaction log took longer than fsync.warningthresholdms",
 			"took", d, "threshold", c.fsyncWarn, "dir", c.log.Dir())

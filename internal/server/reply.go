@@ -54,11 +54,21 @@ func (s *Server) send(cs *connState, hdr jute.ReplyHeader, body jute.Encodable) 
 }
 
 func (s *Server) recordLatency(cs *connState, p *pending) {
-	ms := time.Since(p.at).Milliseconds()
+	elapsed := time.Since(p.at)
+	now := p.at.Add(elapsed)
+	ms := elapsed.Milliseconds()
 	s.stats.latency.add(ms)
 	cs.stats.latency.add(ms)
 	cs.stats.lastLatency = ms
-	cs.stats.lastResponse = s.nowMS()
+	cs.stats.lastResponse = now.Sub(s.started).Milliseconds()
+	switch {
+	case p.write:
+		s.zkMetrics.updateLatency.Observe(ms, now)
+	case p.op == jute.OpAuth || p.op == jute.OpSASL:
+		// ZooKeeper answers these beside its pipeline and times neither.
+	default:
+		s.zkMetrics.readLatency.Observe(ms, now)
+	}
 }
 
 // answerWrite replies to an applied (or failed) write.

@@ -15,8 +15,14 @@ type restored struct {
 	tree     *tree.Tree
 	sessions map[jute.SessionID]int32 // id → timeout
 	lastZxid jute.Zxid
-	took     time.Duration
-	replayed int
+	took     time.Duration // to load the snapshot and replay the log
+	// snapLoadTook is the time to load the snapshot, replayTook the
+	// time to replay the log after it.
+	snapLoadTook, replayTook time.Duration
+	replayed                 int
+	// digestMismatch is set when the snapshot's digest did not match its
+	// trailer.
+	digestMismatch bool
 }
 
 // dataDirs returns the snapshot and log directories (version-2 under
@@ -38,6 +44,7 @@ func (s *Server) restore(fs storage.FS) (*restored, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.snapLoadTook = time.Since(start)
 	res, err := storage.Replay(fs, logDir, r.lastZxid, true, func(txn *jute.Txn) error {
 		r.tree.Apply(txn)
 		switch rec := txn.Record.(type) {
@@ -61,5 +68,23 @@ func (s *Server) restore(fs storage.FS) (*restored, error) {
 	r.tree.SetLastZxid(res.LastZxid)
 	r.replayed = res.Applied
 	r.took = time.Since(start)
+	r.replayTook = r.took - r.snapLoadTook
 	return r, nil
+}
+
+// recordRestore records the startup metrics of a restore. As in
+// ZooKeeper, the snapshot load is recorded even when there was none, the
+// log replay only when it replayed something.
+func (s *Server) recordRestore(r *restored) {
+	now := time.Now()
+	m := s.zkMetrics
+	m.dbInit.Observe(r.took.Milliseconds(), now)
+	m.snapLoadTime.Observe(r.snapLoadTook.Milliseconds(), now)
+	if r.replayed > 0 {
+		m.txnsLoaded.Observe(int64(r.replayed), now)
+		m.txnsLoadTime.Observe(r.replayTook.Milliseconds(), now)
+	}
+	if r.digestMismatch {
+		m.digestMismatches++
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkd/zkd/internal/acl"
@@ -70,9 +71,18 @@ type Server struct {
 	inMemory  bool
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
-	// Summaries for mntr, safe to update from any goroutine.
-	dbInit, txnsLoaded, snapshotMS summaryStat
-	fs                             storage.FS
+	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
+	// when the core took up its current batch of events, and takenWallMS
+	// the wall clock then in ms (0 until wallMS reads it).
+	zkMetrics   *coreMetrics
+	taken       time.Time
+	takenWallMS int64
+	// snapshotMS feeds snapshottime; snapshot writers add to it.
+	snapshotMS summaryStat
+	// fourLetterBytes counts the bytes of four-letter words, which
+	// connection goroutines read (part of bytes_received_count).
+	fourLetterBytes atomic.Int64
+	fs              storage.FS
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
@@ -130,6 +140,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		byWatcher: make(map[watch.WatcherID]*connState),
 		lastWrite: make(map[jute.SessionID]*pending),
 		owners:    make(map[jute.SessionID]*connState),
+		zkMetrics: new(coreMetrics),
 		whitelist: cfg.FourLetterWhitelist(),
 		aclConf:   aclConf,
 	}
@@ -147,8 +158,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
 			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
-		s.dbInit.add(r.took.Milliseconds())
-		s.txnsLoaded.add(int64(r.replayed))
+		s.recordRestore(r)
 		background, err := s.startupSnapshot(r)
 		if err != nil {
 			return nil, err
@@ -278,6 +288,7 @@ func (s *Server) run(ctx context.Context) {
 		case <-s.inbox.signal:
 		}
 		batch = s.inbox.popAll(batch)
+		s.taken, s.takenWallMS = s.clock(), 0
 		for i := range batch {
 			s.handle(&batch[i])
 			batch[i] = event{}
@@ -312,10 +323,26 @@ func (s *Server) handle(ev *event) {
 // nowMS is the session clock: monotonic milliseconds since start.
 func (s *Server) nowMS() int64 { return time.Since(s.started).Milliseconds() }
 
+// clock returns the time now as the server's start plus the monotonic
+// time since, which reads one clock where time.Now reads two. Its wall
+// reading ignores clock steps since the start: use it for durations. Any
+// goroutine may call it once Start has begun.
+func (s *Server) clock() time.Time { return s.started.Add(time.Since(s.started)) }
+
+// wallMS returns the wall clock in ms, read once per batch of events: the
+// clock transactions' times come from.
+func (s *Server) wallMS() int64 {
+	if s.takenWallMS == 0 {
+		s.takenWallMS = time.Now().UnixMilli()
+	}
+	return s.takenWallMS
+}
+
 // tick expires sessions and reaps containers and TTL nodes.
 func (s *Server) tick() {
 	for _, id := range s.sessions.Expired(s.nowMS()) {
 		s.log.Info("session expired", "session", id)
+		s.zkMetrics.staleSessionsExpired++
 		s.submit(nil, &prep.Request{Session: id, Op: jute.OpCloseSession, Body: &jute.Empty{}}, nil)
 	}
 	if interval := s.cfg.ContainerCheckInterval(); interval > 0 && time.Since(s.lastReap) >= interval {
@@ -327,6 +354,8 @@ func (s *Server) tick() {
 			}
 			if txn := s.prep.ReapTxn(p, s.nextZxid, time.Now().UnixMilli()); txn != nil {
 				s.nextZxid++
+				s.zkMetrics.requestsQueued++
+				s.zkMetrics.changesQueued += changeRecords(txn.Record)
 				s.inflight = append(s.inflight, &pending{txn: txn, write: true})
 				s.committer.Commit(txn)
 			}
@@ -348,12 +377,12 @@ func (s *Server) query(f func()) bool {
 
 // Connect implements clientport.Backend.
 func (s *Server) Connect(c *clientport.Conn, req *jute.ConnectRequest) {
-	s.inbox.push(event{kind: evConnect, conn: c, connect: req, at: time.Now()})
+	s.inbox.push(event{kind: evConnect, conn: c, connect: req, at: s.clock()})
 }
 
 // Request implements clientport.Backend.
 func (s *Server) Request(c *clientport.Conn, req *clientport.Request) {
-	s.inbox.push(event{kind: evRequest, conn: c, req: req, at: time.Now()})
+	s.inbox.push(event{kind: evRequest, conn: c, req: req, at: s.clock()})
 }
 
 // Closed implements clientport.Backend.
@@ -367,10 +396,13 @@ func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
 	if !known {
 		return "", false
 	}
+	s.fourLetterBytes.Add(int64(len(first)))
 	var extra []byte
 	if word == "stmk" {
 		extra = make([]byte, 8)
-		if _, err := io.ReadFull(r, extra); err != nil {
+		n, err := io.ReadFull(r, extra)
+		s.fourLetterBytes.Add(int64(n))
+		if err != nil {
 			return "", true
 		}
 	}

@@ -31,6 +31,7 @@ func (s *Server) loadSnapshot(fs storage.FS, snapDir string) (*restored, error) 
 	}
 	if l.Info.DigestMismatch {
 		s.log.Warn("snapshot digest does not match its trailer", "file", l.File)
+		r.digestMismatch = true
 	}
 	s.log.Info("loaded snapshot", "file", l.File, "zxid", l.Zxid, "znodes", l.Tree.NodeCount())
 	r.tree = l.Tree
@@ -76,7 +77,9 @@ func (s *Server) startupSnapshot(r *restored) (background bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("startup snapshot: %w", err)
 	}
-	s.log.Info("wrote snapshot", "file", path, "took", time.Since(start))
+	took := time.Since(start)
+	s.snapshotMS.add(took.Milliseconds())
+	s.log.Info("wrote snapshot", "file", path, "took", took)
 	return false, nil
 }
 

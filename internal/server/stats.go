@@ -4,7 +4,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
@@ -34,36 +33,11 @@ func (l *latencySummary) avg() float64 {
 	return math.Round(float64(l.sum)/float64(l.count)*10000) / 10000
 }
 
-// summaryStat is a summary that several goroutines may add to.
-type summaryStat struct {
-	mu sync.Mutex // guards s
-	s  admin.Summary
-}
-
-func (st *summaryStat) add(v int64) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.s.Count == 0 || v < st.s.Min {
-		st.s.Min = v
-	}
-	st.s.Max = max(st.s.Max, v)
-	st.s.Sum += v
-	st.s.Count++
-}
-
-func (st *summaryStat) get() admin.Summary {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.s
-}
-
 // serverStats are counters owned by the core goroutine.
 type serverStats struct {
-	received, sent     int64
-	latency            latencySummary
-	authFailed         int64
-	connectionRequests int64
-	revalidations      int64
+	received, sent int64
+	latency        latencySummary
+	authFailed     int64
 }
 
 func (st *serverStats) reset() { *st = serverStats{} }
@@ -134,16 +108,16 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 		GlobalSessions:       s.sessions.Len(),
 		AuthFailed:           s.stats.authFailed,
 		LastResponseSize:     -1, MinResponseSize: -1, MaxResponseSize: -1,
-		Uptime: time.Since(s.started),
-		Summaries: map[string]admin.Summary{
-			"dbinittime":          s.dbInit.get(),
-			"startup_txns_loaded": s.txnsLoaded.get(),
-			"snapshottime":        s.snapshotMS.get(),
-		},
+		Uptime:    time.Since(s.started),
+		Counters:  make(map[string]int64),
+		Summaries: make(map[string]admin.Summary),
 	}
+	now := time.Now()
+	s.zkMetrics.fill(&snap, now)
+	snap.Counters["bytes_received_count"] += s.fourLetterBytes.Load()
+	snap.Summaries["snapshottime"] = s.snapshotMS.get(now)
 	if lc, ok := s.committer.(*LogCommitter); ok {
-		snap.Summaries["fsynctime"] = lc.fsyncMS.get()
-		snap.Summaries["sync_processor_batch_size"] = lc.batchSize.get()
+		lc.metrics(&snap, now)
 	}
 	if d&admin.WithConnections != 0 {
 		for _, c := range s.listener.Connections() {
@@ -205,6 +179,13 @@ func (s *Server) ResetServerStats() {
 	s.query(func() {
 		s.stats.reset()
 		s.listener.ResetPacketCounts()
+		// ZooKeeper 3.8's srst resets every metric too.
+		s.zkMetrics.reset()
+		s.fourLetterBytes.Store(0)
+		s.snapshotMS.reset()
+		if lc, ok := s.committer.(*LogCommitter); ok {
+			lc.resetMetrics()
+		}
 	})
 }
 

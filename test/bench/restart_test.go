@@ -144,8 +144,9 @@ func BenchmarkRestart(b *testing.B) {
 		z := testcluster.StartZkd(b, testcluster.ZkdOptions{DataDir: targets[0].dataDir, Flags: flags})
 		return started{addr: z.Addr, port: z.Port, logPath: z.LogPath, stop: z.Stop}
 	}
-	// zkd's mntr snapshottime counts background snapshots only; its log
-	// says how long the startup snapshot took.
+	// After a restart zkd writes its startup snapshot in the background,
+	// so mntr's snapshottime may not have it yet; its log says how long it
+	// took.
 	targets[0].snapshotTook = func(s started, _ map[string]string) time.Duration { return zkdStartupSnapshot(s.logPath) }
 	targets[1].start = func(flags []string) started {
 		jvm := append([]string{"-Xmx" + heap}, flags...) // the later -Xmx wins
