@@ -20,8 +20,14 @@ import (
 // startServer runs an in-memory zkd on a loopback port for the test.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return startServerOn(t, 0)
+}
+
+// startServerOn runs an in-memory zkd on the given loopback port (0: any).
+func startServerOn(t *testing.T, port int) string {
+	t.Helper()
 	cfg := config.Default()
-	cfg.ClientPort = 0
+	cfg.ClientPort = port
 	cfg.ClientPortAddress = "127.0.0.1"
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir

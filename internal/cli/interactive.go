@@ -31,12 +31,10 @@ func (s *shell) historyPath() string {
 // interactive runs the shell on the terminal: a prompt with line editing,
 // history across runs and completion, until quit or end of input.
 func (s *shell) interactive() int {
-	fmt.Fprintf(s.out, "Connecting to %s\n", s.servers)
-	if err := s.connect(s.servers); err != nil {
-		fmt.Fprintf(s.errOut, "zkd cli: %v\n", err)
-	} else {
-		fmt.Fprintln(s.out, "Welcome to zkd! Type help for the commands, Tab to complete.")
-	}
+	// The prompt comes up at once; commands wait for the session.
+	fmt.Fprintf(s.out, "Connecting to %s\nType help for the commands, Tab to complete.\n", s.servers)
+	s.background = true
+	s.connectInBackground(s.servers)
 
 	line := liner.NewLiner()
 	defer line.Close()

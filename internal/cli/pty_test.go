@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -34,9 +35,9 @@ type terminal struct {
 
 // startTerminal runs "zkd cli -server addr" on a new pseudo-terminal,
 // keeping its history in hist.
-func startTerminal(t *testing.T, bin, addr, hist string) *terminal {
+func startTerminal(t *testing.T, bin, addr, hist string, flags ...string) *terminal {
 	t.Helper()
-	cmd := exec.Command(bin, "cli", "-server", addr)
+	cmd := exec.Command(bin, append([]string{"cli", "-server", addr}, flags...)...)
 	cmd.Env = append(os.Environ(), "ZKD_CLI_HISTORY="+hist, "TERM=xterm", "TZ=UTC")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
 	if err != nil {
@@ -95,6 +96,29 @@ func (term *terminal) send(keys string) {
 	}
 }
 
+// sendUntil types keys every 50ms until the output shows want.
+func (term *terminal) sendUntil(keys, want string) {
+	term.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		term.send(keys)
+		term.mu.Lock()
+		rest := term.out.String()[term.seen:]
+		i := strings.Index(rest, want)
+		if i >= 0 {
+			term.seen += i + len(want)
+		}
+		term.mu.Unlock()
+		if i >= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("terminal never showed %q; after the last match it shows:\n%q", want, rest)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // wait waits for the process to exit and returns its status.
 func (term *terminal) wait() int {
 	term.t.Helper()
@@ -126,7 +150,10 @@ func TestInteractiveShellOnATerminal(t *testing.T) {
 	defer cancel()
 
 	term := startTerminal(t, bin, addr, hist)
-	term.expect("[zk: " + addr + "(CONNECTED) 0] ")
+	// The prompt may come before the session (CONNECTING); the first
+	// command waits for it.
+	term.expect("[zk: " + addr + "(")
+	term.expect(") 0] ")
 	// Tab completes a command name...
 	term.send("crea\t")
 	term.expect("create ")
@@ -161,7 +188,7 @@ func TestInteractiveShellOnATerminal(t *testing.T) {
 
 	// History is kept across runs: Up brings back the last lines.
 	term = startTerminal(t, bin, addr, hist)
-	term.expect("(CONNECTED) 0] ")
+	term.expect(") 0] ")
 	term.send("\x1b[A") // quit
 	term.send("\x1b[A") // ls /
 	term.send("\x1b[A") // get -w /tty
@@ -179,5 +206,39 @@ func TestInteractiveShellOnATerminal(t *testing.T) {
 	}
 	if want := "create /tty hello\nget -w /tty\nls /\nquit\nget -w /tty\n"; string(b) != want {
 		t.Errorf("history file:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+func TestInteractiveShellComesUpBeforeTheServer(t *testing.T) {
+	bin := testcluster.ZkdBinary(t)
+	port := testcluster.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	term := startTerminal(t, bin, addr, filepath.Join(t.TempDir(), "history"))
+	// No server yet: the prompt is there at once, connecting.
+	term.expect("[zk: " + addr + "(CONNECTING) 0] ")
+	startServerOn(t, port)
+	term.send("ls /\r")
+	term.expect("[zookeeper]")
+	term.expect("(CONNECTED) 1] ")
+	term.send("quit\r")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("quit: exit %d", code)
+	}
+}
+
+func TestInteractiveCommandWaitingForAServerCanBeInterrupted(t *testing.T) {
+	bin := testcluster.ZkdBinary(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", testcluster.FreePort(t))
+	term := startTerminal(t, bin, addr, filepath.Join(t.TempDir(), "history"))
+	term.expect("(CONNECTING) 0] ")
+	term.send("ls /\r")
+	// Ctrl-C while ls waits for a session. A Ctrl-C typed before the shell
+	// has left the prompt is only an empty line aborted, so type it until
+	// the command reports the interruption.
+	term.sendUntil("\x03", "interrupted")
+	term.expect("(CONNECTING) 1] ")
+	term.send("quit\r")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("quit: exit %d", code)
 	}
 }

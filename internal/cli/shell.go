@@ -127,6 +127,10 @@ type shell struct {
 
 	c       *client.Client // nil when not connected
 	printer sync.WaitGroup // event printers of c
+	dialing *dialing       // a connection attempt under way (interactive mode)
+	// background makes connect return at once and connect in the
+	// background (interactive mode).
+	background bool
 
 	watchMu sync.Mutex
 	pending map[watchKey]bool // one-shot watches whose printer has not fired
@@ -136,17 +140,29 @@ type shell struct {
 	quit    bool
 }
 
-// connect opens a session on servers, replacing the current one.
+// connect opens a session on servers, replacing the current one, waiting
+// at most the session timeout for it.
 func (s *shell) connect(servers string) error {
 	s.disconnect()
 	s.servers = servers
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}
-	c, err := client.Connect(ctx, strings.Split(servers, ","), opts...)
+	c, err := s.dial(ctx, servers)
 	if err != nil {
 		return err
 	}
+	s.adopt(c)
+	return nil
+}
+
+// dial opens a session on servers.
+func (s *shell) dial(ctx context.Context, servers string) (*client.Client, error) {
+	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}
+	return client.Connect(ctx, strings.Split(servers, ","), opts...)
+}
+
+// adopt makes c the shell's session and prints its state changes.
+func (s *shell) adopt(c *client.Client) {
 	s.c = c
 	s.printer.Add(1)
 	go func() {
@@ -155,11 +171,70 @@ func (s *shell) connect(servers string) error {
 			s.printEvent(client.Event{Type: client.EventNone, State: ev.State})
 		}
 	}()
+}
+
+// dialing is a connection attempt running in the background, so that the
+// interactive prompt comes up at once (showing CONNECTING) even when no
+// server answers yet.
+type dialing struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when c and err are set
+	c      *client.Client
+	err    error
+}
+
+// connectInBackground starts opening a session on servers, replacing the
+// current one; settle picks up the result.
+func (s *shell) connectInBackground(servers string) {
+	s.disconnect()
+	s.servers = servers
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &dialing{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.c, d.err = s.dial(ctx, servers)
+	}()
+	s.dialing = d
+}
+
+// settle adopts the session a background attempt opened, if it is done.
+// With wait, it waits for the attempt, or for ctx.
+func (s *shell) settle(ctx context.Context, wait bool) error {
+	d := s.dialing
+	if d == nil {
+		return nil
+	}
+	if wait {
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-d.done:
+	default:
+		return nil
+	}
+	s.dialing = nil
+	d.cancel()
+	if d.err != nil {
+		return fmt.Errorf("connect to %s: %w", s.servers, d.err)
+	}
+	s.adopt(d.c)
 	return nil
 }
 
 // disconnect closes the session, if any, and waits for its event printers.
 func (s *shell) disconnect() {
+	if d := s.dialing; d != nil {
+		s.dialing = nil
+		d.cancel()
+		<-d.done
+		if d.c != nil {
+			s.c = d.c
+		}
+	}
 	if s.c == nil {
 		return
 	}
@@ -258,6 +333,10 @@ func (s *shell) watchPersistent(w *client.Watcher) {
 
 // promptState is the connection state zkCli.sh shows in its prompt.
 func (s *shell) promptState() string {
+	s.settle(context.Background(), false)
+	if s.dialing != nil {
+		return "CONNECTING"
+	}
 	if s.c == nil {
 		return "CLOSED"
 	}
@@ -393,6 +472,10 @@ func (s *shell) execute(ctx context.Context, words []string) error {
 		if len(words) > 1 {
 			servers = words[1]
 		}
+		if s.background {
+			s.connectInBackground(servers)
+			return nil
+		}
 		if err := s.connect(servers); err != nil {
 			return errorf("connect %s: %v", servers, err)
 		}
@@ -408,6 +491,12 @@ func (s *shell) execute(ctx context.Context, words []string) error {
 	}
 	if cmd.local {
 		return cmd.run(ctx, s, &parsedArgs{args: words})
+	}
+	if err := s.settle(ctx, true); err != nil {
+		if ctx.Err() != nil {
+			return describe(ctx.Err(), "")
+		}
+		return errorf("%v", err)
 	}
 	if s.c == nil || s.c.State() == client.StateClosed || s.c.State() == client.StateExpired {
 		fmt.Fprintln(s.out, "Not connected")
