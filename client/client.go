@@ -38,6 +38,7 @@ type Client struct {
 	firstOnce sync.Once
 	loopDone  chan struct{} // closed when the session loop returns
 	closeDone chan struct{} // closed when Close has finished
+	ended     chan struct{} // closed when done is set: Done's channel
 
 	mu         sync.Mutex // guards the fields below; never held across I/O
 	state      State
@@ -103,6 +104,7 @@ func Connect(ctx context.Context, servers []string, opts ...Option) (*Client, er
 		firstConn:  make(chan struct{}),
 		loopDone:   make(chan struct{}),
 		closeDone:  make(chan struct{}),
+		ended:      make(chan struct{}),
 		state:      StateDisconnected,
 		forwarders: make(map[*Watcher]struct{}),
 		sessionID:  o.sessionID,
@@ -200,6 +202,20 @@ func (c *Client) SessionID() int64 {
 	return c.sessionID
 }
 
+// Done returns a channel that is closed when the Client has stopped for
+// good: its session expired, the server refused its credentials, or Close
+// was called. Err then says which. Unlike Events, any number of goroutines
+// may wait on it.
+func (c *Client) Done() <-chan struct{} { return c.ended }
+
+// Err returns nil while the Client runs, and once Done is closed the
+// reason it stopped: ErrSessionExpired, ErrAuthFailed or ErrClosed.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done
+}
+
 // SessionPassword returns the session's password, which with SessionID lets
 // another Client take the session over (WithSession). It is nil before the
 // first connection.
@@ -284,6 +300,7 @@ func (c *Client) terminate(err error, st State) {
 		return
 	}
 	c.done = err
+	close(c.ended)
 	c.state = st
 	q := c.queue
 	c.queue = nil

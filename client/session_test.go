@@ -127,6 +127,9 @@ func TestAnExpiredSessionEndsTheClient(t *testing.T) {
 	c := connect(t, p.addr(), client.WithSessionTimeout(300*time.Millisecond), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
 	observer := connect(t, addr)
 	ctx := testCtx(t)
+	if c.Err() != nil {
+		t.Fatalf("Err of a live Client: %v", c.Err())
+	}
 	if got := c.SessionTimeout(); got != 300*time.Millisecond {
 		t.Fatalf("negotiated %v", got)
 	}
@@ -157,6 +160,14 @@ func TestAnExpiredSessionEndsTheClient(t *testing.T) {
 	}
 	if c.State() != client.StateExpired {
 		t.Fatalf("state %v", c.State())
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done not closed after expiry")
+	}
+	if !errors.Is(c.Err(), client.ErrSessionExpired) {
+		t.Fatalf("Err after expiry: %v", c.Err())
 	}
 	if _, _, err := c.Get(ctx, "/"); !errors.Is(err, client.ErrSessionExpired) {
 		t.Fatalf("call after expiry: %v", err)
@@ -212,6 +223,14 @@ func TestCloseReportsClosedAndStopsEveryGoroutine(t *testing.T) {
 	}
 	if len(states) < 2 || states[0] != client.StateConnected || states[len(states)-1] != client.StateClosed {
 		t.Fatalf("state events %v", states)
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done not closed once Close returned")
+	}
+	if !errors.Is(c.Err(), client.ErrClosed) {
+		t.Fatalf("Err after Close: %v", c.Err())
 	}
 	if leaked := waitNoClientGoroutines(5 * time.Second); len(leaked) > 0 {
 		t.Fatalf("goroutines left after Close:\n%s", strings.Join(leaked, "\n\n"))
