@@ -338,7 +338,14 @@ func (c *Client) run() {
 			}
 			c.mu.Lock()
 			c.lastErr = err
+			var failed []*request
+			if c.opts.failFast {
+				failed, c.queue = c.queue, nil
+			}
 			c.mu.Unlock()
+			for _, r := range failed {
+				r.complete(ErrConnectionLoss, false) // never sent
+			}
 			c.log.Debug("zookeeper connection attempt failed", "server", addr, "err", err)
 			failures++
 			continue

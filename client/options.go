@@ -23,6 +23,7 @@ type options struct {
 	maxFrame       int
 	sessionID      int64
 	sessionPasswd  []byte
+	failFast       bool
 }
 
 func defaultOptions() options {
@@ -96,4 +97,13 @@ func WithMaxFrameSize(n int) Option {
 // other. Closing either ends the session.
 func WithSession(id int64, password []byte) Option {
 	return func(o *options) { o.sessionID, o.sessionPasswd = id, password }
+}
+
+// WithFailFast makes requests that wait for a connection fail with
+// ErrConnectionLoss (never sent) as soon as a connection attempt fails,
+// as ZooKeeper's Java client does, instead of waiting until the Client is
+// connected again or their context ends. For tools such as a shell, where
+// an answer now matters more than an answer later.
+func WithFailFast() Option {
+	return func(o *options) { o.failFast = true }
 }

@@ -293,3 +293,22 @@ func TestWithSessionTakesOverASessionAndItsEphemerals(t *testing.T) {
 		t.Fatalf("reattach to a closed session: %v", err)
 	}
 }
+
+func TestWithFailFastRequestsFailWhileNoServerAnswers(t *testing.T) {
+	addr := startServer(t, nil)
+	p := startProxy(t, addr)
+	c := connect(t, p.addr(), client.WithFailFast(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	ctx := testCtx(t)
+	p.setDown(true)
+	p.cut()
+	waitState(t, c, client.StateDisconnected)
+	if _, _, err := c.Get(ctx, "/"); !errors.Is(err, client.ErrConnectionLoss) {
+		t.Fatalf("get while no server answers: %v", err)
+	}
+	// Once the server answers again, calls go through.
+	p.setDown(false)
+	waitState(t, c, client.StateConnected)
+	if _, _, err := c.Get(ctx, "/"); err != nil {
+		t.Fatalf("get after the server is back: %v", err)
+	}
+}

@@ -100,7 +100,7 @@ func TestSplitLineHonoursQuotes(t *testing.T) {
 		{`create /a "hello world" world:anyone:r`, []string{"create", "/a", "hello world", "world:anyone:r"}},
 		{`set /a 'it is' `, []string{"set", "/a", "it is"}},
 		{`set /a x"y z"`, []string{"set", "/a", `x"y`, `z"`}},
-		{`set /a "unterminated`, []string{"set", "/a", `"unterminated`}},
+		{`set /a "unterminated word`, []string{"set", "/a", "unterminated", "word"}},
 		{"", nil},
 	}
 	for _, tt := range tests {
@@ -133,6 +133,18 @@ func TestParseOptionsLikeCommonsCLI(t *testing.T) {
 	}
 	if p, err := parseOptions([]string{"create", "/a", "-"}, spec); err != nil || !slices.Equal(p.args, []string{"create", "/a", "-"}) {
 		t.Errorf("a lone dash is data: %+v %v", p, err)
+	}
+	ls := optionSpec{flags: []string{"s", "w", "R"}}
+	if p, err := parseOptions([]string{"ls", "-sR", "/a"}, ls); err != nil || !p.flags["s"] || !p.flags["R"] || p.flags["w"] {
+		t.Errorf("clustered flags: %+v %v", p, err)
+	}
+	if p, err := parseOptions([]string{"set", "-v", "1", "/a", "--", "-1"}, optionSpec{values: []string{"v"}}); err != nil || !slices.Equal(p.args, []string{"set", "/a", "-1"}) {
+		t.Errorf("words after -- are data: %+v %v", p, err)
+	}
+	for _, words := range [][]string{{"ls", "--s", "/a"}, {"ls", "-sx", "/a"}} {
+		if _, err := parseOptions(words, ls); err == nil || !strings.Contains(err.Error(), "Unrecognized option: "+words[1]) {
+			t.Errorf("parseOptions(%q) = %v, want an unrecognized option", words, err)
+		}
 	}
 }
 
@@ -463,5 +475,147 @@ func TestCompletion(t *testing.T) {
 	// The cursor in the middle of the line completes the word before it.
 	if head, got, tail := s.complete("get /ba -s", 7); head != "get " || !slices.Equal(got, []string{"/banana"}) || tail != " -s" {
 		t.Errorf("mid-line completion: %q %q %q", head, got, tail)
+	}
+}
+
+// TestReviewedEdgeCases pins behaviours a review found wrong, each checked
+// against zkCli.sh 3.8 by hand.
+func TestReviewedEdgeCases(t *testing.T) {
+	addr := startServer(t)
+	c := connect(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	open := client.WorldACL(client.PermAll)
+	for _, p := range []string{"/v", "/r", "/r/b", "/r/a", "/r/a/y", "/r/a/x", "/r/c", "/r/a/y/q", "/locked", "/locked/c"} {
+		if _, _, err := c.Create(ctx, p, nil, client.ModePersistent, open); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 16 {
+		if _, err := c.Set(ctx, "/v", []byte("x"), client.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// /locked/c cannot be deleted by anyone: its parent denies DELETE.
+	if _, err := c.SetACL(ctx, "/locked", client.WorldACL(client.PermAll&^client.PermDelete), client.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name           string
+		args           []string
+		stdout, stderr string
+		code           int
+	}{
+		{"a version is decimal: 020 is 20, not octal 16", []string{"set", "-v", "020", "/v", "y"}, "", "version No is not valid : /v\n", 1},
+		{"a TTL of 0 is refused", []string{"create", "-t", "0", "/t0"}, "", "ttl must be positive and cannot be larger than: 1099511627775\n", 1},
+		{"a negative TTL is refused", []string{"create", "-t", "-5", "/t1"}, "", "ttl must be positive and cannot be larger than: 1099511627775\n", 1},
+		{"a TTL over 40 bits is refused", []string{"create", "-t", "1099511627776", "/t2"}, "", "ttl must be positive and cannot be larger than: 1099511627775\n", 1},
+		{"no quota on /", []string{"setquota", "-n", "5", "/"}, "", "Path must not end with / character\n", 1},
+		{"no quota listing for /", []string{"listquota", "/"}, "", "absolute path is /zookeeper/quota//zookeeper_limits\nInvalid path string \"/zookeeper/quota//zookeeper_limits\" caused by empty node name specified @17\n", 1},
+		{"no quota removal for /", []string{"delquota", "/"}, "", "Invalid path string \"/zookeeper/quota//zookeeper_limits\" caused by empty node name specified @17\n", 1},
+		{"ls -R lists each node's sorted children, then descends", []string{"ls", "-R", "/r"}, "/r\n/r/a\n/r/b\n/r/c\n/r/a/x\n/r/a/y\n/r/a/y/q\n", "", 0},
+		{"clustered flags", []string{"ls", "-sR", "/r/c"}, "/r/c\n", "", 0},
+		{"deleteall reports a partial failure like zkCli.sh", []string{"deleteall", "/locked"}, "", "Failed to delete some node(s) in the subtree!\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := run(t, "", false, append([]string{"-server", addr}, tt.args...)...)
+			if stdout != tt.stdout || stderr != tt.stderr || code != tt.code {
+				t.Errorf("zkd cli %q:\nstdout %q, want %q\nstderr %q, want %q\nexit %d, want %d",
+					tt.args, stdout, tt.stdout, stderr, tt.stderr, code, tt.code)
+			}
+		})
+	}
+	for _, p := range []string{"/t0", "/t1", "/t2", "/zookeeper/quota/zookeeper_limits"} {
+		if st, err := c.Exists(ctx, p); err != nil || st != nil {
+			t.Errorf("%s exists after a refused command: %v %v", p, st, err)
+		}
+	}
+}
+
+func TestAWatchSetAfterReconnectingIsPrinted(t *testing.T) {
+	addr := startServer(t)
+	c := connect(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, _, err := c.Create(ctx, "/w", nil, client.ModePersistent, client.WorldACL(client.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	stdinR, stdinW := io.Pipe()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{"-server", addr}, Config{Stdin: stdinR, Stdout: &stdout, Stderr: &stderr})
+	}()
+	// The first watch dies with its session; the second, on the new
+	// session, must still be printed.
+	fmt.Fprintf(stdinW, "get -w /w\nclose\nconnect %s\nget -w /w\nsync /\n", addr)
+	for !strings.Contains(stdout.String(), "Sync is OK") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no Sync is OK; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if _, err := c.Set(ctx, "/w", []byte("x"), client.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(stdout.String(), "type:NodeDataChanged path:/w") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the watch set after connect printed nothing; stdout:\n%s", stdout.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	stdinW.Close()
+	<-done
+}
+
+func TestACommandFailsWhenTheServerIsGone(t *testing.T) {
+	cfg := config.Default()
+	cfg.ClientPort = 0
+	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.DataDir = t.TempDir()
+	cfg.Props["zookeeper.admin.enableServer"] = "false"
+	srv, err := server.New(cfg, server.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr().String()
+	stdinR, stdinW := io.Pipe()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{"-server", addr}, Config{Stdin: stdinR, Stdout: &stdout, Stderr: &stderr})
+	}()
+	fmt.Fprintln(stdinW, "ls /")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for !strings.Contains(stdout.String(), "[zookeeper]") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no answer to ls; stderr:\n%s", stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	srv.Close()
+	// Like zkCli.sh: the command fails with ConnectionLoss instead of
+	// waiting for a server that is not coming back.
+	fmt.Fprintln(stdinW, "ls /")
+	for !strings.Contains(stderr.String(), "KeeperErrorCode = ConnectionLoss for /") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("ls with the server gone did not fail; stderr:\n%s", stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	stdinW.Close()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("zkd cli did not end at the end of its input")
 	}
 }

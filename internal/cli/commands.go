@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/zkd/zkd/client"
 )
+
+// maxTTL is the largest TTL in ms a node may have (40 bits).
+const maxTTL = 1<<40 - 1
 
 // command is one zkCli.sh command.
 type command struct {
@@ -107,7 +111,7 @@ func versionOption(p *parsedArgs) (int32, error) {
 	if !ok {
 		return client.AnyVersion, nil
 	}
-	n, err := strconv.ParseInt(v, 0, 32)
+	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil {
 		return 0, errorf("-v argument must be an int value: %s", v)
 	}
@@ -162,9 +166,8 @@ func runLs(ctx context.Context, s *shell, p *parsedArgs) error {
 	return nil
 }
 
-// listRecursive prints path and every node under it, breadth first, as
-// zkCli.sh's ls -R does. Each level's children are listed with up to 64
-// requests in flight.
+// listRecursive prints path and every node under it in zkCli.sh's ls -R
+// order (see subtree).
 func (s *shell) listRecursive(ctx context.Context, path string, watch bool) error {
 	nodes, err := s.subtree(ctx, path, watch, "listing")
 	if err != nil {
@@ -179,11 +182,14 @@ func (s *shell) listRecursive(ctx context.Context, path string, watch bool) erro
 	return nil
 }
 
-// subtree returns path and its descendants in breadth-first order, each
-// node's children in the order the server gives them.
+// subtree returns path and its descendants in zkCli.sh's ls -R order:
+// a node's children, sorted, follow it, and then each child's own
+// descendants in turn. Every node comes after its parent. The tree is
+// listed a level at a time, with up to 64 requests in flight.
 func (s *shell) subtree(ctx context.Context, path string, watch bool, what string) ([]string, error) {
 	defer s.prog.done()
-	nodes := []string{path}
+	kids := map[string][]string{}
+	listed := 1
 	level := []string{path}
 	for len(level) > 0 {
 		children := make([][]string, len(level))
@@ -192,21 +198,21 @@ func (s *shell) subtree(ctx context.Context, path string, watch bool, what strin
 		done := make(chan struct{}, len(level))
 		for i, n := range level {
 			sem <- struct{}{}
-			s.prog.update("%s: %d nodes", what, len(nodes)+i)
+			s.prog.update("%s: %d nodes", what, listed+i)
 			go func() {
 				defer func() { <-sem; done <- struct{}{} }()
-				var kids []string
+				var names []string
 				var err error
 				if watch {
 					var ch <-chan client.Event
-					kids, _, ch, err = s.c.ChildrenW(ctx, n)
+					names, _, ch, err = s.c.ChildrenW(ctx, n)
 					if err == nil {
 						s.watchOnce(n, childWatch, ch)
 					}
 				} else {
-					kids, _, err = s.c.Children(ctx, n)
+					names, _, err = s.c.Children(ctx, n)
 				}
-				children[i], errs[i] = kids, err
+				children[i], errs[i] = names, err
 			}()
 		}
 		for range level {
@@ -220,14 +226,26 @@ func (s *shell) subtree(ctx context.Context, path string, watch bool, what strin
 				}
 				return nil, describe(errs[i], n)
 			}
-			for _, k := range children[i] {
-				next = append(next, joinPath(n, k))
+			slices.Sort(children[i])
+			for j, k := range children[i] {
+				children[i][j] = joinPath(n, k)
 			}
+			kids[n] = children[i]
+			next = append(next, children[i]...)
 		}
-		nodes = append(nodes, next...)
+		listed += len(next)
 		level = next
-		s.prog.update("%s: %d nodes", what, len(nodes))
 	}
+	nodes := make([]string, 0, listed)
+	nodes = append(nodes, path)
+	var visit func(n string)
+	visit = func(n string) {
+		nodes = append(nodes, kids[n]...)
+		for _, k := range kids[n] {
+			visit(k)
+		}
+	}
+	visit(path)
 	return nodes, nil
 }
 
@@ -341,6 +359,9 @@ func runCreate(ctx context.Context, s *shell, p *parsedArgs) error {
 		if err != nil {
 			return errorf("-t argument must be a long value")
 		}
+		if n <= 0 || n > maxTTL {
+			return errorf("ttl must be positive and cannot be larger than: %d", maxTTL)
+		}
 		ttl = n
 		if eph {
 			return errorf("TTLs cannot be used with Ephemeral znodes")
@@ -423,7 +444,7 @@ func runDeleteAll(ctx context.Context, s *shell, p *parsedArgs) error {
 	batch := 1000
 	if v, ok := p.values["b"]; ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
+		if err != nil {
 			return errorf("-b argument must be an int value")
 		}
 		batch = n
@@ -432,10 +453,15 @@ func runDeleteAll(ctx context.Context, s *shell, p *parsedArgs) error {
 	if err != nil {
 		return err
 	}
+	if batch <= 0 {
+		batch = len(nodes)
+	}
 	defer s.prog.done()
-	// Children before parents: the reverse of breadth-first order.
+	// Children before parents: every node follows its parent in subtree's
+	// order. Like zkCli.sh, a batch that fails does not stop the others,
+	// and the failure is reported once, not as an error.
 	slices.Reverse(nodes)
-	deleted := 0
+	deleted, failed := 0, false
 	for start := 0; start < len(nodes); start += batch {
 		end := min(start+batch, len(nodes))
 		ops := make([]client.Op, 0, end-start)
@@ -443,28 +469,19 @@ func runDeleteAll(ctx context.Context, s *shell, p *parsedArgs) error {
 			ops = append(ops, client.DeleteOp{Path: n, Version: client.AnyVersion})
 		}
 		if _, err := s.c.Multi(ctx, ops...); err != nil {
-			if failed, ok := failedOpPath(err, nodes[start:end]); ok {
-				return describe(err, failed)
+			if ctx.Err() != nil || errors.Is(err, client.ErrConnectionLoss) || errors.Is(err, client.ErrSessionExpired) {
+				return describe(err, path)
 			}
-			return errorf("Failed to delete some node(s) in the subtree!")
+			failed = true
+			continue
 		}
 		deleted += end - start
 		s.prog.update("deleting: %d of %d nodes", deleted, len(nodes))
 	}
+	if failed {
+		fmt.Fprintln(s.errOut, "Failed to delete some node(s) in the subtree!")
+	}
 	return nil
-}
-
-// failedOpPath names the node whose delete failed in a multi, for
-// errors zkCli.sh reports by path (NoAuth, NotEmpty).
-func failedOpPath(err error, paths []string) (string, bool) {
-	var me *client.MultiError
-	if !errors.As(err, &me) || me.Index < 0 || me.Index >= len(paths) {
-		return "", false
-	}
-	if !errors.Is(me.Err, client.ErrNoAuth) && !errors.Is(me.Err, client.ErrNotEmpty) && !errors.Is(me.Err, client.ErrNoNode) {
-		return "", false
-	}
-	return paths[me.Index], true
 }
 
 func runGetACL(ctx context.Context, s *shell, p *parsedArgs) error {
@@ -802,4 +819,24 @@ func runVersion(ctx context.Context, s *shell, p *parsedArgs) error {
 	}
 	fmt.Fprintf(s.out, "ZooKeeper CLI version: %s\n", s.cfg.Version)
 	return nil
+}
+
+// membersFromFile reads reconfig -file: a dynamic configuration file whose
+// server.N lines become the new membership.
+func membersFromFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var members []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "server.") || strings.HasPrefix(line, "group.") || strings.HasPrefix(line, "weight.") {
+			members = append(members, line)
+		}
+	}
+	if len(members) == 0 {
+		return "", errors.New("no server.N lines")
+	}
+	return strings.Join(members, ","), nil
 }

@@ -86,6 +86,8 @@ func (s *shell) interactive() int {
 // complete is the Tab completer: command names for the first word, znode
 // paths for a word starting with "/".
 func (s *shell) complete(line string, pos int) (head string, completions []string, tail string) {
+	// liner gives the cursor position in runes.
+	pos = len(string([]rune(line)[:pos]))
 	start := strings.LastIndexAny(line[:pos], " \t") + 1
 	head, word, tail := line[:start], line[start:pos], line[pos:]
 	if strings.TrimSpace(head) == "" {

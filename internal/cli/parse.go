@@ -2,13 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // splitLine splits a command line into words the way zkCli.sh does: words
 // are separated by white space, and a word that starts with a double or a
 // single quote runs to the matching quote (which is removed) and may hold
-// spaces. A quote inside a word is an ordinary character.
+// spaces; a quote with no match is dropped. A quote inside a word is an
+// ordinary character.
 func splitLine(line string) []string {
 	var words []string
 	i := 0
@@ -25,6 +27,8 @@ func splitLine(line string) []string {
 				i += end + 2
 				continue
 			}
+			i++ // an unmatched quote is dropped, as zkCli.sh drops it
+			continue
 		}
 		start := i
 		for i < len(line) && !isSpace(line[i]) {
@@ -65,60 +69,74 @@ func (p *parsedArgs) has(name string) bool {
 }
 
 // errorf builds an error the shell prints as is.
-func errorf(format string, a ...any) error { return &cliError{msg: fmt.Sprintf(format, a...), code: 1} }
+func errorf(format string, a ...any) error {
+	return &cliError{msg: fmt.Sprintf(format, a...), code: exitFailed}
+}
 
 // parseOptions separates options from positional words like the
 // commons-cli parser zkCli.sh uses: any word that starts with "-" (and is
-// not just "-") anywhere after the command name is an option, and a value
-// option takes the next word (or the rest of its own word, as in -v5).
+// not just "-") anywhere after the command name is an option, until a
+// "--" that makes every later word positional. A value option takes the
+// next word, or the rest of its own word (-v5); flags may be clustered
+// (-sR). Long forms ("--s") are not options zkCli.sh knows.
 func parseOptions(words []string, spec optionSpec) (*parsedArgs, error) {
 	p := &parsedArgs{args: []string{words[0]}, flags: map[string]bool{}, values: map[string]string{}}
 	selected := ""
+	choose := func(name string) error {
+		if !slices.Contains(spec.group, name) {
+			return nil
+		}
+		if selected != "" && selected != name {
+			return errorf("org.apache.commons.cli.AlreadySelectedException: The option '%s' was specified but an option from this group has already been selected: '%s'", name, selected)
+		}
+		selected = name
+		return nil
+	}
+	unrecognized := func(w string) error {
+		return errorf("org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: %s", w)
+	}
 	for i := 1; i < len(words); i++ {
 		w := words[i]
+		if w == "--" {
+			p.args = append(p.args, words[i+1:]...)
+			break
+		}
 		if len(w) < 2 || w[0] != '-' {
 			p.args = append(p.args, w)
 			continue
 		}
-		name := strings.TrimLeft(w, "-")
-		matched := false
-		for _, f := range spec.flags {
-			if name == f {
-				p.flags[f] = true
-				matched = true
-			}
+		if w[1] == '-' {
+			return nil, unrecognized(w)
 		}
-		if !matched {
-			for _, v := range spec.values {
-				switch {
-				case name == v:
-					if i+1 >= len(words) {
-						return nil, errorf("org.apache.commons.cli.MissingArgumentException: Missing argument for option: %s", v)
-					}
-					i++
-					p.values[v] = words[i]
-					matched = true
-				case len(v) == 1 && strings.HasPrefix(name, v) && len(name) > 1 && w[1] != '-':
-					p.values[v] = name[1:]
-					matched = true
-				}
-				if matched {
-					name = v
-					break
+		name := w[1:]
+		switch {
+		case slices.Contains(spec.flags, name):
+			p.flags[name] = true
+		case slices.Contains(spec.values, name):
+			if i+1 >= len(words) {
+				return nil, errorf("org.apache.commons.cli.MissingArgumentException: Missing argument for option: %s", name)
+			}
+			i++
+			p.values[name] = words[i]
+		case slices.Contains(spec.values, name[:1]):
+			p.values[name[:1]] = name[1:] // -v5
+			name = name[:1]
+		default:
+			for _, c := range name {
+				if !slices.Contains(spec.flags, string(c)) {
+					return nil, unrecognized(w)
 				}
 			}
-		}
-		if !matched {
-			return nil, errorf("org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: %s", w)
-		}
-		for _, g := range spec.group {
-			if g != name {
-				continue
+			for _, c := range name {
+				if err := choose(string(c)); err != nil {
+					return nil, err
+				}
+				p.flags[string(c)] = true
 			}
-			if selected != "" && selected != name {
-				return nil, errorf("org.apache.commons.cli.AlreadySelectedException: The option '%s' was specified but an option from this group has already been selected: '%s'", name, selected)
-			}
-			selected = name
+			continue
+		}
+		if err := choose(name); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil

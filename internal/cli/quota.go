@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +77,9 @@ func runListQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 		return err
 	}
 	fmt.Fprintf(s.errOut, "absolute path is %s/%s\n", quotaRoot+path, limitsNode)
+	if err := validatePath(quotaRoot+path+"/"+limitsNode, false); err != nil {
+		return err
+	}
 	limits, _, err := s.c.Get(ctx, quotaRoot+path+"/"+limitsNode)
 	if errors.Is(err, client.ErrNoNode) {
 		fmt.Fprintf(s.errOut, "quota for %s does not exist.\n", path)
@@ -102,6 +104,20 @@ func runListQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 		fmt.Fprintf(s.out, "Output stat for %s %s\n", path, parseStatsTrack(string(stats)))
 	}
 	return nil
+}
+
+// quotaPathArg returns the path argument of a quota command, checked both
+// as a path and as part of the quota node's path (layout, a format with
+// one %s for it), as zkCli.sh checks them: "/" itself has no quota node.
+func quotaPathArg(p *parsedArgs, layout string) (string, error) {
+	path, err := pathArg(p, 1)
+	if err != nil {
+		return "", err
+	}
+	if err := validatePath(fmt.Sprintf(layout, path), false); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 func (st statsTrack) json() map[string]int64 {
@@ -141,7 +157,7 @@ func runSetQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 	if flag == "" {
 		return errorf("org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]")
 	}
-	path, err := pathArg(p, 1)
+	path, err := quotaPathArg(p, quotaRoot+"%s")
 	if err != nil {
 		return err
 	}
@@ -171,17 +187,15 @@ func runSetQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 
 	// Warn when the new soft or hard count or byte limit is already below
 	// the subtree's usage.
-	if flag == "n" || flag == "N" || flag == "b" || flag == "B" {
-		count, bytes, err := usage(ctx, s.c, path)
-		if err != nil {
-			return describe(err, path)
-		}
-		switch {
-		case (flag == "n" || flag == "N") && limit < count:
-			fmt.Fprintf(s.out, "[Warning]: the count quota you create is less than the existing count:%d\n", count)
-		case (flag == "b" || flag == "B") && limit < bytes:
-			fmt.Fprintf(s.out, "[Warning]: the bytes quota you create is less than the existing bytes:%d\n", bytes)
-		}
+	count, bytes, err := subtreeUsage(ctx, s.c, path)
+	if err != nil {
+		return describe(err, path)
+	}
+	switch {
+	case (flag == "n" || flag == "N") && limit < count:
+		fmt.Fprintf(s.out, "[Warning]: the count quota you create is less than the existing count:%d\n", count)
+	case (flag == "b" || flag == "B") && limit < bytes:
+		fmt.Fprintf(s.out, "[Warning]: the bytes quota you create is less than the existing bytes:%d\n", bytes)
 	}
 
 	// Make the quota node for path, then its limits and stats.
@@ -264,16 +278,16 @@ func checkQuotaConflicts(ctx context.Context, c *client.Client, path string) err
 	return walk(quotaRoot + path)
 }
 
-// usage counts the nodes of path's subtree (itself included) and the
+// subtreeUsage counts the nodes of path's subtree (itself included) and the
 // bytes of their data.
-func usage(ctx context.Context, c *client.Client, path string) (count, bytes int64, err error) {
+func subtreeUsage(ctx context.Context, c *client.Client, path string) (count, bytes int64, err error) {
 	children, st, err := c.Children(ctx, path)
 	if err != nil {
 		return 0, 0, err
 	}
 	count, bytes = 1, int64(st.DataLength)
 	for _, ch := range children {
-		n, b, err := usage(ctx, c, joinPath(path, ch))
+		n, b, err := subtreeUsage(ctx, c, joinPath(path, ch))
 		if errors.Is(err, client.ErrNoNode) {
 			continue
 		}
@@ -286,7 +300,7 @@ func usage(ctx context.Context, c *client.Client, path string) (count, bytes int
 }
 
 func runDelQuota(ctx context.Context, s *shell, p *parsedArgs) error {
-	path, err := pathArg(p, 1)
+	path, err := quotaPathArg(p, quotaRoot+"%s/"+limitsNode)
 	if err != nil {
 		return err
 	}
@@ -329,24 +343,4 @@ func runDelQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 		return describe(err, limitsPath)
 	}
 	return nil
-}
-
-// membersFromFile reads reconfig -file: a dynamic configuration file whose
-// server.N lines become the new membership.
-func membersFromFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var members []string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "server.") || strings.HasPrefix(line, "group.") || strings.HasPrefix(line, "weight.") {
-			members = append(members, line)
-		}
-	}
-	if len(members) == 0 {
-		return "", errors.New("no server.N lines")
-	}
-	return strings.Join(members, ","), nil
 }

@@ -23,9 +23,12 @@ import (
 type Config struct {
 	// Version is printed by the version command.
 	Version string
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Stdin is read for commands when none is given on the command line.
+	Stdin io.Reader
+	// Stdout receives results and watch events.
+	Stdout io.Writer
+	// Stderr receives errors, notices such as "Created /x", and progress.
+	Stderr io.Writer
 	// Terminal reports whether stdin and stdout are a terminal (interactive
 	// mode) and whether stderr is one (progress reports). Nil means
 	// neither.
@@ -110,8 +113,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // shell is one run of zkd cli. Commands run on the goroutine that called
-// Main; event printers (one per watch and one for state changes) only
-// write to out.
+// Main, which owns every field except these: event printers (one per
+// watch and one for a session's state changes, counted by printer) write
+// to out and errOut, read printWatches, and share pending under watchMu;
+// a background connection attempt fills in its dialing record, which the
+// command goroutine reads once done is closed.
 type shell struct {
 	cfg        Config
 	servers    string
@@ -157,7 +163,9 @@ func (s *shell) connect(servers string) error {
 
 // dial opens a session on servers.
 func (s *shell) dial(ctx context.Context, servers string) (*client.Client, error) {
-	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}
+	// Like zkCli.sh, a command issued while no server answers fails
+	// (ConnectionLoss) instead of waiting for one.
+	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly), client.WithFailFast()}
 	return client.Connect(ctx, strings.Split(servers, ","), opts...)
 }
 
@@ -243,6 +251,10 @@ func (s *shell) disconnect() {
 	s.c.Close(ctx)
 	s.printer.Wait()
 	s.c = nil
+	// The session's one-shot watches are gone with it.
+	s.watchMu.Lock()
+	clear(s.pending)
+	s.watchMu.Unlock()
 }
 
 // javaStates are ZooKeeper's Watcher.Event.KeeperState names.
@@ -263,6 +275,12 @@ func (s *shell) printEvent(ev client.Event) {
 	state, ok := javaStates[ev.State]
 	if !ok {
 		state = ev.State.String()
+	}
+	if s.json {
+		// Keep stdout a stream of JSON documents.
+		b, _ := json.Marshal(map[string]string{"state": state, "type": ev.Type.String(), "path": ev.Path})
+		fmt.Fprintf(s.errOut, "%s\n", b)
+		return
 	}
 	path := ev.Path
 	if path == "" {
@@ -333,7 +351,9 @@ func (s *shell) watchPersistent(w *client.Watcher) {
 
 // promptState is the connection state zkCli.sh shows in its prompt.
 func (s *shell) promptState() string {
-	s.settle(context.Background(), false)
+	if err := s.settle(context.Background(), false); err != nil {
+		fmt.Fprintf(s.errOut, "zkd cli: %v\n", err)
+	}
 	if s.dialing != nil {
 		return "CONNECTING"
 	}
@@ -498,9 +518,9 @@ func (s *shell) execute(ctx context.Context, words []string) error {
 		}
 		return errorf("%v", err)
 	}
-	if s.c == nil || s.c.State() == client.StateClosed || s.c.State() == client.StateExpired {
-		fmt.Fprintln(s.out, "Not connected")
-		return &cliError{code: exitFailed}
+	if s.c == nil || s.c.Err() != nil {
+		fmt.Fprintln(s.out, "Not connected") // not an error to zkCli.sh either
+		return nil
 	}
 	p, err := parseOptions(words, cmd.options)
 	if err != nil {

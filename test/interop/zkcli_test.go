@@ -45,9 +45,9 @@ func cmd(args ...string) []string { return args }
 // Two ZooKeeper facts shape them. First, zkCli exits without closing its
 // session, so an ephemeral node outlives the command that made it until the
 // session times out (30s); a case looks at its ephemeral node right away and
-// no later case lists its parent. Second, the order of getChildren is
-// unspecified and "ls -R" prints it unsorted, so "ls -R" runs only on a chain
-// of single children.
+// no later case lists its parent. Second, "ls -R" prints a node's sorted
+// children before descending into them; TestZkdCliScriptMatchesZkCli checks
+// that order on a wider tree.
 var zkCliCases = []zkCliCase{
 	{"create, get, set and stat report data and versions", [][]string{
 		cmd("create", "/basic", "hello"),

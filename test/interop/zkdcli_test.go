@@ -132,6 +132,30 @@ var cliScripts = []struct {
 		"close",
 		"ls /",
 	}},
+	{"ls -R order, clustered flags, and edge cases a review found", []string{
+		"create /sr",
+		"create /sr/b",
+		"create /sr/a",
+		"create /sr/a/y",
+		"create /sr/a/x",
+		"create /sr/c",
+		"create /sr/a/y/q",
+		"ls -R /sr",
+		"ls -sR /sr/c",
+		"get -sw /sr/c",
+		"set -v 020 /sr x",
+		"set -v 0 /sr -- -1",
+		"get /sr",
+		"create -t 0 /sr/t",
+		"create -t -5 /sr/t",
+		"setquota -n 5 /",
+		"listquota /",
+		"delquota /",
+		`set /sr "unterminated word`,
+		"get /sr",
+		"deleteall /sr -b 2",
+		"ls /sr",
+	}},
 	{"ACLs", []string{
 		"create /sa",
 		"create /sa/b",
@@ -194,15 +218,18 @@ func TestZkdCliScriptMatchesZkCli(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			script := strings.Join(sc.script, "\n") + "\n"
 			stdout, stderr, err := testcluster.RunZkCliScript(ctx, reference.Addr, script)
-			if err != nil {
+			wantCode := testcluster.ExitCode(err)
+			if wantCode == -1 {
 				t.Fatalf("zkCli.sh: %v", err)
 			}
 			want := splitEvents(stdout)
 			want.stderr = maskVolatile(stderr)
 			for _, target := range targets {
 				stdout, stderr, err := testcluster.ZkdCli(ctx, bin, target.addr, script)
-				if err != nil && testcluster.ExitCode(err) == -1 {
+				if code := testcluster.ExitCode(err); code == -1 {
 					t.Fatalf("zkd cli against %s: %v", target.name, err)
+				} else if code != wantCode {
+					t.Errorf("zkd cli against %s: exit status %d, zkCli.sh's %d (the status of the last command)", target.name, code, wantCode)
 				}
 				got := splitEvents(testcluster.CleanZkCliStdout(stdout))
 				got.stderr = maskVolatile(stderr)
