@@ -217,8 +217,8 @@ func (c *Client) Err() error {
 }
 
 // SessionPassword returns the session's password, which with SessionID lets
-// another Client take the session over (WithSession). It is nil before the
-// first connection.
+// another Client take the session over (WithSession): the password the
+// server gave, or the one passed to WithSession.
 func (c *Client) SessionPassword() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -344,7 +344,8 @@ func (c *Client) GetConfig(ctx context.Context) ([]byte, Stat, error) {
 // Reconfig asks the ensemble to change its membership (§5.12): joining and
 // leaving list servers to add ("server.N=host:port:port[:role];[host:]port",
 // comma-separated) and server ids to remove, or members gives the whole new
-// membership (then joining and leaving must be empty). fromConfig, when not
+// membership (then joining and leaving must be empty; the server, not the
+// Client, refuses a mix). fromConfig, when not
 // -1, is the config version (Stat.Mzxid of ConfigNode) the change applies to.
 // It returns the new configuration and its Stat. A standalone server, or one
 // with reconfigEnabled=false, answers ErrReconfigDisabled.
