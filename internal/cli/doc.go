@@ -12,11 +12,16 @@
 //
 // Where zkCli.sh writes a line to stdout or to stderr, the shell writes the
 // same text to the same stream ("Created /a" goes to stderr, data and Stat
-// to stdout). A few things are deliberately different: one-shot mode prints
-// no connection banner or connection-state notices, an unknown command or a
-// malformed number is an error message rather than a Java stack trace, and
-// "help" prints the command list to stdout. With -json the commands that
-// return data print one JSON document instead of zkCli's text.
+// to stdout), and a script's exit status is its last command's, as in
+// zkCli.sh. A few things are deliberately different: a one-shot command
+// closes its session when it ends (zkCli.sh leaves it to expire); one-shot
+// mode prints no connection banner or connection-state notices; a
+// malformed number is an error message rather than a Java stack trace;
+// "help" prints the command list to stdout; addWatch without -m is always
+// recursive (zkCli.sh 3.8 reuses the last -m); and removewatches asks the
+// server where ZooKeeper's Java client first checks its own watch tables.
+// With -json the commands that return data print one JSON document instead
+// of zkCli's text, and watch events go to stderr as JSON objects.
 //
 // The package talks to servers only through package client.
 package cli
