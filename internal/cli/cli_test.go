@@ -75,6 +75,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// waitFor polls until buf shows want, failing the test when ctx ends.
+func waitFor(t *testing.T, ctx context.Context, buf, other *syncBuffer, want string) {
+	t.Helper()
+	for !strings.Contains(buf.String(), want) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%q never printed; the stream shows:\n%s\nthe other stream:\n%s", want, buf.String(), other.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // run runs zkd cli with args and stdin, returning stdout, stderr and the
 // exit status.
 func run(t *testing.T, stdin string, progress bool, args ...string) (string, string, int) {
@@ -403,25 +415,15 @@ func TestWatchEventsArePrintedAsTheyArrive(t *testing.T) {
 	go func() {
 		done <- Main([]string{"-server", addr}, Config{Stdin: stdinR, Stdout: &stdout, Stderr: &stderr})
 	}()
-	waitFor := func(what string) {
-		t.Helper()
-		for !strings.Contains(stdout.String(), what) {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("%q never printed; stdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}
 	fmt.Fprintln(stdinW, "get -w /w")
 	fmt.Fprintln(stdinW, "stat -w /w")
 	fmt.Fprintln(stdinW, "addWatch -m PERSISTENT /w")
 	fmt.Fprintln(stdinW, "sync /")
-	waitFor("Sync is OK")
+	waitFor(t, ctx, &stdout, &stderr, "Sync is OK")
 	if _, err := c.Set(ctx, "/w", []byte("2"), -1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("type:NodeDataChanged path:/w")
+	waitFor(t, ctx, &stdout, &stderr, "type:NodeDataChanged path:/w")
 	if _, err := c.Set(ctx, "/w", []byte("3"), -1); err != nil {
 		t.Fatal(err)
 	}
@@ -550,23 +552,11 @@ func TestAWatchSetAfterReconnectingIsPrinted(t *testing.T) {
 	// The first watch dies with its session; the second, on the new
 	// session, must still be printed.
 	fmt.Fprintf(stdinW, "get -w /w\nclose\nconnect %s\nget -w /w\nsync /\n", addr)
-	for !strings.Contains(stdout.String(), "Sync is OK") {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no Sync is OK; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waitFor(t, ctx, &stdout, &stderr, "Sync is OK")
 	if _, err := c.Set(ctx, "/w", []byte("x"), client.AnyVersion); err != nil {
 		t.Fatal(err)
 	}
-	for !strings.Contains(stdout.String(), "type:NodeDataChanged path:/w") {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the watch set after connect printed nothing; stdout:\n%s", stdout.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waitFor(t, ctx, &stdout, &stderr, "type:NodeDataChanged path:/w")
 	stdinW.Close()
 	<-done
 }
@@ -594,24 +584,12 @@ func TestACommandFailsWhenTheServerIsGone(t *testing.T) {
 	fmt.Fprintln(stdinW, "ls /")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for !strings.Contains(stdout.String(), "[zookeeper]") {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no answer to ls; stderr:\n%s", stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waitFor(t, ctx, &stdout, &stderr, "[zookeeper]")
 	srv.Close()
 	// Like zkCli.sh: the command fails with ConnectionLoss instead of
 	// waiting for a server that is not coming back.
 	fmt.Fprintln(stdinW, "ls /")
-	for !strings.Contains(stderr.String(), "KeeperErrorCode = ConnectionLoss for /") {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("ls with the server gone did not fail; stderr:\n%s", stderr.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	waitFor(t, ctx, &stderr, &stdout, "KeeperErrorCode = ConnectionLoss for /")
 	stdinW.Close()
 	select {
 	case <-done:
