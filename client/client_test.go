@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 func TestCreateGetSetDeleteReportTheNodesStat(t *testing.T) {
@@ -469,8 +472,5 @@ func TestConnectRejectsBadArguments(t *testing.T) {
 
 // deadAddr returns a loopback address nothing listens on.
 func deadAddr(t testing.TB) string {
-	p := startProxy(t, "127.0.0.1:1")
-	a := p.addr()
-	p.ln.Close()
-	return a
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testcluster.FreePort(t)))
 }

@@ -3,12 +3,9 @@ package client_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,118 +184,6 @@ func waitState(t testing.TB, c *client.Client, want client.State) client.StateEv
 			t.Fatalf("state %v not reached within 10s (now %v)", want, c.State())
 		}
 	}
-}
-
-// proxy is a TCP relay between clients and a server that a test can cut:
-// cut closes every relayed connection, setDown makes it refuse new ones,
-// and freeze makes it swallow what clients send.
-type proxy struct {
-	ln     net.Listener
-	target string
-
-	mu      sync.Mutex // guards down, frozen and conns
-	down    bool
-	frozen  bool
-	conns   map[net.Conn]struct{}
-	dropped atomic.Int64 // bytes swallowed while frozen
-	wg      sync.WaitGroup
-}
-
-func startProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		down, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refuse := p.down
-		p.mu.Unlock()
-		if refuse {
-			down.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			down.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[down] = struct{}{}
-		p.conns[up] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.relay(up, down, true)
-		go p.relay(down, up, false)
-	}
-}
-
-// relay copies src to dst; fromClient relays are the ones freeze stops.
-func (p *proxy) relay(dst, src net.Conn, fromClient bool) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			frozen := p.frozen && fromClient
-			p.mu.Unlock()
-			if frozen {
-				p.dropped.Add(int64(n))
-			} else if _, werr := dst.Write(buf[:n]); werr != nil {
-				err = werr
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	dst.Close()
-	src.Close()
-	p.mu.Lock()
-	delete(p.conns, dst)
-	delete(p.conns, src)
-	p.mu.Unlock()
-}
-
-// cut closes every relayed connection.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	p.down = down
-	p.mu.Unlock()
-}
-
-func (p *proxy) freeze(frozen bool) {
-	p.mu.Lock()
-	p.frozen = frozen
-	p.mu.Unlock()
 }
 
 // waitFor polls cond until it holds or 10s pass.

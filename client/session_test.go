@@ -9,12 +9,13 @@ import (
 
 	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 func TestSessionAndWatchesSurviveAReconnect(t *testing.T) {
 	addr := startServer(t, nil)
-	p := startProxy(t, addr)
-	c := connect(t, p.addr(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	p := testcluster.StartProxy(t, addr)
+	c := connect(t, p.Addr(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
 	writer := connect(t, addr)
 	ctx := testCtx(t)
 	waitState(t, c, client.StateConnected)
@@ -41,8 +42,8 @@ func TestSessionAndWatchesSurviveAReconnect(t *testing.T) {
 	}
 
 	// Drop the connection and keep the client out while /data changes.
-	p.setDown(true)
-	p.cut()
+	p.SetDown(true)
+	p.Cut()
 	if ev := waitState(t, c, client.StateDisconnected); ev.SessionID != sid {
 		t.Fatalf("disconnect event %+v", ev)
 	}
@@ -55,7 +56,7 @@ func TestSessionAndWatchesSurviveAReconnect(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a call while disconnected: %v, want it to wait for its context", err)
 	}
-	p.setDown(false)
+	p.SetDown(false)
 	if ev := waitState(t, c, client.StateConnected); ev.SessionID != sid {
 		t.Fatalf("reconnected with session %#x, want %#x", ev.SessionID, sid)
 	}
@@ -88,20 +89,20 @@ func containsInfo(ids []client.ClientInfo, scheme, user string) bool {
 
 func TestARequestInFlightWhenTheConnectionDropsFailsAndIsNotRetried(t *testing.T) {
 	addr := startServer(t, nil)
-	p := startProxy(t, addr)
-	c := connect(t, p.addr(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	p := testcluster.StartProxy(t, addr)
+	c := connect(t, p.Addr(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
 	ctx := testCtx(t)
 	mustCreate(t, c, "/x", "before")
 
-	p.freeze(true) // what the client sends now never reaches the server
+	p.Freeze(true) // what the client sends now never reaches the server
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Set(ctx, "/x", []byte("after"), client.AnyVersion)
 		done <- err
 	}()
-	waitFor(t, "the request to be written", func() bool { return p.dropped.Load() > 0 })
-	p.freeze(false)
-	p.cut()
+	waitFor(t, "the request to be written", func() bool { return p.BytesDropped() > 0 })
+	p.Freeze(false)
+	p.Cut()
 	select {
 	case err := <-done:
 		if !errors.Is(err, client.ErrConnectionLoss) {
@@ -123,8 +124,8 @@ func TestAnExpiredSessionEndsTheClient(t *testing.T) {
 		cfg.MinSessionTimeout = 200
 		cfg.MaxSessionTimeout = 2000
 	})
-	p := startProxy(t, addr)
-	c := connect(t, p.addr(), client.WithSessionTimeout(300*time.Millisecond), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	p := testcluster.StartProxy(t, addr)
+	c := connect(t, p.Addr(), client.WithSessionTimeout(300*time.Millisecond), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
 	observer := connect(t, addr)
 	ctx := testCtx(t)
 	if c.Err() != nil {
@@ -150,10 +151,10 @@ func TestAnExpiredSessionEndsTheClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p.setDown(true)
-	p.cut()
+	p.SetDown(true)
+	p.Cut()
 	expectEvent(t, gone, client.EventNodeDeleted, "/eph") // the server expired the session
-	p.setDown(false)
+	p.SetDown(false)
 
 	if ev := waitState(t, c, client.StateExpired); ev.SessionID != sid || !errors.Is(ev.Err, client.ErrSessionExpired) {
 		t.Fatalf("expiry event %+v", ev)
@@ -239,11 +240,11 @@ func TestCloseReportsClosedAndStopsEveryGoroutine(t *testing.T) {
 
 func TestCloseWhileDisconnectedDoesNotWait(t *testing.T) {
 	addr := startServer(t, nil)
-	p := startProxy(t, addr)
-	c := connect(t, p.addr(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	p := testcluster.StartProxy(t, addr)
+	c := connect(t, p.Addr(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
 	waitState(t, c, client.StateConnected)
-	p.setDown(true)
-	p.cut()
+	p.SetDown(true)
+	p.Cut()
 	waitState(t, c, client.StateDisconnected)
 	if err := c.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -296,17 +297,17 @@ func TestWithSessionTakesOverASessionAndItsEphemerals(t *testing.T) {
 
 func TestWithFailFastRequestsFailWhileNoServerAnswers(t *testing.T) {
 	addr := startServer(t, nil)
-	p := startProxy(t, addr)
-	c := connect(t, p.addr(), client.WithFailFast(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	p := testcluster.StartProxy(t, addr)
+	c := connect(t, p.Addr(), client.WithFailFast(), client.WithBackoff(time.Millisecond, 20*time.Millisecond))
 	ctx := testCtx(t)
-	p.setDown(true)
-	p.cut()
+	p.SetDown(true)
+	p.Cut()
 	waitState(t, c, client.StateDisconnected)
 	if _, _, err := c.Get(ctx, "/"); !errors.Is(err, client.ErrConnectionLoss) {
 		t.Fatalf("get while no server answers: %v", err)
 	}
 	// Once the server answers again, calls go through.
-	p.setDown(false)
+	p.SetDown(false)
 	waitState(t, c, client.StateConnected)
 	if _, _, err := c.Get(ctx, "/"); err != nil {
 		t.Fatalf("get after the server is back: %v", err)

@@ -108,12 +108,12 @@ func TestConfigWatchSurvivesAConnectionCut(t *testing.T) {
 		}
 		// A change made while the watcher is cut off arrives when it
 		// reconnects.
-		watcher.proxy.setDown(true)
-		watcher.proxy.cut()
+		watcher.proxy.SetDown(true)
+		watcher.proxy.Cut()
 		if _, err := writer.Set(ctx, path, []byte("during"), client.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
-		watcher.proxy.setDown(false)
+		watcher.proxy.SetDown(false)
 		if v := next(t, w); string(v.Data) != "during" {
 			t.Fatalf("value after the cut %q", v.Data)
 		}

@@ -100,8 +100,8 @@ func TestDiscoveryResyncsAfterAConnectionCut(t *testing.T) {
 		}
 
 		// Changes made while the cache is cut off show up once it is back.
-		watcher.proxy.setDown(true)
-		watcher.proxy.cut()
+		watcher.proxy.SetDown(true)
+		watcher.proxy.Cut()
 		if err := b.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestDiscoveryResyncsAfterAConnectionCut(t *testing.T) {
 		if err := recipe.Register(ctx, c.Client, service, "c", []byte("C")); err != nil {
 			t.Fatal(err)
 		}
-		watcher.proxy.setDown(false)
+		watcher.proxy.SetDown(false)
 		waitInstances(t, d, "a=A,c=C")
 
 		watcher.cut(t)

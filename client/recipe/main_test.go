@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -321,7 +320,7 @@ func (e *env) path(name string) string { return e.root + "/" + name }
 // test can break its connection.
 type zk struct {
 	*client.Client
-	proxy *proxy
+	proxy *testcluster.Proxy
 }
 
 // connect opens a client through a new proxy; the test's cleanup closes
@@ -340,11 +339,12 @@ func (e *env) connect(t *testing.T) *zk {
 // open is connect for use outside the test's goroutine: it returns the
 // error instead of failing the test.
 func (e *env) open(t *testing.T, ctx context.Context) (*zk, error) {
-	p, err := startProxy(t, e.addr)
+	p, err := testcluster.NewProxy(e.addr)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.Connect(ctx, []string{p.addr()},
+	t.Cleanup(p.Close)
+	c, err := client.Connect(ctx, []string{p.Addr()},
 		client.WithSessionTimeout(10*time.Second), client.WithBackoff(2*time.Millisecond, 50*time.Millisecond))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", e.server, err)
@@ -369,7 +369,7 @@ func (c *zk) cut(t *testing.T) {
 			drained = true
 		}
 	}
-	c.proxy.cut()
+	c.proxy.Cut()
 	for _, want := range []client.State{client.StateDisconnected, client.StateConnected} {
 		for {
 			ev := result(t, "state "+want.String()+" after the cut", c.Events())
@@ -414,8 +414,8 @@ func (e *env) dataWatches(t *testing.T, c *zk) []string {
 func (e *env) expire(t *testing.T, c *zk) {
 	t.Helper()
 	id, passwd := c.SessionID(), c.SessionPassword()
-	c.proxy.setDown(true)
-	c.proxy.cut()
+	c.proxy.SetDown(true)
+	c.proxy.Cut()
 	ctx := testCtx(t)
 	killer, err := client.Connect(ctx, []string{e.addr}, client.WithSession(id, passwd), client.WithSessionTimeout(10*time.Second))
 	if err != nil {
@@ -424,7 +424,7 @@ func (e *env) expire(t *testing.T, c *zk) {
 	if err := killer.Close(ctx); err != nil {
 		t.Fatalf("close session 0x%x: %v", id, err)
 	}
-	c.proxy.setDown(false)
+	c.proxy.SetDown(false)
 	waitFor(t, "the session to be reported expired", func() bool { return c.State() == client.StateExpired })
 }
 
@@ -503,135 +503,4 @@ func children(t testing.TB, c *zk, p string) []string {
 		t.Fatal(err)
 	}
 	return names
-}
-
-// proxy relays TCP connections between clients and a server so that a
-// test can break them: cut closes every relayed connection, setDown makes
-// it refuse new ones, and cutOnNextReply makes it drop the next bytes the
-// server sends and close everything instead, so that a request takes
-// effect but its answer is lost.
-type proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup // the accept loop and every relay
-
-	mu             sync.Mutex // guards the fields below
-	down           bool
-	cutReply       bool
-	repliesDropped int
-	conns          map[net.Conn]struct{}
-}
-
-// startProxy starts a proxy to target that the test's cleanup stops.
-func startProxy(t testing.TB, target string) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.cut()
-		p.wg.Wait()
-	})
-	return p, nil
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		down, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refuse := p.down
-		p.mu.Unlock()
-		if refuse {
-			down.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			down.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[down] = struct{}{}
-		p.conns[up] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.relay(down, up, true)
-		go p.relay(up, down, false)
-	}
-}
-
-// relay copies src to dst until either fails.
-func (p *proxy) relay(dst, src net.Conn, fromServer bool) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			drop := fromServer && p.cutReply
-			if drop {
-				p.cutReply = false
-				p.repliesDropped++
-				for c := range p.conns {
-					c.Close()
-				}
-			}
-			p.mu.Unlock()
-			if drop {
-				break
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				err = werr
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	dst.Close()
-	src.Close()
-	p.mu.Lock()
-	delete(p.conns, dst)
-	delete(p.conns, src)
-	p.mu.Unlock()
-}
-
-// cut closes every relayed connection.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	p.down = down
-	p.mu.Unlock()
-}
-
-// cutOnNextReply arms the proxy to swallow the server's next bytes and cut
-// the connection.
-func (p *proxy) cutOnNextReply() {
-	p.mu.Lock()
-	p.cutReply = true
-	p.mu.Unlock()
-}
-
-// dropped returns how many replies cutOnNextReply swallowed.
-func (p *proxy) dropped() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.repliesDropped
 }

@@ -270,14 +270,14 @@ func TestMutexSurvivesConnectionLoss(t *testing.T) {
 		if _, _, err := a.Create(ctx, lock, nil, client.ModePersistent, client.WorldACL(client.PermAll)); err != nil {
 			t.Fatal(err)
 		}
-		a.proxy.cutOnNextReply()
+		a.proxy.CutOnNextReply()
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := am.Lock(lctx); err != nil {
 			t.Fatal(err)
 		}
-		if a.proxy.dropped() != 1 {
-			t.Fatalf("%d replies were dropped, want the create's", a.proxy.dropped())
+		if a.proxy.RepliesDropped() != 1 {
+			t.Fatalf("%d replies were dropped, want the create's", a.proxy.RepliesDropped())
 		}
 		if left := children(t, a, lock); len(left) != 1 || path.Join(lock, left[0]) != am.Node() {
 			t.Fatalf("children %v, want only %s", left, am.Node())

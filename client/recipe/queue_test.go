@@ -151,11 +151,11 @@ func TestQueueOfferDoesNotDuplicateWhenTheAnswerIsLost(t *testing.T) {
 		if err := q.Offer(ctx, []byte("first")); err != nil {
 			t.Fatal(err)
 		}
-		c.proxy.cutOnNextReply()
+		c.proxy.CutOnNextReply()
 		if err := q.Offer(ctx, []byte("second")); err != nil {
 			t.Fatal(err)
 		}
-		if c.proxy.dropped() != 1 {
+		if c.proxy.RepliesDropped() != 1 {
 			t.Fatal("no reply was dropped")
 		}
 		if n := len(children(t, c, e.path("queue"))); n != 2 {
