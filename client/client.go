@@ -35,6 +35,10 @@ type Client struct {
 	watches   *watchRegistry
 	states    *eventQueue[StateEvent]
 	firstConn chan struct{} // closed when the first session is established
+	// firstRound is closed when every server has failed a connection
+	// attempt before any succeeded; with WithFailFast, Connect then gives
+	// up.
+	firstRound chan struct{}
 	firstOnce sync.Once
 	loopDone  chan struct{} // closed when the session loop returns
 	closeDone chan struct{} // closed when Close has finished
@@ -102,6 +106,7 @@ func Connect(ctx context.Context, servers []string, opts ...Option) (*Client, er
 		watches:    newWatchRegistry(),
 		states:     newEventQueue[StateEvent](16, 1024),
 		firstConn:  make(chan struct{}),
+		firstRound: make(chan struct{}),
 		loopDone:   make(chan struct{}),
 		closeDone:  make(chan struct{}),
 		ended:      make(chan struct{}),
@@ -139,6 +144,12 @@ func Connect(ctx context.Context, servers []string, opts ...Option) (*Client, er
 		}
 		c.shutdown()
 		return nil, fmt.Errorf("zookeeper: connect to %s: %w", strings.Join(addrs, ","), done)
+	case <-c.firstRound: // closed only with WithFailFast
+		c.mu.Lock()
+		last := c.lastErr
+		c.mu.Unlock()
+		c.shutdown()
+		return nil, fmt.Errorf("zookeeper: connect to %s: %w (last attempt: %v)", strings.Join(addrs, ","), ErrConnectionLoss, last)
 	case <-ctx.Done():
 		select {
 		case <-c.firstConn:
@@ -343,6 +354,13 @@ func (c *Client) run() {
 				failed, c.queue = c.queue, nil
 			}
 			c.mu.Unlock()
+			if c.opts.failFast && i+1 == len(c.servers) {
+				select {
+				case <-c.firstConn:
+				default:
+					close(c.firstRound) // Connect gives up
+				}
+			}
 			for _, r := range failed {
 				r.complete(ErrConnectionLoss, false) // never sent
 			}

@@ -102,8 +102,10 @@ func WithSession(id int64, password []byte) Option {
 // WithFailFast makes requests that wait for a connection fail with
 // ErrConnectionLoss (never sent) as soon as a connection attempt fails,
 // as ZooKeeper's Java client does, instead of waiting until the Client is
-// connected again or their context ends. For tools such as a shell, where
-// an answer now matters more than an answer later.
+// connected again or their context ends; and Connect fails (wrapping
+// ErrConnectionLoss) once every server has refused a first attempt. For
+// tools such as a shell, where an answer now matters more than an answer
+// later.
 func WithFailFast() Option {
 	return func(o *options) { o.failFast = true }
 }

@@ -313,3 +313,17 @@ func TestWithFailFastRequestsFailWhileNoServerAnswers(t *testing.T) {
 		t.Fatalf("get after the server is back: %v", err)
 	}
 }
+
+func TestWithFailFastConnectGivesUpAfterOneRound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	servers := []string{deadAddr(t), deadAddr(t)}
+	c, err := client.Connect(ctx, servers, client.WithFailFast())
+	if c != nil {
+		c.Close(ctx)
+	}
+	// Not the context's deadline: Connect gave up once both refused.
+	if !errors.Is(err, client.ErrConnectionLoss) || ctx.Err() != nil {
+		t.Fatalf("Connect to dead servers: %v (ctx: %v)", err, ctx.Err())
+	}
+}

@@ -254,7 +254,8 @@ func TestOneShotExitStatusAndStreams(t *testing.T) {
 }
 
 func TestOneShotFailsWhenNoServerAnswers(t *testing.T) {
-	stdout, stderr, code := run(t, "", false, "-server", "127.0.0.1:1", "-timeout", "300", "ls", "/")
+	// Like zkCli.sh, at once: not after the 30s session timeout.
+	stdout, stderr, code := run(t, "", false, "-server", "127.0.0.1:1", "ls", "/")
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "127.0.0.1:1") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}

@@ -163,9 +163,14 @@ func (s *shell) connect(servers string) error {
 
 // dial opens a session on servers.
 func (s *shell) dial(ctx context.Context, servers string) (*client.Client, error) {
-	// Like zkCli.sh, a command issued while no server answers fails
-	// (ConnectionLoss) instead of waiting for one.
-	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly), client.WithFailFast()}
+	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}
+	if !s.background {
+		// Like zkCli.sh, a command issued while no server answers fails
+		// (ConnectionLoss) instead of waiting for one. The interactive
+		// shell instead keeps trying, and Ctrl-C abandons a command that
+		// waits.
+		opts = append(opts, client.WithFailFast())
+	}
 	return client.Connect(ctx, strings.Split(servers, ","), opts...)
 }
 
