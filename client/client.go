@@ -39,10 +39,10 @@ type Client struct {
 	// attempt before any succeeded; with WithFailFast, Connect then gives
 	// up.
 	firstRound chan struct{}
-	firstOnce sync.Once
-	loopDone  chan struct{} // closed when the session loop returns
-	closeDone chan struct{} // closed when Close has finished
-	ended     chan struct{} // closed when done is set: Done's channel
+	firstOnce  sync.Once
+	loopDone   chan struct{} // closed when the session loop returns
+	closeDone  chan struct{} // closed when Close has finished
+	ended      chan struct{} // closed when done is set: Done's channel
 
 	mu         sync.Mutex // guards the fields below; never held across I/O
 	state      State
