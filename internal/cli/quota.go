@@ -173,29 +173,18 @@ func runSetQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 	if (flag == "b" || flag == "B") && limit < 0 {
 		return errorf("the bytes quota must be greater than or equal to zero")
 	}
+	if strings.HasPrefix(path, quotaRoot) {
+		// zkCli.sh reports this and ends the command successfully.
+		fmt.Fprintf(s.errOut, "cannot set a quota under the path: %s\n", quotaRoot)
+		return nil
+	}
 	if st, err := s.c.Exists(ctx, path); err != nil {
 		return describe(err, path)
 	} else if st == nil {
 		return errorf("%s does not exist.", path)
 	}
-	if strings.HasPrefix(path, quotaRoot) {
-		return errorf("cannot set a quota under the path: %s", quotaRoot)
-	}
 	if err := checkQuotaConflicts(ctx, s.c, path); err != nil {
 		return err
-	}
-
-	// Warn when the new soft or hard count or byte limit is already below
-	// the subtree's usage.
-	count, bytes, err := subtreeUsage(ctx, s.c, path)
-	if err != nil {
-		return describe(err, path)
-	}
-	switch {
-	case (flag == "n" || flag == "N") && limit < count:
-		fmt.Fprintf(s.out, "[Warning]: the count quota you create is less than the existing count:%d\n", count)
-	case (flag == "b" || flag == "B") && limit < bytes:
-		fmt.Fprintf(s.out, "[Warning]: the bytes quota you create is less than the existing bytes:%d\n", bytes)
 	}
 
 	// Make the quota node for path, then its limits and stats.
@@ -211,9 +200,10 @@ func runSetQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 	}
 	limitsPath := node + "/" + limitsNode
 	data, st, err := s.c.Get(ctx, limitsPath)
+	var limits statsTrack
 	switch {
 	case errors.Is(err, client.ErrNoNode):
-		limits := newLimits()
+		limits = newLimits()
 		limits.setLimit(flag, limit)
 		statsPath := node + "/" + statsNode
 		_, err := s.c.Multi(ctx,
@@ -226,12 +216,28 @@ func runSetQuota(ctx context.Context, s *shell, p *parsedArgs) error {
 	case err != nil:
 		return describe(err, limitsPath)
 	default:
-		limits := parseStatsTrack(string(data))
+		limits = parseStatsTrack(string(data))
 		limits.hasHardLimits = true
 		limits.setLimit(flag, limit)
 		if _, err := s.c.Set(ctx, limitsPath, []byte(limits.String()), st.Version); err != nil {
 			return describe(err, limitsPath)
 		}
+	}
+
+	// Warn when a count or byte limit now set is already below the usage
+	// the server counted (which, for a path under /zookeeper, includes the
+	// quota nodes just made).
+	usage, _, err := s.c.Get(ctx, node+"/"+statsNode)
+	if err != nil {
+		return describe(err, node+"/"+statsNode)
+	}
+	used := parseStatsTrack(string(usage))
+	below := func(limit, hard, have int64) bool { return (limit > -1 && limit < have) || (hard > -1 && hard < have) }
+	if below(limits.count, limits.countHardLimit, used.count) {
+		fmt.Fprintf(s.out, "[Warning]: the count quota you create is less than the existing count:%d\n", used.count)
+	}
+	if below(limits.bytes, limits.byteHardLimit, used.bytes) {
+		fmt.Fprintf(s.out, "[Warning]: the bytes quota you create is less than the existing bytes:%d\n", used.bytes)
 	}
 	return nil
 }
@@ -276,27 +282,6 @@ func checkQuotaConflicts(ctx context.Context, c *client.Client, path string) err
 		return nil
 	}
 	return walk(quotaRoot + path)
-}
-
-// subtreeUsage counts the nodes of path's subtree (itself included) and the
-// bytes of their data.
-func subtreeUsage(ctx context.Context, c *client.Client, path string) (count, bytes int64, err error) {
-	children, st, err := c.Children(ctx, path)
-	if err != nil {
-		return 0, 0, err
-	}
-	count, bytes = 1, int64(st.DataLength)
-	for _, ch := range children {
-		n, b, err := subtreeUsage(ctx, c, joinPath(path, ch))
-		if errors.Is(err, client.ErrNoNode) {
-			continue
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		count, bytes = count+n, bytes+b
-	}
-	return count, bytes, nil
 }
 
 func runDelQuota(ctx context.Context, s *shell, p *parsedArgs) error {

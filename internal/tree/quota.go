@@ -34,8 +34,12 @@ func quotaTarget(path string) (target, node string, ok bool) {
 }
 
 // quotaOnCreate reacts to a create: registering a quota root, filling a new
-// stats node, or counting a new node into its quota.
+// stats node, and counting the new node into the quota covering it. As in
+// ZooKeeper, a quota node is counted too when a quota covers
+// /zookeeper/quota: a new stats node is counted once by the usage it is
+// filled with and once more, with its original data, as a new node.
 func (t *Tree) quotaOnCreate(path string, n *Node) {
+	size := int64(len(n.Data))
 	if target, which, ok := quotaTarget(path); ok {
 		switch which {
 		case quotaLimitsNode:
@@ -47,18 +51,14 @@ func (t *Tree) quotaOnCreate(path string, n *Node) {
 			count, bytes := t.usage(target)
 			t.setStatsData(target, count, bytes)
 		}
-		return
 	}
-	t.quotaAdjust(path, 1, int64(len(n.Data)))
+	t.quotaAdjust(path, 1, size)
 }
 
-// quotaOnDelete reacts to a delete.
+// quotaOnDelete reacts to a delete (the node is already out of the tree).
 func (t *Tree) quotaOnDelete(path string, n *Node) {
-	if target, which, ok := quotaTarget(path); ok {
-		if which == quotaLimitsNode {
-			delete(t.quotas, target)
-		}
-		return
+	if target, which, ok := quotaTarget(path); ok && which == quotaLimitsNode {
+		delete(t.quotas, target)
 	}
 	t.quotaAdjust(path, -1, -int64(len(n.Data)))
 }

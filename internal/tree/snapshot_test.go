@@ -525,3 +525,26 @@ func TestLoadingRegistersQuotasAndRecountsTheirStats(t *testing.T) {
 		t.Errorf("stats after a create %q", n.Data)
 	}
 }
+
+// A quota on /zookeeper covers its own quota nodes. ZooKeeper fills the
+// new stats node with the subtree's usage (the stats node included) and
+// then counts the stats node again as a node created under the quota; zkd
+// does the same (checked against Apache ZooKeeper 3.8 by test/interop's
+// zkd cli quota script).
+func TestQuotaCoveringItsOwnNodesCountsLikeZooKeeper(t *testing.T) {
+	tr := New()
+	z := jute.Zxid(0)
+	create := func(path, data string) {
+		z++
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: path, Data: []byte(data), ACL: openACL, ParentCVersion: -1}})
+	}
+	create("/zookeeper/quota/zookeeper", "")
+	create("/zookeeper/quota/zookeeper/zookeeper_limits", "count=1,bytes=-1") // 16 bytes
+	create("/zookeeper/quota/zookeeper/zookeeper_stats", "count=0,bytes=0")   // 15 bytes
+	// /zookeeper, config, quota, quota/zookeeper, limits, stats: 6 nodes
+	// and 31 bytes; then the stats node once more: 7 and 46.
+	if n, _ := tr.Get("/zookeeper/quota/zookeeper/zookeeper_stats"); string(n.Data) != "count=7,bytes=46" {
+		t.Errorf("stats %q, want count=7,bytes=46", n.Data)
+	}
+	checkInvariants(t, tr)
+}
