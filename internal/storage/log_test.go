@@ -313,3 +313,47 @@ func TestALogThatCannotBeCutBackTakesNoMoreWrites(t *testing.T) {
 		t.Fatalf("append after the log broke: %v", err)
 	}
 }
+
+// A server killed between creating a segment and writing its header leaves
+// an empty last log (test/crash hit it). Nothing in it was ever
+// acknowledged: replay goes on and removes the file, so it cannot end up
+// between two later segments.
+func TestAHeaderlessLastSegmentIsDropped(t *testing.T) {
+	for _, content := range []struct {
+		name string
+		data []byte
+	}{{"empty", nil}, {"zeros", make([]byte, 4096)}, {"half a header of zeros", make([]byte, 7)}} {
+		t.Run(content.name, func(t *testing.T) {
+			dir := copyFixture(t)
+			empty := filepath.Join(dir, "log.71")
+			if err := os.WriteFile(empty, content.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, res := readAll(t, dir, 0)
+			if len(got) != 0x70 || res.LastZxid != 0x70 || len(res.Truncated) != 1 || res.Truncated[0].File != empty || res.Truncated[0].Offset != 0 {
+				t.Fatalf("replayed %d up to %v, truncated %+v", len(got), res.LastZxid, res.Truncated)
+			}
+			if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the headerless segment is still there: %v", err)
+			}
+		})
+	}
+	// Not the last segment, or not all zeros: corruption, as before.
+	dir := copyFixture(t)
+	middle := filepath.Join(dir, "log.26")
+	if err := os.WriteFile(middle, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptionError
+	if _, err := Replay(OS{}, dir, 0, true, func(*jute.Txn) error { return nil }); !errors.As(err, &ce) || ce.File != middle || ce.Offset != 0 {
+		t.Fatalf("an empty segment before others: %v", err)
+	}
+	dir = copyFixture(t)
+	last := filepath.Join(dir, "log.71")
+	if err := os.WriteFile(last, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Replay(OS{}, dir, 0, true, func(*jute.Txn) error { return nil }); !errors.As(err, &ce) || ce.File != last {
+		t.Fatalf("a last segment with no header but data: %v", err)
+	}
+}

@@ -62,11 +62,6 @@ func ReadSegment(fs FS, path string, tailOK bool) (*Segment, error) {
 	defer f.Close()
 	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)
 	seg := &Segment{File: path, End: logHeaderSize}
-	var hdr [logHeaderSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil || binary.BigEndian.Uint32(hdr[:]) != logMagic {
-		return nil, &CorruptionError{File: path, Offset: 0, Reason: "not a ZooKeeper transaction log (bad magic)"}
-	}
-	off := int64(logHeaderSize)
 	// rest reports whether everything after the bytes consumed so far is
 	// zero (it consumes the reader).
 	rest := func() (bool, error) {
@@ -84,6 +79,26 @@ func ReadSegment(fs FS, path string, tailOK bool) (*Segment, error) {
 			}
 		}
 	}
+	var hdr [logHeaderSize]byte
+	if n, err := io.ReadFull(r, hdr[:]); err != nil || binary.BigEndian.Uint32(hdr[:]) != logMagic {
+		// A server stopped between creating the last segment and writing
+		// its header leaves it empty (or, after a power loss, zeros). Such
+		// a segment holds nothing that was ever acknowledged: every
+		// append comes after the header.
+		if tailOK && allZero(hdr[:n]) {
+			zero, rerr := rest()
+			if rerr != nil {
+				return nil, rerr
+			}
+			if zero {
+				seg.End = 0
+				seg.Torn = &TornTail{File: path, Offset: 0, Reason: "the segment's header was never written"}
+				return seg, nil
+			}
+		}
+		return nil, &CorruptionError{File: path, Offset: 0, Reason: "not a ZooKeeper transaction log (bad magic)"}
+	}
+	off := int64(logHeaderSize)
 	torn := func(consumed []byte, reason string) error {
 		zero, err := rest()
 		if err != nil {
@@ -219,7 +234,19 @@ func Replay(fs FS, dir string, from jute.Zxid, truncate bool, apply func(*jute.T
 		}
 		if seg.Torn != nil {
 			res.Truncated = append(res.Truncated, *seg.Torn)
-			if truncate {
+			switch {
+			case !truncate:
+			case seg.Torn.Offset == 0:
+				// No header: remove the file, so that it cannot end up
+				// in the middle of the logs once the next segment
+				// starts.
+				if err := fs.Remove(p); err != nil {
+					return res, fmt.Errorf("remove headerless segment %s: %w", p, err)
+				}
+				if err := fs.SyncDir(dir); err != nil {
+					return res, fmt.Errorf("remove headerless segment %s: %w", p, err)
+				}
+			default:
 				if err := cutTail(fs, p, seg.Torn.Offset); err != nil {
 					return res, err
 				}

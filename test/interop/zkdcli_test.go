@@ -156,6 +156,9 @@ var cliScripts = []struct {
 		"ls -R /sr",
 		"ls -sR /sr/c",
 		"get -sw /sr/c",
+		// Fire the watch now, not in the last commands: zkCli.sh may exit
+		// before its event thread prints a late notification.
+		"set /sr/c z",
 		"set -v 020 /sr x",
 		"set -v 0 /sr -- -1",
 		"get /sr",
