@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/server"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // TestMain fails the run if any goroutine the client package started is
@@ -29,43 +29,15 @@ func TestMain(m *testing.M) {
 
 // clientGoroutines returns the stacks of live goroutines started by the
 // client package's own (non-test) code.
-func clientGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		i := strings.Index(g, "\ncreated by github.com/zkd/zkd/client.")
-		if i < 0 {
-			continue
-		}
-		lines := strings.SplitN(g[i+1:], "\n", 3)
-		if len(lines) >= 2 && strings.Contains(lines[1], "_test.go") {
-			continue
-		}
-		out = append(out, g)
-	}
-	return out
-}
+func clientGoroutines() []string { return testcluster.LeakedGoroutines(0, clientPackage) }
 
 // waitNoClientGoroutines polls until no client goroutine is left or d
 // passes, and returns the survivors.
 func waitNoClientGoroutines(d time.Duration) []string {
-	deadline := time.Now().Add(d)
-	for {
-		leaked := clientGoroutines()
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return testcluster.LeakedGoroutines(d, clientPackage)
 }
+
+const clientPackage = "github.com/zkd/zkd/client"
 
 // startServer runs an in-memory zkd on a loopback port for the test's
 // lifetime and returns its address.

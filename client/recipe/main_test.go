@@ -33,53 +33,12 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	if code == 0 {
-		if leaked := waitNoGoroutines(5 * time.Second); len(leaked) > 0 {
+		if leaked := testcluster.LeakedGoroutines(5*time.Second, "github.com/zkd/zkd/client", "github.com/zkd/zkd/client/recipe"); len(leaked) > 0 {
 			fmt.Fprintf(os.Stderr, "goroutines still running after all tests:\n%s\n", strings.Join(leaked, "\n\n"))
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// ownGoroutines returns the stacks of live goroutines started by the
-// non-test code of package client or package recipe.
-func ownGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		i := strings.Index(g, "\ncreated by github.com/zkd/zkd/client.")
-		if i < 0 {
-			i = strings.Index(g, "\ncreated by github.com/zkd/zkd/client/recipe.")
-		}
-		if i < 0 {
-			continue
-		}
-		lines := strings.SplitN(g[i+1:], "\n", 3)
-		if len(lines) >= 2 && strings.Contains(lines[1], "_test.go") {
-			continue
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
-func waitNoGoroutines(d time.Duration) []string {
-	deadline := time.Now().Add(d)
-	for {
-		leaked := ownGoroutines()
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // newZkd starts an in-memory zkd on a loopback port, as client's tests do.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,37 +25,12 @@ import (
 func TestMain(m *testing.M) {
 	code := testcluster.Main(m)
 	if code == 0 {
-		if leaked := waitNoShellGoroutines(5 * time.Second); len(leaked) > 0 {
+		if leaked := testcluster.LeakedGoroutines(5*time.Second, "github.com/zkd/zkd/internal/cli"); len(leaked) > 0 {
 			fmt.Fprintf(os.Stderr, "internal/cli goroutines still running after all tests:\n%s\n", strings.Join(leaked, "\n\n"))
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// waitNoShellGoroutines polls until no goroutine created by the package's
-// non-test code is left, or d passes, and returns the survivors' stacks.
-func waitNoShellGoroutines(d time.Duration) []string {
-	deadline := time.Now().Add(d)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			i := strings.Index(g, "\ncreated by github.com/zkd/zkd/internal/cli.")
-			if i < 0 {
-				continue
-			}
-			if lines := strings.SplitN(g[i+1:], "\n", 3); len(lines) >= 2 && strings.Contains(lines[1], "_test.go") {
-				continue
-			}
-			leaked = append(leaked, g)
-		}
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // terminal is a zkd cli process on a pseudo-terminal.
