@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,7 +61,7 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 	}
 	command := func(cfg string) *exec.Cmd {
 		args := []string{
-			"-Xmx256m", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+			"-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Djava.awt.headless=true",
 			"-Dlog4j.configuration=file:" + log4jProps,
 		}
 		args = append(args, opts.JVMFlags...)
@@ -138,7 +139,7 @@ func ZkCli(ctx context.Context, addr string, args ...string) (stdout, stderr str
 	// start-up work a one-shot client does not need. TZ=UTC makes the
 	// times in Stat output independent of the machine's zone.
 	cmd.Env = append(os.Environ(),
-		"CLIENT_JVMFLAGS=-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto",
+		"CLIENT_JVMFLAGS="+zkCliJVMFlags,
 		"TZ=UTC")
 	stdout, stderr, err = runOneShot(ctx, cmd)
 	if err != nil && ExitCode(err) == -1 {
@@ -146,6 +147,16 @@ func ZkCli(ctx context.Context, addr string, args ...string) (stdout, stderr str
 	}
 	return CleanZkCliStdout(stdout), CleanZkCliStderr(stderr), err
 }
+
+// zkCliJVMFlags trim JVM start-up work a one-shot client does not need;
+// -XX:-UsePerfData also stops the JVM from warning, on stdout, when the
+// hsperfdata file of a reused PID is locked by another JVM.
+const zkCliJVMFlags = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -XX:-UsePerfData"
+
+// jvmLogLine matches a line of the JVM's own unified logging, such as
+// "[0.001s][warning][perf,memops] Cannot use file ...", which is not the
+// client's output.
+var jvmLogLine = regexp.MustCompile(`^\[\d+\.\d+s\]\[\w+\]\[`)
 
 // CleanZkCliStdout removes from zkCli's stdout the lines the client prints
 // on its own: the "Connecting to host:port" line it starts with, the
@@ -161,6 +172,9 @@ func CleanZkCliStdout(s string) string {
 	for i := 0; i < len(lines); i++ {
 		l := strings.TrimRight(lines[i], "\n")
 		if i == 0 && strings.HasPrefix(l, "Connecting to ") {
+			continue
+		}
+		if jvmLogLine.MatchString(l) {
 			continue
 		}
 		if l == "" && i+1 < len(lines) && isConnectionNotice(strings.TrimRight(lines[i+1], "\n")) {
@@ -182,7 +196,7 @@ func isConnectionNotice(l string) bool {
 func CleanZkCliStderr(s string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(s, "\n") {
-		if strings.HasPrefix(l, "SLF4J: ") {
+		if strings.HasPrefix(l, "SLF4J: ") || jvmLogLine.MatchString(l) {
 			continue
 		}
 		b.WriteString(l)

@@ -143,6 +143,11 @@ func TestCleanZkCliStdoutKeepsOnlyWhatTheCommandPrinted(t *testing.T) {
 		{"a 'Connecting to' line that is not first is kept",
 			"a\nConnecting to b\n", "a\nConnecting to b\n"},
 		{"empty output stays empty", "", ""},
+		{"the JVM's own warnings are removed",
+			banner + "[0.001s][warning][perf,memops] Cannot use file /tmp/hsperfdata_root/8547 because it is locked by another process (errno = 11)\n[a]\n",
+			"[a]\n"},
+		{"a line that only looks like one is kept",
+			"[0.001s] not a JVM log line\n", "[0.001s] not a JVM log line\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,9 +158,10 @@ func TestCleanZkCliStdoutKeepsOnlyWhatTheCommandPrinted(t *testing.T) {
 	}
 }
 
-func TestCleanZkCliStderrRemovesOnlySlf4jWarnings(t *testing.T) {
+func TestCleanZkCliStderrRemovesOnlySlf4jAndJVMWarnings(t *testing.T) {
 	in := "SLF4J: Failed to load class \"org.slf4j.impl.StaticLoggerBinder\".\n" +
 		"SLF4J: Defaulting to no-operation (NOP) logger implementation\n" +
+		"[0.002s][warning][perf,memops] Cannot use file /tmp/hsperfdata_root/1 because it is locked by another process (errno = 11)\n" +
 		"Node does not exist: /a\n"
 	if got, want := CleanZkCliStderr(in), "Node does not exist: /a\n"; got != want {
 		t.Errorf("CleanZkCliStderr = %q, want %q", got, want)

@@ -197,7 +197,7 @@ func ZkdCli(ctx context.Context, bin, addr, stdin string, args ...string) (stdou
 func RunZkCliScript(ctx context.Context, addr, script string) (stdout, stderr string, err error) {
 	cmd := exec.CommandContext(ctx, ZkCliScript, "-server", addr)
 	cmd.Env = append(os.Environ(),
-		"CLIENT_JVMFLAGS=-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto",
+		"CLIENT_JVMFLAGS="+zkCliJVMFlags,
 		"TZ=UTC")
 	cmd.Stdin = strings.NewReader(script)
 	stdout, stderr, err = runOneShot(ctx, cmd)
