@@ -598,3 +598,47 @@ func TestACommandFailsWhenTheServerIsGone(t *testing.T) {
 		t.Fatal("zkd cli did not end at the end of its input")
 	}
 }
+
+func TestJSONModeKeepsEventsOffStdout(t *testing.T) {
+	addr := startServer(t)
+	c := connect(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, _, err := c.Create(ctx, "/j", []byte("1"), client.ModePersistent, client.WorldACL(client.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	stdinR, stdinW := io.Pipe()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{"-server", addr, "-json"}, Config{Stdin: stdinR, Stdout: &stdout, Stderr: &stderr})
+	}()
+	fmt.Fprintln(stdinW, "get -w /j")
+	waitFor(t, ctx, &stdout, &stderr, `"data": "1"`)
+	if _, err := c.Set(ctx, "/j", []byte("2"), client.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, &stderr, &stdout, `"type":"NodeDataChanged"`)
+	stdinW.Close()
+	<-done
+	dec := json.NewDecoder(strings.NewReader(stdout.String()))
+	for {
+		var v any
+		if err := dec.Decode(&v); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("stdout is not only JSON documents: %v\n%s", err, stdout.String())
+		}
+	}
+	var ev map[string]string
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if strings.Contains(line, "NodeDataChanged") {
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("event line %q: %v", line, err)
+			}
+		}
+	}
+	if ev["path"] != "/j" || ev["state"] != "SyncConnected" {
+		t.Errorf("event %v", ev)
+	}
+}

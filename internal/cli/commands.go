@@ -137,17 +137,7 @@ func runLs(ctx context.Context, s *shell, p *parsedArgs) error {
 	if p.has("R") {
 		return s.listRecursive(ctx, path, watch)
 	}
-	var children []string
-	var st client.Stat
-	if watch {
-		var ch <-chan client.Event
-		children, st, ch, err = s.c.ChildrenW(ctx, path)
-		if err == nil {
-			s.watchOnce(path, childWatch, ch)
-		}
-	} else {
-		children, st, err = s.c.Children(ctx, path)
-	}
+	children, st, err := s.children(ctx, path, watch)
 	if err != nil {
 		return describe(err, path)
 	}
@@ -201,18 +191,7 @@ func (s *shell) subtree(ctx context.Context, path string, watch bool, what strin
 			s.prog.update("%s: %d nodes", what, listed+i)
 			go func() {
 				defer func() { <-sem; done <- struct{}{} }()
-				var names []string
-				var err error
-				if watch {
-					var ch <-chan client.Event
-					names, _, ch, err = s.c.ChildrenW(ctx, n)
-					if err == nil {
-						s.watchOnce(n, childWatch, ch)
-					}
-				} else {
-					names, _, err = s.c.Children(ctx, n)
-				}
-				children[i], errs[i] = names, err
+				children[i], _, errs[i] = s.children(ctx, n, watch)
 			}()
 		}
 		for range level {
@@ -247,6 +226,19 @@ func (s *shell) subtree(ctx context.Context, path string, watch bool, what strin
 	}
 	visit(path)
 	return nodes, nil
+}
+
+// children lists path's children, leaving a child watch (printed once
+// it fires) if watch is set.
+func (s *shell) children(ctx context.Context, path string, watch bool) ([]string, client.Stat, error) {
+	if !watch {
+		return s.c.Children(ctx, path)
+	}
+	names, st, ch, err := s.c.ChildrenW(ctx, path)
+	if err == nil {
+		s.watchOnce(path, childWatch, ch)
+	}
+	return names, st, err
 }
 
 func joinPath(parent, child string) string {
