@@ -14,7 +14,7 @@ const module = "github.com/zkd/zkd"
 
 // pure packages do no I/O, own no goroutines and hold no locks
 // (shared/design/models.md §3.1).
-var pure = []string{"internal/jute", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep"}
+var pure = []string{"internal/jute", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/fle", "internal/zab"}
 
 var bannedInPure = []string{"net", "os", "os/exec", "syscall", "time", "sync", "sync/atomic", "math/rand", "math/rand/v2", "crypto/rand", "log", "log/slog"}
 
@@ -30,7 +30,10 @@ var allowed = map[string][]string{
 	"internal/prep":        {"internal/jute", "internal/tree", "internal/session", "internal/acl", "internal/config"},
 	"internal/clientport":  {"internal/jute", "internal/config"},
 	"internal/admin":       {"internal/jute", "internal/config", "internal/storage"},
-	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage"},
+	"internal/fle":         {"internal/jute", "internal/config"},
+	"internal/zab":         {"internal/jute", "internal/config"},
+	"internal/peer":        {"internal/jute", "internal/config", "internal/fle", "internal/zab", "internal/storage"},
+	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage", "internal/peer"},
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},
 	"client":               {"internal/jute"},
