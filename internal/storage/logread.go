@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/adler32"
 	"io"
+	"math"
 
 	"github.com/zkd/zkd/internal/jute"
 )
@@ -55,6 +56,13 @@ type Segment struct {
 // zeros follow the bad entry, in which case it is a torn tail too. It
 // streams the file, so a segment's preallocated zeros cost no memory.
 func ReadSegment(fs FS, path string, tailOK bool) (*Segment, error) {
+	return readSegment(fs, path, tailOK, math.MaxInt64)
+}
+
+// readSegment is ReadSegment that stops before the first entry with a zxid
+// above stopAfter (End is then that entry's offset, and what follows it
+// is not looked at).
+func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment, error) {
 	f, size, err := openRead(fs, path)
 	if err != nil {
 		return nil, err
@@ -161,6 +169,9 @@ func ReadSegment(fs FS, path string, tailOK bool) (*Segment, error) {
 		txn, err := jute.DecodeTxn(payload)
 		if err != nil {
 			return nil, &CorruptionError{File: path, Offset: off, Reason: err.Error()}
+		}
+		if txn.Header.Zxid > stopAfter {
+			return seg, nil
 		}
 		size := 12 + length + 1
 		seg.Entries = append(seg.Entries, Entry{Txn: txn, File: path, Offset: off, Size: int(size)})
