@@ -22,12 +22,12 @@ type LearnerState struct {
 type learnerPhase uint8
 
 const (
-	learnerInfoSent   learnerPhase = iota // waiting for LEADERINFO
-	learnerEpochAcked                     // waiting for DIFF/TRUNC/SNAP
-	learnerSyncing                        // receiving history until NEWLEADER
-	learnerNewLeader                      // NEWLEADER received, its ACK not sent yet
-	learnerAwaitUpToDate                  // NEWLEADER ACKed, waiting for UPTODATE
-	learnerBroadcast                      // serving
+	learnerInfoSent      learnerPhase = iota // waiting for LEADERINFO
+	learnerEpochAcked                        // waiting for DIFF/TRUNC/SNAP
+	learnerSyncing                           // receiving history until NEWLEADER
+	learnerNewLeader                         // NEWLEADER received, its ACK not sent yet
+	learnerAwaitUpToDate                     // NEWLEADER ACKed, waiting for UPTODATE
+	learnerBroadcast                         // serving
 )
 
 // Learner is a follower's or observer's side of ZAB. It is not safe for
@@ -53,8 +53,8 @@ type Learner struct {
 	// newLeaderNeeds is the zxid that must be durable before NEWLEADER is
 	// ACKed: everything received before NEWLEADER.
 	newLeaderNeeds jute.Zxid
-	touches      map[jute.SessionID]int32
-	failed       bool
+	touches        map[jute.SessionID]int32
+	failed         bool
 }
 
 // NewLearner returns a learner that has just connected to the leader; the
