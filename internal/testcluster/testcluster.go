@@ -240,10 +240,12 @@ func (s *server) signal(sig syscall.Signal) {
 }
 
 // stop ends the process: SIGTERM, and SIGKILL if it is still running after
-// stopTimeout. It returns once the process has been reaped.
+// stopTimeout. It returns once the process has been reaped. A process
+// stopped with SIGSTOP is continued so that it sees the SIGTERM.
 func (s *server) stop() {
 	s.markStopping()
 	s.signal(syscall.SIGTERM)
+	s.signal(syscall.SIGCONT)
 	select {
 	case <-s.done:
 		return
