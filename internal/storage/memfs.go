@@ -68,6 +68,9 @@ type memInode struct {
 
 const noDirt = int64(1<<62 - 1)
 
+// memSector is the unit a crash tears writes at.
+const memSector = 512
+
 func newInode() *memInode { return &memInode{dirtyLo: noDirt} }
 
 // dirty reports whether the live contents may differ from the durable.
@@ -310,7 +313,8 @@ func (m *MemFS) applyDurable(ops []memDirOp) {
 // unsynced entry changes, in order; and for each file not synced since
 // its last change, either none, all, or a prefix of the changed range
 // (live bytes before a cut point, durable ones after it), which can leave
-// a torn write. The same rng state and the same history give the same
+// a torn write (cut points fall on 512-byte sector boundaries: a sector
+// is written whole or not at all). The same rng state and the same history give the same
 // result.
 func (m *MemFS) CrashClone(rng *rand.Rand) *MemFS {
 	m.mu.Lock()
@@ -366,7 +370,8 @@ func (n *memInode) crashContents(rng *rand.Rand) *memInode {
 		case 1:
 			cut = end // everything survives
 		default:
-			cut = lo + rng.Int64N(end-lo+1)
+			// Writes reach the disk in order, a whole sector at a time.
+			cut = min(end, (lo+rng.Int64N(end-lo+1))/memSector*memSector)
 		}
 		if cut > lo {
 			// Live bytes below cut, durable ones from cut on.
