@@ -71,6 +71,10 @@ type ReadOptions struct {
 	// MaxBuffer is the largest data buffer, path or ACL string accepted;
 	// 0 means DefaultSnapshotMaxBuffer.
 	MaxBuffer int
+	// Wire reads the form a leader sends after SNAP (storage spec §3.9):
+	// no file header, seals or digest trailer. ReadSnapshot then reads
+	// nothing past the end-of-nodes marker when r is a *bufio.Reader.
+	Wire bool
 }
 
 // SnapshotInfo describes a snapshot that ReadSnapshot loaded.
@@ -302,18 +306,20 @@ func emptyTree() *Tree {
 
 func (sr *snapReader) read(opts ReadOptions) (*Tree, []SessionTimeout, SnapshotInfo, error) {
 	var info SnapshotInfo
-	magic, err := sr.int32("file header")
-	if err != nil {
-		return nil, nil, info, err
-	}
-	if magic != SnapshotMagic {
-		return nil, nil, info, &SnapshotError{Offset: 0, Reason: fmt.Sprintf("bad magic %#x, want %#x (ZKSN)", uint32(magic), SnapshotMagic)}
-	}
-	if info.Version, err = sr.int32("file header"); err != nil {
-		return nil, nil, info, err
-	}
-	if info.DBID, err = sr.int64("file header"); err != nil {
-		return nil, nil, info, err
+	if !opts.Wire {
+		magic, err := sr.int32("file header")
+		if err != nil {
+			return nil, nil, info, err
+		}
+		if magic != SnapshotMagic {
+			return nil, nil, info, &SnapshotError{Offset: 0, Reason: fmt.Sprintf("bad magic %#x, want %#x (ZKSN)", uint32(magic), SnapshotMagic)}
+		}
+		if info.Version, err = sr.int32("file header"); err != nil {
+			return nil, nil, info, err
+		}
+		if info.DBID, err = sr.int64("file header"); err != nil {
+			return nil, nil, info, err
+		}
 	}
 
 	sessions, err := sr.sessions()
@@ -329,6 +335,12 @@ func (sr *snapReader) read(opts ReadOptions) (*Tree, []SessionTimeout, SnapshotI
 	t := emptyTree()
 	if err := sr.nodes(t, refs, opts, &info); err != nil {
 		return nil, nil, info, err
+	}
+	if opts.Wire {
+		info.Size = sr.off
+		t.setupQuotas()
+		t.lastZxid = opts.Zxid
+		return t, sessions, info, nil
 	}
 	if err := sr.seal("seal #1"); err != nil {
 		return nil, nil, info, err

@@ -1,12 +1,14 @@
 package tree
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/adler32"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -547,4 +549,36 @@ func TestQuotaCoveringItsOwnNodesCountsLikeZooKeeper(t *testing.T) {
 		t.Errorf("stats %q, want count=7,bytes=46", n.Data)
 	}
 	checkInvariants(t, tr)
+}
+
+func TestTheWireFormOfASNAPReadsBackAndStopsAtItsEnd(t *testing.T) {
+	tr, sessions, _ := loadFixtureSnapshot(t, 0x69)
+	replayAfter(t, tr, 0x69, 1<<62)
+	w := tr.NewSnapshot(sessions)
+	w.Wire = true
+	e := jute.NewEncoder(nil)
+	for !w.Step(e, 3) {
+	}
+	file := new(bytes.Buffer)
+	if err := tr.WriteSnapshotOnce(file, sessions); err != nil {
+		t.Fatal(err)
+	}
+	// Storage spec §3.9: no 16-byte file header, no seals, no digest.
+	if !bytes.Equal(e.Bytes(), file.Bytes()[16:16+len(e.Bytes())]) {
+		t.Fatal("the wire form is not the file's body")
+	}
+	e.String("BenWasHere")
+	r := bufio.NewReader(bytes.NewReader(e.Bytes()))
+	got, gotSessions, _, err := ReadSnapshot(r, ReadOptions{Zxid: tr.LastZxid(), ExtendedTypes: true, Wire: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareTrees(t, got, tr)
+	if !slices.Equal(gotSessions, sessions) {
+		t.Errorf("sessions %v, want %v", gotSessions, sessions)
+	}
+	rest, _ := io.ReadAll(r)
+	if want := jute.Encode(&jute.PathRequest{Path: "BenWasHere"}); !bytes.Equal(rest, want) {
+		t.Fatalf("left after the snapshot: %q, want the end marker", rest)
+	}
 }

@@ -61,6 +61,10 @@ type SnapshotWriter struct {
 	// DigestFunc, if set, is called once, when the trailer is written, and
 	// returns the last applied zxid and the tree digest after it.
 	DigestFunc func() (jute.Zxid, int64)
+	// Wire selects the form a leader sends after SNAP (storage spec §3.9):
+	// sessions, ACL map, nodes and the end marker, without the file
+	// header, seals or digest trailer. Set it before the first Step.
+	Wire bool
 
 	t        *Tree
 	start    jute.Zxid
@@ -232,9 +236,11 @@ func (w *SnapshotWriter) writeHead(e *jute.Encoder) {
 	}
 	w.uses = nil
 
-	e.Int(SnapshotMagic)
-	e.Int(SnapshotVersion)
-	e.Long(snapshotDBID)
+	if !w.Wire {
+		e.Int(SnapshotMagic)
+		e.Int(SnapshotVersion)
+		e.Long(snapshotDBID)
+	}
 	e.Int(int32(len(w.sessions)))
 	for _, s := range w.sessions {
 		e.Long(int64(s.ID))
@@ -307,6 +313,9 @@ func (w *SnapshotWriter) writeNodes(e *jute.Encoder, budget int) {
 // trailer and seal #2.
 func (w *SnapshotWriter) writeTrailer(e *jute.Encoder) {
 	e.String(endOfNodes)
+	if w.Wire {
+		return
+	}
 	w.sync(e)
 	e.Long(int64(w.sum.Sum32()))
 	e.String(endOfNodes)
