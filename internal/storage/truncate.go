@@ -9,11 +9,11 @@ import (
 	"github.com/zkd/zkd/internal/jute"
 )
 
-// ErrTruncateBelowSnapshots reports a Truncate refused because every
-// snapshot is newer than the zxid to truncate to: the state at that zxid
-// cannot be rebuilt from what is on disk, so the server needs a full
-// snapshot from the leader instead.
-var ErrTruncateBelowSnapshots = errors.New("every snapshot is newer than the truncation point")
+// ErrTruncateBelowSnapshots reports a Truncate refused because no valid
+// snapshot is as old as the zxid to truncate to, though newer ones exist:
+// the state at that zxid cannot be rebuilt from what is on disk, so the
+// server needs a full snapshot from the leader instead.
+var ErrTruncateBelowSnapshots = errors.New("no valid snapshot at or below the truncation point")
 
 // Truncate discards every transaction after zxid from the log in logDir,
 // for a follower told to TRUNC (storage-and-quorum.md §2.11), and every
@@ -51,8 +51,8 @@ func Truncate(fs FS, logDir, snapDir string, zxid jute.Zxid) error {
 		return fmt.Errorf("truncate to zxid %v: list snapshots in %s: %w", zxid, snapDir, err)
 	}
 	if len(snaps) > 0 && snaps[len(snaps)-1].Zxid > zxid && !hasValidSnapshotUpTo(fs, snaps, zxid) {
-		return fmt.Errorf("truncate to zxid %v: no valid snapshot in %s at or below it, the oldest is %s: %w",
-			zxid, snapDir, snaps[0].Path, ErrTruncateBelowSnapshots)
+		return fmt.Errorf("truncate %s to zxid %v: oldest snapshot is %s: %w",
+			logDir, zxid, snaps[0].Path, ErrTruncateBelowSnapshots)
 	}
 	logs, err := listFiles(fs, logDir, LogPrefix)
 	if err != nil {
