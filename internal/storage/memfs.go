@@ -267,8 +267,11 @@ func (m *MemFS) Rename(from, to string) error {
 	if n == nil {
 		return &iofs.PathError{Op: "rename", Path: from, Err: iofs.ErrNotExist}
 	}
-	if !m.dirs[filepath.Dir(to)] || m.dirs[to] {
+	if !m.dirs[filepath.Dir(to)] {
 		return pathErr("rename", to, iofs.ErrNotExist)
+	}
+	if m.dirs[to] {
+		return pathErr("rename", to, errors.New("is a directory"))
 	}
 	if from == to {
 		return nil
