@@ -4,6 +4,7 @@
 //
 //	zkd                               standalone server on 127.0.0.1:2181
 //	zkd server [zoo.cfg] [-Dkey=value ...]
+//	zkd ensemble [-n 3] DIR
 //	zkd log dump|check FILE...
 //	zkd snapshot dump|check FILE...
 //	zkd purge [-n count] dataDir [dataLogDir]
@@ -51,6 +52,8 @@ const usage = `usage:
   zkd                                   run a standalone server on 127.0.0.1:2181
   zkd server [flags] [zoo.cfg] [-Dkey=value ...]
                                         run a server from a zoo.cfg
+  zkd ensemble [-n 3] [-client-port 2181] [-quorum-port 2888] [-election-port 3888] DIR
+                                        write DIR/zkN/zoo.cfg and myid, run N local servers until Ctrl-C
   zkd log dump [--json] FILE...         print transaction log entries, one per line
   zkd log check FILE...                 verify log checksums; report the first bad offset
   zkd snapshot dump [--json] [--detail] FILE
@@ -72,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return serve(args[1:], stderr)
+	case "ensemble":
+		return runEnsemble(args[1:], stdout, stderr)
 	case "log":
 		return runLog(args[1:], stdout, stderr)
 	case "snapshot":
