@@ -253,21 +253,8 @@ func (e *Ensemble) startAttempt() error {
 			return err
 		}
 	}
-	for _, m := range e.members {
-		// A retry starts from empty data: the failed attempt may have
-		// written epoch files for a membership on other ports.
-		if err := os.RemoveAll(m.DataDir); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(m.DataDir, "myid"), []byte(strconv.Itoa(m.ID)+"\n"), 0o644); err != nil {
-			return err
-		}
-		if err := writeConfig(m.ConfigPath, e.configKeys(m), e.configExtra(m)); err != nil {
-			return err
-		}
+	if err := e.writeFiles(); err != nil {
+		return err
 	}
 	for _, m := range e.members {
 		if err := m.start(); err != nil {
@@ -312,6 +299,27 @@ func (e *Ensemble) startAttempt() error {
 		}
 		<-tick.C
 	}
+}
+
+// writeFiles gives every member an empty dataDir holding its myid, and its
+// zoo.cfg. A retry starts from empty data: the failed attempt may have
+// written epoch files for a membership on other ports.
+func (e *Ensemble) writeFiles() error {
+	for _, m := range e.members {
+		if err := os.RemoveAll(m.DataDir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(m.DataDir, "myid"), []byte(strconv.Itoa(m.ID)+"\n"), 0o644); err != nil {
+			return err
+		}
+		if err := writeConfig(m.ConfigPath, e.configKeys(m), e.configExtra(m)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isMemberMode reports whether mode is one a serving ensemble member

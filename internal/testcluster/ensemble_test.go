@@ -2,15 +2,19 @@ package testcluster
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkd/zkd/internal/config"
 )
 
 // quietLogger drops go-zookeeper's log lines.
@@ -355,5 +359,72 @@ func TestProxyRefusesWhileDownAndCutClosesConnections(t *testing.T) {
 	defer again.Close()
 	if got, err := roundTrip(again, "up", 5*time.Second); err != nil || got != "up" {
 		t.Fatalf("after SetDown(false): %q, %v", got, err)
+	}
+}
+
+func TestEnsembleConfigsLoadThroughZkdsConfigPackage(t *testing.T) {
+	for _, proxied := range []bool{false, true} {
+		t.Run(fmt.Sprintf("proxied=%v", proxied), func(t *testing.T) {
+			dir := t.TempDir()
+			e := &Ensemble{t: t, dir: dir, opts: EnsembleOptions{
+				TickTime: 200, InitLimit: 10, SyncLimit: 5, Proxied: proxied,
+				ExtraConfig: []string{"snapCount=50"},
+			}}
+			for id := 1; id <= 4; id++ {
+				d := filepath.Join(dir, "zk"+strconv.Itoa(id))
+				e.members = append(e.members, &Member{ID: id, Kind: KindZkd, Observer: id == 4,
+					DataDir: filepath.Join(d, "data"), ConfigPath: filepath.Join(d, "zoo.cfg"), e: e})
+			}
+			ports := freePorts(t, 12)
+			for i, m := range e.members {
+				m.Addr = "127.0.0.1:" + strconv.Itoa(ports[3*i])
+				m.QuorumAddr = "127.0.0.1:" + strconv.Itoa(ports[3*i+1])
+				m.ElectionAddr = "127.0.0.1:" + strconv.Itoa(ports[3*i+2])
+			}
+			if proxied {
+				if err := e.startProxies(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(e.closeProxies)
+			}
+			if err := e.writeFiles(); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range e.members {
+				cfg, warnings, err := config.Load(m.ConfigPath)
+				if err != nil {
+					t.Fatalf("zk%d: %v", m.ID, err)
+				}
+				if err := cfg.LoadMyID(); err != nil {
+					t.Fatalf("zk%d: %v", m.ID, err)
+				}
+				if len(warnings) > 0 {
+					t.Errorf("zk%d: warnings %v", m.ID, warnings)
+				}
+				wantRole := config.RoleParticipant
+				if m.Observer {
+					wantRole = config.RoleObserver
+				}
+				if cfg.Standalone() || cfg.MyID != int64(m.ID) || cfg.PeerType != wantRole || len(cfg.Voters()) != 3 ||
+					cfg.TickTime != 200 || cfg.DataDir != m.DataDir || cfg.Props["zookeeper.snapCount"] != "50" ||
+					net.JoinHostPort(cfg.ClientPortAddress, strconv.Itoa(cfg.ClientPort)) != m.Addr {
+					t.Errorf("zk%d loads as: standalone %v, myid %d, role %s, %d voters, tick %d, dataDir %s, snapCount %q, client %s:%d",
+						m.ID, cfg.Standalone(), cfg.MyID, cfg.PeerType, len(cfg.Voters()), cfg.TickTime, cfg.DataDir,
+						cfg.Props["zookeeper.snapCount"], cfg.ClientPortAddress, cfg.ClientPort)
+				}
+				// Its own line names its real ports; the others' lines
+				// name proxies when proxied.
+				for _, s := range cfg.Servers {
+					other := e.Server(int(s.ID))
+					wantQ, wantE := other.QuorumAddr, other.ElectionAddr
+					if q, el := e.Links(m.ID, other.ID); q != nil {
+						wantQ, wantE = q.Addr(), el.Addr()
+					}
+					if s.QuorumAddr != wantQ || s.ElectionAddr != wantE || s.ClientAddr != other.Addr {
+						t.Errorf("zk%d's server.%d: %+v; want quorum %s, election %s, client %s", m.ID, s.ID, s, wantQ, wantE, other.Addr)
+					}
+				}
+			}
+		})
 	}
 }
