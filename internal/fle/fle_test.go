@@ -442,3 +442,43 @@ func TestReadyIsClearedOnRead(t *testing.T) {
 		t.Fatal("Ready was not cleared")
 	}
 }
+
+// FuzzStep feeds one server arbitrary notifications and ticks. It must never
+// panic, never address itself, and only ever decide a role that matches the
+// leader it names.
+func FuzzStep(f *testing.F) {
+	f.Add([]byte((&jute.Notification{State: jute.Leading, Leader: 3, Round: 1}).Encode()), uint8(3), uint16(300), false)
+	f.Add([]byte((&jute.Notification{State: jute.Looking, Leader: 2, Round: 2}).Encode()), uint8(2), uint16(50), true)
+	f.Fuzz(func(t *testing.T, msg []byte, from uint8, dt uint16, observer bool) {
+		e := New(Config{ID: 1, Voters: []int64{1, 2, 3}, Observer: observer})
+		e.Start(0, 0x100000001, 1)
+		now := int64(0)
+		for i := 0; i < 4; i++ {
+			n, err := jute.DecodeNotification(msg)
+			if err != nil {
+				n = jute.Notification{State: jute.PeerState(len(msg) % 4), Leader: int64(from % 4), Round: int64(i)}
+			}
+			e.Step(now, int64(from%5), n)
+			now += int64(dt)
+			e.Tick(now)
+			rd := e.Ready()
+			for _, m := range rd.Messages {
+				if m.To == 1 {
+					t.Fatalf("addressed itself: %+v", m)
+				}
+			}
+			if d := rd.Decided; d != nil {
+				want := jute.Following
+				switch {
+				case d.Leader == 1:
+					want = jute.Leading
+				case observer:
+					want = jute.Observing
+				}
+				if d.State != want || e.State() != want {
+					t.Fatalf("decided %+v in state %s, want %s", d, e.State(), want)
+				}
+			}
+		}
+	})
+}
