@@ -650,3 +650,52 @@ func TestCnxManagerCloseEndsRecvAndLaterSendsAreIgnored(t *testing.T) {
 		t.Fatal("Start after Close succeeded")
 	}
 }
+
+// FuzzReadInitialMessage feeds arbitrary bytes to the initial-message
+// decoder: it must never panic, and what it accepts must be a sid with an
+// empty or well-formed address.
+func FuzzReadInitialMessage(f *testing.F) {
+	f.Add(rawHeader(protocolV1, 3, "127.0.0.1:3888"))
+	f.Add(rawHeader(protocolV2, 3, "10.0.0.1:3888|10.0.0.2:3888"))
+	f.Add(rawHeader(protocolV1, 3, "[::1]:3888"))
+	f.Add(rawHeader(protocolV1, 3, "0.0.0.0:3888"))
+	f.Add(rawHeader(protocolV1, 3, ""))
+	f.Add(rawHeader(-65534, 3, "127.0.0.1:3888"))
+	f.Add(binary.BigEndian.AppendUint64(nil, 7))
+	f.Add([]byte{0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sid, addr, err := readInitialMessage(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if addr != "" {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				t.Fatalf("accepted address %q: %v", addr, err)
+			}
+		}
+		if first := int64(binary.BigEndian.Uint64(b)); first >= 0 && sid != first {
+			t.Fatalf("pre-3.5 form: sid %d, want %d", sid, first)
+		}
+	})
+}
+
+func TestReadInitialMessageKeepsTheFirstUsableAddress(t *testing.T) {
+	tests := []struct {
+		name, field, want string
+	}{
+		{"one address", "10.0.0.1:3888", "10.0.0.1:3888"},
+		{"the first of a multiAddress list", "10.0.0.1:3888|10.0.0.2:3888", "10.0.0.1:3888"},
+		{"an IPv6 address in brackets", "[fe80::1]:3888", "[fe80::1]:3888"},
+		{"not an IPv4 wildcard", "0.0.0.0:3888", ""},
+		{"not an IPv6 wildcard", "[::]:3888", ""},
+		{"not a host without a port", "zk1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sid, addr, err := readInitialMessage(bytes.NewReader(rawHeader(protocolV1, 4, tt.field)))
+			if err != nil || sid != 4 || addr != tt.want {
+				t.Fatalf("got sid %d, address %q, err %v; want 4, %q, nil", sid, addr, err, tt.want)
+			}
+		})
+	}
+}
