@@ -37,7 +37,7 @@ func TestCnxManagerInteropWithApacheZooKeeper(t *testing.T) {
 		t.Run(fmt.Sprintf("Java is sid %d, zkd is sid %d", tt.javaSid, tt.goSid), func(t *testing.T) {
 			testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 			noCnxLeaks(t)
-			m := startManager(t, tt.goSid, "", nil)
+			m := startCnxManager(t, tt.goSid, "", nil)
 
 			// Ports: each must have five digits for the 182-byte length.
 			port := func() int {
@@ -86,7 +86,7 @@ func TestCnxManagerInteropWithApacheZooKeeper(t *testing.T) {
 			if want := tt.goSid > tt.javaSid; dialled != want {
 				t.Fatalf("link to the Java server dialled by us: %v, want %v (the larger sid dials)", dialled, want)
 			}
-			waitFor(t, "the link to the Java server to be the only socket", func() bool { return m.openConns() == 1 })
+			cnxWaitFor(t, "the link to the Java server to be the only socket", func() bool { return m.openConns() == 1 })
 
 			// The other direction: a vote for us that beats the Java
 			// server's own (higher zxid), in its round, 40 bytes long with

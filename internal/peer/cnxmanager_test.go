@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// waitTimeout bounds every wait on a condition in these tests.
-const waitTimeout = 10 * time.Second
+// cnxWaitTimeout bounds every wait on a condition in these tests.
+const cnxWaitTimeout = 10 * time.Second
 
 // noCnxLeaks fails the test if a goroutine started by a CnxManager is still
 // alive when the test ends. Call it first, so that its cleanup runs after
@@ -46,21 +46,21 @@ func noCnxLeaks(t *testing.T) {
 	})
 }
 
-// waitFor polls cond until it holds, failing the test after waitTimeout.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// cnxWaitFor polls cond until it holds, failing the test after cnxWaitTimeout.
+func cnxWaitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(cnxWaitTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
+			t.Fatalf("timed out after %v waiting for %s", cnxWaitTimeout, what)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// startManager starts a manager for sid on a free loopback port (or on
+// startCnxManager starts a manager for sid on a free loopback port (or on
 // listen, when given) and closes it when the test ends.
-func startManager(t *testing.T, sid int64, listen string, peers map[int64]string) *CnxManager {
+func startCnxManager(t *testing.T, sid int64, listen string, peers map[int64]string) *CnxManager {
 	t.Helper()
 	if listen == "" {
 		listen = "127.0.0.1:0"
@@ -77,8 +77,8 @@ func startManager(t *testing.T, sid int64, listen string, peers map[int64]string
 	return m
 }
 
-// recvMsg returns the next message m receives.
-func recvMsg(t *testing.T, m *CnxManager) Message {
+// cnxRecv returns the next message m receives.
+func cnxRecv(t *testing.T, m *CnxManager) Message {
 	t.Helper()
 	select {
 	case msg, ok := <-m.Recv():
@@ -86,24 +86,24 @@ func recvMsg(t *testing.T, m *CnxManager) Message {
 			t.Fatal("Recv channel closed")
 		}
 		return msg
-	case <-time.After(waitTimeout):
-		t.Fatalf("no message within %v", waitTimeout)
+	case <-time.After(cnxWaitTimeout):
+		t.Fatalf("no message within %v", cnxWaitTimeout)
 		return Message{}
 	}
 }
 
-// expectMsg fails the test unless the next message m receives is data
+// expectCnxMsg fails the test unless the next message m receives is data
 // from sid.
-func expectMsg(t *testing.T, m *CnxManager, from int64, data string) {
+func expectCnxMsg(t *testing.T, m *CnxManager, from int64, data string) {
 	t.Helper()
-	got := recvMsg(t, m)
+	got := cnxRecv(t, m)
 	if got.From != from || string(got.Data) != data {
 		t.Fatalf("received %q from %d, want %q from %d", got.Data, got.From, data, from)
 	}
 }
 
-// node is a started manager whose received messages a goroutine collects.
-type node struct {
+// cnxNode is a started manager whose received messages a goroutine collects.
+type cnxNode struct {
 	sid  int64
 	m    *CnxManager
 	mu   sync.Mutex         // guards got
@@ -111,12 +111,12 @@ type node struct {
 	done chan struct{}      // closed when the collector has ended
 }
 
-// startNode starts a manager with no peers (see connectNodes) and collects
+// startCnxNode starts a manager with no peers (see connectCnxNodes) and collects
 // what it receives until it is closed at the end of the test.
-func startNode(t *testing.T, sid int64, listen string) *node {
+func startCnxNode(t *testing.T, sid int64, listen string) *cnxNode {
 	t.Helper()
-	n := &node{sid: sid, got: make(map[int64][]string), done: make(chan struct{})}
-	n.m = startManager(t, sid, listen, nil)
+	n := &cnxNode{sid: sid, got: make(map[int64][]string), done: make(chan struct{})}
+	n.m = startCnxManager(t, sid, listen, nil)
 	go func() {
 		defer close(n.done)
 		for msg := range n.m.Recv() {
@@ -130,7 +130,7 @@ func startNode(t *testing.T, sid int64, listen string) *node {
 }
 
 // received reports whether n received data from sid.
-func (n *node) received(from int64, data string) bool {
+func (n *cnxNode) received(from int64, data string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, d := range n.got[from] {
@@ -141,8 +141,8 @@ func (n *node) received(from int64, data string) bool {
 	return false
 }
 
-// connectNodes gives every node the election addresses of all the others.
-func connectNodes(nodes []*node) {
+// connectCnxNodes gives every node the election addresses of all the others.
+func connectCnxNodes(nodes []*cnxNode) {
 	peers := make(map[int64]string)
 	for _, n := range nodes {
 		peers[n.sid] = n.m.Addr()
@@ -152,9 +152,9 @@ func connectNodes(nodes []*node) {
 	}
 }
 
-// onePairLink checks that a and b share exactly one live connection, the one
+// cnxOnePairLink checks that a and b share exactly one live connection, the one
 // the larger sid dialled, and returns why not.
-func onePairLink(a, b *node) error {
+func cnxOnePairLink(a, b *cnxNode) error {
 	if a.sid > b.sid {
 		a, b = b, a
 	}
@@ -175,11 +175,11 @@ func TestCnxManagerMeshCarriesEveryDirectionOverOneConnectionPerPair(t *testing.
 	for _, size := range []int{2, 3, 5} {
 		t.Run(fmt.Sprintf("%d servers", size), func(t *testing.T) {
 			noCnxLeaks(t)
-			var nodes []*node
+			var nodes []*cnxNode
 			for i := 1; i <= size; i++ {
-				nodes = append(nodes, startNode(t, int64(i), ""))
+				nodes = append(nodes, startCnxNode(t, int64(i), ""))
 			}
-			connectNodes(nodes)
+			connectCnxNodes(nodes)
 			msg := func(from, to int64) string { return fmt.Sprintf("vote %d→%d", from, to) }
 
 			// Everyone sends to everyone (itself included) at once, so
@@ -199,7 +199,7 @@ func TestCnxManagerMeshCarriesEveryDirectionOverOneConnectionPerPair(t *testing.
 			close(start)
 			wg.Wait()
 
-			waitFor(t, "every message to arrive", func() bool {
+			cnxWaitFor(t, "every message to arrive", func() bool {
 				for _, n := range nodes {
 					for _, from := range nodes {
 						if !n.received(from.sid, msg(from.sid, n.sid)) {
@@ -213,7 +213,7 @@ func TestCnxManagerMeshCarriesEveryDirectionOverOneConnectionPerPair(t *testing.
 			settled := func() bool {
 				for i, a := range nodes {
 					for _, b := range nodes[i+1:] {
-						if why = onePairLink(a, b); why != nil {
+						if why = cnxOnePairLink(a, b); why != nil {
 							return false
 						}
 					}
@@ -224,7 +224,7 @@ func TestCnxManagerMeshCarriesEveryDirectionOverOneConnectionPerPair(t *testing.
 				}
 				return true
 			}
-			deadline := time.Now().Add(waitTimeout)
+			deadline := time.Now().Add(cnxWaitTimeout)
 			for !settled() {
 				if time.Now().After(deadline) {
 					t.Fatalf("connections did not settle to one per pair: %v", why)
@@ -238,7 +238,7 @@ func TestCnxManagerMeshCarriesEveryDirectionOverOneConnectionPerPair(t *testing.
 					n.m.Send(to.sid, []byte(msg(n.sid, to.sid)+" again"))
 				}
 			}
-			waitFor(t, "the second round to arrive", func() bool {
+			cnxWaitFor(t, "the second round to arrive", func() bool {
 				for _, n := range nodes {
 					for _, from := range nodes {
 						if !n.received(from.sid, msg(from.sid, n.sid)+" again") {
@@ -259,16 +259,16 @@ func TestCnxManagerLargerSidKeepsTheConnectionWhoeverSendsFirst(t *testing.T) {
 	for _, first := range []int64{1, 2} {
 		t.Run(fmt.Sprintf("server %d sends first", first), func(t *testing.T) {
 			noCnxLeaks(t)
-			nodes := []*node{startNode(t, 1, ""), startNode(t, 2, "")}
-			connectNodes(nodes)
+			nodes := []*cnxNode{startCnxNode(t, 1, ""), startCnxNode(t, 2, "")}
+			connectCnxNodes(nodes)
 			sender, other := nodes[first-1], nodes[2-first]
 			sender.m.Send(other.sid, []byte("hello"))
-			waitFor(t, "the message to arrive", func() bool { return other.received(sender.sid, "hello") })
-			waitFor(t, "one link dialled by sid 2", func() bool {
-				return onePairLink(nodes[0], nodes[1]) == nil && nodes[0].m.openConns() == 1 && nodes[1].m.openConns() == 1
+			cnxWaitFor(t, "the message to arrive", func() bool { return other.received(sender.sid, "hello") })
+			cnxWaitFor(t, "one link dialled by sid 2", func() bool {
+				return cnxOnePairLink(nodes[0], nodes[1]) == nil && nodes[0].m.openConns() == 1 && nodes[1].m.openConns() == 1
 			})
 			other.m.Send(sender.sid, []byte("reply"))
-			waitFor(t, "the reply to arrive", func() bool { return sender.received(other.sid, "reply") })
+			cnxWaitFor(t, "the reply to arrive", func() bool { return sender.received(other.sid, "reply") })
 		})
 	}
 }
@@ -277,31 +277,31 @@ func TestCnxManagerReconnectsARestartedPeerAndResendsTheLastMessage(t *testing.T
 	for _, restarted := range []int64{1, 2} {
 		t.Run(fmt.Sprintf("server %d restarts", restarted), func(t *testing.T) {
 			noCnxLeaks(t)
-			nodes := []*node{startNode(t, 1, ""), startNode(t, 2, "")}
-			connectNodes(nodes)
+			nodes := []*cnxNode{startCnxNode(t, 1, ""), startCnxNode(t, 2, "")}
+			connectCnxNodes(nodes)
 			old, survivor := nodes[restarted-1], nodes[2-restarted]
 			survivor.m.Send(old.sid, []byte("last vote"))
-			waitFor(t, "the message to arrive", func() bool { return old.received(survivor.sid, "last vote") })
+			cnxWaitFor(t, "the message to arrive", func() bool { return old.received(survivor.sid, "last vote") })
 
 			addr := old.m.Addr()
 			if err := old.m.Close(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "the survivor to notice the link died", func() bool { return !survivor.m.Connected(old.sid) })
+			cnxWaitFor(t, "the survivor to notice the link died", func() bool { return !survivor.m.Connected(old.sid) })
 			if !survivor.m.AnyQueueEmpty() {
 				t.Fatal("AnyQueueEmpty is false although the message was sent")
 			}
 
-			fresh := startNode(t, old.sid, addr)
-			connectNodes([]*node{survivor, fresh})
+			fresh := startCnxNode(t, old.sid, addr)
+			connectCnxNodes([]*cnxNode{survivor, fresh})
 			// What the election driver does on its timeout when a queue is
 			// empty but nothing came back.
 			survivor.m.ConnectAll()
-			waitFor(t, "the last message to be re-sent to the restarted server", func() bool {
+			cnxWaitFor(t, "the last message to be re-sent to the restarted server", func() bool {
 				return fresh.received(survivor.sid, "last vote")
 			})
-			waitFor(t, "one link dialled by sid 2", func() bool {
-				return onePairLink(survivor, fresh) == nil
+			cnxWaitFor(t, "one link dialled by sid 2", func() bool {
+				return cnxOnePairLink(survivor, fresh) == nil
 			})
 		})
 	}
@@ -324,26 +324,26 @@ func rawFrame(n int32, data []byte) []byte {
 // when the test ends.
 func rawDial(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, waitTimeout)
+	c, err := net.DialTimeout("tcp", addr, cnxWaitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(waitTimeout))
+	_ = c.SetDeadline(time.Now().Add(cnxWaitTimeout))
 	return c
 }
 
-// write writes b to c in one write.
-func write(t *testing.T, c net.Conn, b []byte) {
+// rawWrite writes b to c in one write.
+func rawWrite(t *testing.T, c net.Conn, b []byte) {
 	t.Helper()
 	if _, err := c.Write(b); err != nil {
 		t.Fatalf("raw write: %v", err)
 	}
 }
 
-// expectEOF fails the test unless the other side closes c (after any
+// expectRawEOF fails the test unless the other side closes c (after any
 // frames it still sends, which are discarded).
-func expectEOF(t *testing.T, c net.Conn) {
+func expectRawEOF(t *testing.T, c net.Conn) {
 	t.Helper()
 	// Closing with unread input makes the kernel reset the connection
 	// instead; either way the other side has closed it.
@@ -352,8 +352,8 @@ func expectEOF(t *testing.T, c net.Conn) {
 	}
 }
 
-// readFrame reads one frame from c.
-func readFrame(t *testing.T, c net.Conn) []byte {
+// readRawFrame reads one frame from c.
+func readRawFrame(t *testing.T, c net.Conn) []byte {
 	t.Helper()
 	var hdr [4]byte
 	if _, err := io.ReadFull(c, hdr[:]); err != nil {
@@ -372,7 +372,7 @@ func readFrame(t *testing.T, c net.Conn) []byte {
 func expectOnlyMarker(t *testing.T, m *CnxManager, self int64) {
 	t.Helper()
 	m.Send(self, []byte("marker"))
-	expectMsg(t, m, self, "marker")
+	expectCnxMsg(t, m, self, "marker")
 }
 
 func TestCnxManagerBadFrameLengthClosesOnlyThatLink(t *testing.T) {
@@ -387,36 +387,36 @@ func TestCnxManagerBadFrameLengthClosesOnlyThatLink(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			noCnxLeaks(t)
-			a, b := startNode(t, 1, ""), startNode(t, 2, "")
-			connectNodes([]*node{a, b})
+			a, b := startCnxNode(t, 1, ""), startCnxNode(t, 2, "")
+			connectCnxNodes([]*cnxNode{a, b})
 			a.m.Send(2, []byte("before"))
-			waitFor(t, "the link 1–2", func() bool { return b.received(1, "before") })
+			cnxWaitFor(t, "the link 1–2", func() bool { return b.received(1, "before") })
 
 			raw := rawDial(t, a.m.Addr())
-			write(t, raw, rawHeader(protocolV1, 9, "127.0.0.1:1"))
-			write(t, raw, rawFrame(3, []byte("ok!")))
-			waitFor(t, "the raw peer's message", func() bool { return a.received(9, "ok!") })
-			write(t, raw, tt.frame)
-			expectEOF(t, raw)
-			waitFor(t, "the raw link to be dropped", func() bool { return !a.m.Connected(9) })
+			rawWrite(t, raw, rawHeader(protocolV1, 9, "127.0.0.1:1"))
+			rawWrite(t, raw, rawFrame(3, []byte("ok!")))
+			cnxWaitFor(t, "the raw peer's message", func() bool { return a.received(9, "ok!") })
+			rawWrite(t, raw, tt.frame)
+			expectRawEOF(t, raw)
+			cnxWaitFor(t, "the raw link to be dropped", func() bool { return !a.m.Connected(9) })
 
 			if !a.m.Connected(2) || !b.m.Connected(1) {
 				t.Fatal("the link between 1 and 2 went down too")
 			}
 			a.m.Send(2, []byte("after"))
 			b.m.Send(1, []byte("after"))
-			waitFor(t, "messages both ways on 1–2", func() bool { return b.received(1, "after") && a.received(2, "after") })
+			cnxWaitFor(t, "messages both ways on 1–2", func() bool { return b.received(1, "after") && a.received(2, "after") })
 		})
 	}
 }
 
 func TestCnxManagerDeliversTheLargestFrame(t *testing.T) {
 	noCnxLeaks(t)
-	a := startManager(t, 1, "", nil)
+	a := startCnxManager(t, 1, "", nil)
 	raw := rawDial(t, a.Addr())
 	big := bytes.Repeat([]byte{7}, MaxMessageSize)
-	write(t, raw, append(rawHeader(protocolV1, 2, "127.0.0.1:1"), rawFrame(MaxMessageSize, big)...))
-	got := recvMsg(t, a)
+	rawWrite(t, raw, append(rawHeader(protocolV1, 2, "127.0.0.1:1"), rawFrame(MaxMessageSize, big)...))
+	got := cnxRecv(t, a)
 	if got.From != 2 || !bytes.Equal(got.Data, big) {
 		t.Fatalf("received %d bytes from %d, want %d from 2", len(got.Data), got.From, len(big))
 	}
@@ -424,13 +424,13 @@ func TestCnxManagerDeliversTheLargestFrame(t *testing.T) {
 
 func TestCnxManagerAcceptsThePre35InitialMessage(t *testing.T) {
 	noCnxLeaks(t)
-	a := startManager(t, 1, "", nil)
+	a := startCnxManager(t, 1, "", nil)
 	raw := rawDial(t, a.Addr())
 	// The old form: the sid alone, then frames.
-	write(t, raw, append(binary.BigEndian.AppendUint64(nil, 7), rawFrame(4, []byte("old!"))...))
-	expectMsg(t, a, 7, "old!")
+	rawWrite(t, raw, append(binary.BigEndian.AppendUint64(nil, 7), rawFrame(4, []byte("old!"))...))
+	expectCnxMsg(t, a, 7, "old!")
 	a.Send(7, []byte("answer"))
-	if got := readFrame(t, raw); string(got) != "answer" {
+	if got := readRawFrame(t, raw); string(got) != "answer" {
 		t.Fatalf("raw peer read %q, want %q", got, "answer")
 	}
 }
@@ -450,11 +450,11 @@ func TestCnxManagerDropsABadInitialMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			noCnxLeaks(t)
-			a := startManager(t, 1, "", nil)
+			a := startCnxManager(t, 1, "", nil)
 			raw := rawDial(t, a.Addr())
-			write(t, raw, append(tt.header, rawFrame(5, []byte("vote!"))...))
-			expectEOF(t, raw)
-			waitFor(t, "the socket to be forgotten", func() bool { return a.openConns() == 0 })
+			rawWrite(t, raw, append(tt.header, rawFrame(5, []byte("vote!"))...))
+			expectRawEOF(t, raw)
+			cnxWaitFor(t, "the socket to be forgotten", func() bool { return a.openConns() == 0 })
 			if a.Connected(9) || a.Connected(1) {
 				t.Fatal("a link was set up")
 			}
@@ -481,7 +481,7 @@ func rawListener(t *testing.T) (net.Listener, <-chan net.Conn) {
 			if err != nil {
 				return
 			}
-			_ = c.SetDeadline(time.Now().Add(waitTimeout))
+			_ = c.SetDeadline(time.Now().Add(cnxWaitTimeout))
 			select {
 			case conns <- c:
 			default:
@@ -507,8 +507,8 @@ func acceptRaw(t *testing.T, conns <-chan net.Conn) net.Conn {
 	case c := <-conns:
 		t.Cleanup(func() { c.Close() })
 		return c
-	case <-time.After(waitTimeout):
-		t.Fatalf("no connection within %v", waitTimeout)
+	case <-time.After(cnxWaitTimeout):
+		t.Fatalf("no connection within %v", cnxWaitTimeout)
 		return nil
 	}
 }
@@ -548,18 +548,18 @@ func TestCnxManagerClosesAConnectionFromASmallerSidAndDialsItBack(t *testing.T) 
 			if tt.configuredRaw {
 				peers[2] = ln.Addr().String()
 			}
-			m := startManager(t, 5, "", peers)
+			m := startCnxManager(t, 5, "", peers)
 
 			dialer := rawDial(t, m.Addr())
-			write(t, dialer, rawHeader(protocolV1, 2, tt.headerAddr(ln.Addr().String())))
-			expectEOF(t, dialer)
+			rawWrite(t, dialer, rawHeader(protocolV1, 2, tt.headerAddr(ln.Addr().String())))
+			expectRawEOF(t, dialer)
 
 			back := acceptRaw(t, accepted)
 			expectInitialMessage(t, back, 5, m.Addr())
-			write(t, back, rawFrame(4, []byte("ping")))
-			expectMsg(t, m, 2, "ping")
+			rawWrite(t, back, rawFrame(4, []byte("ping")))
+			expectCnxMsg(t, m, 2, "ping")
 			m.Send(2, []byte("pong"))
-			if got := readFrame(t, back); string(got) != "pong" {
+			if got := readRawFrame(t, back); string(got) != "pong" {
 				t.Fatalf("raw peer read %q, want %q", got, "pong")
 			}
 			if _, _, dialled, ok := m.linkInfo(2); !ok || !dialled {
@@ -572,13 +572,13 @@ func TestCnxManagerClosesAConnectionFromASmallerSidAndDialsItBack(t *testing.T) 
 func TestCnxManagerSendQueueKeepsOnlyTheNewestMessage(t *testing.T) {
 	noCnxLeaks(t)
 	ln, accepted := rawListener(t)
-	m := startManager(t, 1, "", map[int64]string{2: ln.Addr().String()})
+	m := startCnxManager(t, 1, "", map[int64]string{2: ln.Addr().String()})
 
 	m.Send(2, []byte("first"))
 	// Sid 2 is larger: the manager sends its initial message and closes.
 	c := acceptRaw(t, accepted)
 	expectInitialMessage(t, c, 1, m.Addr())
-	expectEOF(t, c)
+	expectRawEOF(t, c)
 	m.Send(2, []byte("second"))
 	m.Send(2, []byte("third"))
 	if m.AnyQueueEmpty() {
@@ -586,42 +586,42 @@ func TestCnxManagerSendQueueKeepsOnlyTheNewestMessage(t *testing.T) {
 	}
 
 	raw := rawDial(t, m.Addr())
-	write(t, raw, rawHeader(protocolV1, 2, ln.Addr().String()))
-	if got := readFrame(t, raw); string(got) != "third" {
+	rawWrite(t, raw, rawHeader(protocolV1, 2, ln.Addr().String()))
+	if got := readRawFrame(t, raw); string(got) != "third" {
 		t.Fatalf("first frame on the new link = %q, want %q (the newest)", got, "third")
 	}
-	waitFor(t, "the queue to drain", m.AnyQueueEmpty)
+	cnxWaitFor(t, "the queue to drain", m.AnyQueueEmpty)
 	m.Send(2, []byte("fourth"))
-	if got := readFrame(t, raw); string(got) != "fourth" {
+	if got := readRawFrame(t, raw); string(got) != "fourth" {
 		t.Fatalf("next frame = %q, want %q", got, "fourth")
 	}
 }
 
 func TestCnxManagerResendsTheLastMessageOnANewLinkWhenTheQueueIsEmpty(t *testing.T) {
 	noCnxLeaks(t)
-	m := startManager(t, 1, "", nil)
+	m := startCnxManager(t, 1, "", nil)
 	first := rawDial(t, m.Addr())
-	write(t, first, rawHeader(protocolV1, 2, "127.0.0.1:1"))
-	waitFor(t, "the link", func() bool { return m.Connected(2) })
+	rawWrite(t, first, rawHeader(protocolV1, 2, "127.0.0.1:1"))
+	cnxWaitFor(t, "the link", func() bool { return m.Connected(2) })
 	m.Send(2, []byte("vote"))
-	if got := readFrame(t, first); string(got) != "vote" {
+	if got := readRawFrame(t, first); string(got) != "vote" {
 		t.Fatalf("read %q, want %q", got, "vote")
 	}
 	// A newer connection from the same sid replaces the old one and gets
 	// the last message again.
 	second := rawDial(t, m.Addr())
-	write(t, second, rawHeader(protocolV1, 2, "127.0.0.1:1"))
-	if got := readFrame(t, second); string(got) != "vote" {
+	rawWrite(t, second, rawHeader(protocolV1, 2, "127.0.0.1:1"))
+	if got := readRawFrame(t, second); string(got) != "vote" {
 		t.Fatalf("read %q on the new link, want the last message %q", got, "vote")
 	}
-	expectEOF(t, first)
+	expectRawEOF(t, first)
 }
 
 func TestCnxManagerDeliversMessagesToItselfLocally(t *testing.T) {
 	noCnxLeaks(t)
-	m := startManager(t, 3, "", map[int64]string{3: "127.0.0.1:1"})
+	m := startCnxManager(t, 3, "", map[int64]string{3: "127.0.0.1:1"})
 	m.Send(3, []byte("my own vote"))
-	expectMsg(t, m, 3, "my own vote")
+	expectCnxMsg(t, m, 3, "my own vote")
 	if n := m.openConns(); n != 0 {
 		t.Fatalf("%d sockets opened for a message to myself", n)
 	}
