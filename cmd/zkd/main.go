@@ -175,7 +175,18 @@ func serve(args []string, stderr io.Writer) error {
 		}
 	}
 	if !cfg.Standalone() {
-		return errors.New("ensemble mode (server.N lines with two or more voters) is not supported yet; remove the server.N lines to run standalone")
+		id, err := config.ReadMyID(cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("an ensemble member needs its id in %s/myid (one line: the N of its server.N line): %w", cfg.DataDir, err)
+		}
+		warnings, err := cfg.SetMyID(id)
+		for _, w := range warnings {
+			log.Warn("configuration", "file", w.File, "line", w.Line, "key", w.Key, "warning", w.Message)
+		}
+		if err != nil {
+			return err
+		}
+		log = log.With("myid", id)
 	}
 	if cfg.ClientPort == 0 {
 		return errors.New("no clientPort in the configuration: nothing to listen on")

@@ -564,3 +564,24 @@ func (c *Config) Prometheus() (enabled bool, addr string) {
 	}
 	return enabled, hostPort(host, port)
 }
+
+// CnxTimeout returns how long a server waits to connect to another on the
+// election port (zookeeper.cnxTimeout, default 5000 ms; storage spec §4.1).
+func (c *Config) CnxTimeout() time.Duration {
+	ms := c.intProp("cnxTimeout", 5000)
+	if ms <= 0 {
+		ms = 5000
+	}
+	return time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+}
+
+// ElectionPortBindRetry returns how many times binding the election and
+// quorum ports is tried (zookeeper.electionPortBindRetry, default 3; 0
+// means retry forever in ZooKeeper, which zkd treats as 3).
+func (c *Config) ElectionPortBindRetry() int {
+	n := c.intProp("electionPortBindRetry", 3)
+	if n <= 0 {
+		return 3
+	}
+	return int(min(n, 1000))
+}

@@ -67,6 +67,14 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	s.byWatcher[cs.watcher] = cs
 	s.zkMetrics.connectionRequests++
 	s.zkMetrics.bytesReceived += connectFrameSize(req)
+	if s.notServing() {
+		// ZooKeeper closes client connections until its ensemble has a
+		// leader and this server has synchronized with it.
+		s.log.Debug("refusing client: not serving while there is no leader", "peer", c.Remote())
+		cs.closing = true
+		c.Close()
+		return
+	}
 	if req.LastZxidSeen > s.tree.LastZxid() {
 		s.log.Warn("refusing client that has seen a newer zxid than this server",
 			"peer", c.Remote(), "client_zxid", req.LastZxidSeen, "server_zxid", s.tree.LastZxid())
@@ -79,6 +87,12 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 		id := s.sessions.NextID()
 		cs.session = id
 		s.owners[id] = cs
+		if s.role.learning() {
+			p := &pending{cs: cs, op: jute.OpCreateSession, connect: req, timeout: timeout, at: at}
+			s.zkMetrics.requestsQueued++
+			s.forward(cs, p, nil, timeout)
+			return
+		}
 		p := s.submit(cs, &prep.Request{Session: id, Op: jute.OpCreateSession, Body: &jute.Empty{}, Timeout: timeout}, nil)
 		p.connect = req
 		p.timeout = timeout
@@ -104,6 +118,9 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	cs.session = req.SessionID
 	s.owners[req.SessionID] = cs
 	s.sessions.SetTimeout(req.SessionID, timeout, s.nowMS())
+	if s.role.learning() {
+		s.peer.Touch(req.SessionID, timeout)
+	}
 	s.establish(cs, req.SessionID, timeout)
 	// Writes the session sent on its old connection may still be in
 	// flight; nothing on the new one may overtake them.
@@ -161,7 +178,11 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 	cs.stats.lastCxid = r.Header.Xid
 	cs.stats.lastOp = r.Header.Type
 	if cs.session != 0 {
-		s.sessions.Touch(cs.session, s.nowMS())
+		if s.role.learning() {
+			s.peer.Touch(cs.session, cs.stats.timeout)
+		} else {
+			s.sessions.Touch(cs.session, s.nowMS())
+		}
 	}
 	p := &pending{cs: cs, xid: r.Header.Xid, op: r.Header.Type, req: r, ids: cs.ids, at: at}
 	sess, live := s.sessions.Get(cs.session)
@@ -173,6 +194,12 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 		// Identities change on arrival so that later requests, prepared
 		// before this reply is sent, see them; the reply stays in order.
 		s.auth(cs, p)
+	case s.role.learning() && (prep.IsWrite(r.Header.Type) && !r.Unknown || r.Header.Type == jute.OpDeleteContainer):
+		s.forwardWrite(cs, p)
+		return
+	case s.role.learning() && r.Header.Type == jute.OpSync && r.DecodeErr == nil:
+		s.forwardSync(cs, p)
+		return
 	case prep.IsWrite(r.Header.Type) && !r.Unknown:
 		s.prepareWrite(cs, p)
 		return
@@ -181,6 +208,20 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 		return
 	}
 	s.enqueue(cs, p)
+}
+
+// forwardWrite sends a client write on a learner to the leader.
+func (s *Server) forwardWrite(cs *connState, p *pending) {
+	var body []byte
+	if p.req.DecodeErr == nil && p.req.Body != nil {
+		body = jute.Encode(p.req.Body)
+	}
+	if p.op == jute.OpCloseSession {
+		if sess, ok := s.sessions.Get(cs.session); ok {
+			sess.Closing = true
+		}
+	}
+	s.forward(cs, p, body, 0)
 }
 
 // prepareWrite prepares a client write and hands it to the committer.

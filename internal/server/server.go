@@ -18,6 +18,7 @@ import (
 	"github.com/zkd/zkd/internal/clientport"
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/peer"
 	"github.com/zkd/zkd/internal/prep"
 	"github.com/zkd/zkd/internal/session"
 	"github.com/zkd/zkd/internal/storage"
@@ -53,6 +54,8 @@ type Server struct {
 	started   time.Time
 
 	inbox *queue[event]
+	// peer drives the ensemble; nil for a standalone server.
+	peer *peer.Peer
 
 	// Everything below is owned by the core goroutine.
 	tree      *tree.Tree
@@ -66,9 +69,16 @@ type Server struct {
 	lastWrite map[jute.SessionID]*pending   // each session's newest write in flight
 	nextZxid  jute.Zxid
 	stats     serverStats
-	lastReap  time.Time
-	whitelist map[string]bool
-	inMemory  bool
+	// role is the server's part in its ensemble (roleStandalone alone).
+	role role
+	// forwardedBySession holds, per session, the requests this learner
+	// forwarded to the leader and not yet saw committed, oldest first;
+	// pendingSyncs the forwarded syncs not answered yet.
+	forwardedBySession map[jute.SessionID][]*pending
+	pendingSyncs       []*pending
+	lastReap           time.Time
+	whitelist          map[string]bool
+	inMemory           bool
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
 	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
@@ -143,6 +153,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		zkMetrics: new(coreMetrics),
 		whitelist: cfg.FourLetterWhitelist(),
 		aclConf:   aclConf,
+
+		forwardedBySession: make(map[jute.SessionID][]*pending),
+	}
+	ensemble := !cfg.Standalone()
+	if ensemble && opts.InMemory {
+		return nil, errors.New("an ensemble member keeps its log and snapshots on disk: -in-memory is for standalone servers")
 	}
 	s.stats.reset()
 	s.inMemory = opts.InMemory
@@ -165,13 +181,25 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}
 		s.snapshotAtStart = background
 		if s.committer == nil {
-			_, logDir := s.dataDirs()
-			l, err := storage.OpenLog(logDir, storage.LogOptions{FS: s.fs, PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()})
+			snapDir, logDir := s.dataDirs()
+			logOpts := storage.LogOptions{FS: s.fs, PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()}
+			l, err := storage.OpenLog(logDir, logOpts)
 			if err != nil {
 				return nil, err
 			}
 			l.SetLastZxid(r.lastZxid)
-			s.committer = NewLogCommitter(l, s.log, cfg.SnapCount(), cfg.FsyncWarningThreshold(), s.rolled)
+			if ensemble {
+				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
+					LastZxid: r.lastZxid, Logger: s.log}, stateMachine{s})
+				if err != nil {
+					l.Close()
+					return nil, err
+				}
+				s.committer = peerCommitter{s.peer}
+				s.role = roleLooking
+			} else {
+				s.committer = NewLogCommitter(l, s.log, cfg.SnapCount(), cfg.FsyncWarningThreshold(), s.rolled)
+			}
 		}
 	}
 	if s.committer == nil {
@@ -205,6 +233,9 @@ func (s *Server) Start(ctx context.Context) error {
 	for id, timeout := range s.restoredSessions {
 		s.sessions.Add(id, timeout, 0)
 	}
+	if s.peer != nil {
+		s.sessions.Untrack() // the leader, once elected, expires sessions
+	}
 	s.restoredSessions = nil
 	s.nextZxid = s.tree.LastZxid() + 1
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -225,12 +256,20 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.snapshotAtStart {
 		s.inbox.push(event{kind: evSnapshot})
 	}
+	if s.peer != nil {
+		if err := s.peer.Start(ctx); err != nil {
+			s.cancel()
+			ln.Close()
+			s.wg.Wait()
+			return err
+		}
+	}
 	s.startAdminServer()
 	s.startMetrics()
 	if s.cfg.AutopurgePurgeInterval > 0 && !s.inMemory {
 		s.wg.Go(func() { s.autopurge(ctx, time.Duration(s.cfg.AutopurgePurgeInterval)*time.Hour) })
 	}
-	s.log.Info("serving", "addr", ln.Addr().String(), "mode", "standalone")
+	s.log.Info("listening for clients", "addr", ln.Addr().String(), "mode", s.role.String())
 	return nil
 }
 
@@ -265,6 +304,11 @@ func (s *Server) close() error {
 	}
 	err := s.listener.Close()
 	s.wg.Wait()
+	if s.peer != nil {
+		if perr := s.peer.Close(); err == nil {
+			err = perr
+		}
+	}
 	s.abortSnapshot()
 	s.snapWG.Wait()
 	if cerr := s.committer.Close(); err == nil {
@@ -338,8 +382,17 @@ func (s *Server) wallMS() int64 {
 	return s.takenWallMS
 }
 
-// tick expires sessions and reaps containers and TTL nodes.
+// tick expires sessions and reaps containers and TTL nodes: a standalone
+// server or a leader; learners leave both to their leader.
 func (s *Server) tick() {
+	switch s.role {
+	case roleStandalone, roleLeader:
+	case roleFollower, roleObserver:
+		s.sessions.Untrack()
+		return
+	default:
+		return
+	}
 	for _, id := range s.sessions.Expired(s.nowMS()) {
 		s.log.Info("session expired", "session", id)
 		s.zkMetrics.staleSessionsExpired++

@@ -90,8 +90,8 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 	ws := s.watches.Stats()
 	snap := admin.Snapshot{
 		Version:              Version,
-		Mode:                 "standalone",
-		Serving:              true,
+		Mode:                 s.role.String(),
+		Serving:              s.role != roleLooking,
 		Zxid:                 s.tree.LastZxid(),
 		NodeCount:            s.tree.NodeCount() + 1,
 		ApproxDataSize:       s.tree.ApproximateDataSize(),

@@ -171,3 +171,22 @@ func (t *Table) All() []*Session {
 	})
 	return out
 }
+
+// Untrack forgets every deadline, so that nothing expires here: a learner
+// leaves expiry to its leader (storage spec §6.2). Touch starts tracking
+// again.
+func (t *Table) Untrack() {
+	clear(t.buckets)
+	for _, s := range t.sessions {
+		s.deadline = 0
+	}
+}
+
+// RestartClocks gives every live session a full timeout from nowMS, as a
+// new leader does (storage spec §6.2): sessions survive a leader change.
+func (t *Table) RestartClocks(nowMS int64) {
+	t.Untrack()
+	for id := range t.sessions {
+		t.Touch(id, nowMS)
+	}
+}

@@ -76,7 +76,10 @@ type Leader struct {
 	epoch                       int64 // the epoch being established
 	lastZxid                    jute.Zxid
 	lastProposed, lastCommitted jute.Zxid
-	persisted                   jute.Zxid
+	// lastTxn is the newest committed transaction; lastCommitted may be the
+	// epoch's base zxid (counter 0), which names no transaction.
+	lastTxn   jute.Zxid
+	persisted jute.Zxid
 
 	learners map[int64]*learnerHandler
 	// committed is the in-memory tail of the committed history.
@@ -97,7 +100,7 @@ var ErrZxidRollover = errors.New("zxid lower 32 bits have rolled over; a new epo
 func NewLeader(cfg Config, st LeaderState) *Leader {
 	l := &Leader{
 		cfg: cfg, acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch,
-		lastZxid: st.LastZxid, lastCommitted: st.LastZxid, lastProposed: st.LastZxid, persisted: st.LastZxid,
+		lastZxid: st.LastZxid, lastCommitted: st.LastZxid, lastTxn: st.LastZxid, lastProposed: st.LastZxid, persisted: st.LastZxid,
 		learners: make(map[int64]*learnerHandler),
 	}
 	l.committed = append(l.committed, st.History...)
@@ -304,7 +307,7 @@ func (l *Leader) maybeEpochAcked() {
 // the history it needs.
 func (l *Leader) syncLearner(h *learnerHandler) {
 	peer := h.peerZxid
-	last := l.lastCommitted
+	last := l.lastTxn
 	minC, maxC := last, last
 	if len(l.committed) > 0 {
 		minC, maxC = l.committed[0].Zxid, l.committed[len(l.committed)-1].Zxid
@@ -389,7 +392,7 @@ func (l *Leader) SnapshotReady(sid int64, zxid jute.Zxid) {
 	if h == nil || h.stage != stageAwaitSnap || l.failed {
 		return
 	}
-	if zxid > l.lastCommitted {
+	if zxid > l.lastTxn {
 		l.drop(h)
 		return
 	}
@@ -397,7 +400,7 @@ func (l *Leader) SnapshotReady(sid int64, zxid jute.Zxid) {
 	h.sentUpTo = zxid
 	// The committed history must reach back to the snapshot, or the
 	// transactions between them would never reach the learner.
-	if zxid < l.lastCommitted && (len(l.committed) == 0 || l.committed[0].Zxid > zxid+1) {
+	if zxid < l.lastTxn && (len(l.committed) == 0 || l.committed[0].Zxid > zxid+1) {
 		l.drop(h)
 		return
 	}
@@ -570,7 +573,7 @@ func (l *Leader) tryCommit() {
 		o := l.pending[0]
 		l.pending[0] = nil
 		l.pending = l.pending[1:]
-		l.lastCommitted = o.Zxid
+		l.lastCommitted, l.lastTxn = o.Zxid, o.Zxid
 		l.committed = append(l.committed, o.Proposal)
 		l.trimCommitted()
 		l.ready.Deliveries = append(l.ready.Deliveries, Delivery{Txn: o.Txn})
@@ -686,4 +689,15 @@ func (l *Leader) sortedLearners() []int64 {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// Uncommitted returns the proposals not committed yet, oldest first: when
+// the leadership ends, they are in the leader's log and become part of its
+// state (ZooKeeper fast-forwards its database from the log).
+func (l *Leader) Uncommitted() []Proposal {
+	out := make([]Proposal, len(l.pending))
+	for i, o := range l.pending {
+		out[i] = o.Proposal
+	}
+	return out
 }

@@ -386,3 +386,7 @@ func (l *Learner) Tick() {
 		l.fail(fmt.Errorf("zab: nothing from the leader for %d ticks", limit))
 	}
 }
+
+// Uncommitted returns the proposals received and not committed yet, oldest
+// first (see Leader.Uncommitted).
+func (l *Learner) Uncommitted() []Proposal { return slices.Clone(l.proposals) }

@@ -1,0 +1,209 @@
+package peer
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/storage"
+	"github.com/zkd/zkd/internal/zab"
+)
+
+// logWriter owns the transaction log in an ensemble: its goroutine takes
+// every proposal queued, appends them, fsyncs once for the batch (group
+// commit) and reports the durable zxid. Truncation and waits for
+// durability are commands in the same queue, so they happen in order with
+// the appends.
+type logWriter struct {
+	log       *storage.Log
+	fs        storage.FS
+	logDir    string
+	snapDir   string
+	opts      storage.LogOptions
+	logger    *slog.Logger
+	snapCount int
+	nextRoll  int
+	fsyncWarn time.Duration
+
+	// persisted is called on the writer goroutine after each durable
+	// batch; rolled after each log roll.
+	persisted func(jute.Zxid)
+	rolled    func()
+	failed    func(error)
+
+	mu     sync.Mutex // guards items
+	items  []logCommand
+	signal chan struct{}
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	// Batches and txns, for metrics (read under statsMu).
+	statsMu       sync.Mutex
+	batches, txns int64
+}
+
+// logCommand is one item of the writer's queue.
+type logCommand struct {
+	append []zab.Proposal
+	// truncate, when set, cuts the log after truncateTo; done is closed
+	// (after err is set) when a truncate or barrier command has run.
+	truncate   bool
+	truncateTo jute.Zxid
+	done       chan error
+}
+
+func newLogWriter(l *storage.Log, fs storage.FS, logDir, snapDir string, opts storage.LogOptions, snapCount int, fsyncWarn time.Duration, logger *slog.Logger) *logWriter {
+	w := &logWriter{log: l, fs: fs, logDir: logDir, snapDir: snapDir, opts: opts, logger: logger,
+		snapCount: max(snapCount, 2), fsyncWarn: fsyncWarn, signal: make(chan struct{}, 1), stop: make(chan struct{})}
+	w.drawRoll()
+	return w
+}
+
+func (w *logWriter) drawRoll() { w.nextRoll = w.snapCount/2 + rand.IntN(max(w.snapCount/2, 1)) }
+
+func (w *logWriter) start() {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.run()
+	}()
+}
+
+func (w *logWriter) push(c logCommand) {
+	w.mu.Lock()
+	w.items = append(w.items, c)
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+// append queues proposals; it never blocks.
+func (w *logWriter) append(ps []zab.Proposal) { w.push(logCommand{append: ps}) }
+
+// barrier waits until everything queued before it is durable.
+func (w *logWriter) barrier() error {
+	done := make(chan error, 1)
+	w.push(logCommand{done: done})
+	return w.wait(done)
+}
+
+// truncateTo cuts the log after zxid, once everything queued before it has
+// run, and waits for it.
+func (w *logWriter) truncateTo(zxid jute.Zxid) error {
+	done := make(chan error, 1)
+	w.push(logCommand{truncate: true, truncateTo: zxid, done: done})
+	return w.wait(done)
+}
+
+func (w *logWriter) wait(done chan error) error {
+	select {
+	case err := <-done:
+		return err
+	case <-w.stop:
+		return fmt.Errorf("log writer stopped")
+	}
+}
+
+// close stops the goroutine and closes the log.
+func (w *logWriter) close() error {
+	close(w.stop)
+	w.wg.Wait()
+	return w.log.Close()
+}
+
+func (w *logWriter) run() {
+	var items []logCommand
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-w.signal:
+		}
+		w.mu.Lock()
+		items, w.items = w.items, items[:0]
+		w.mu.Unlock()
+		var batch []zab.Proposal
+		for _, c := range items {
+			if c.done == nil {
+				batch = append(batch, c.append...)
+				continue
+			}
+			err := w.flush(batch)
+			batch = nil
+			if err == nil && c.truncate {
+				err = w.truncate(c.truncateTo)
+			}
+			c.done <- err
+		}
+		if err := w.flush(batch); err != nil {
+			w.failed(err)
+		}
+		clear(items)
+	}
+}
+
+// flush appends and fsyncs a batch, then reports it durable.
+func (w *logWriter) flush(batch []zab.Proposal) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	for _, p := range batch {
+		if p.Zxid <= w.log.LastZxid() {
+			continue // already logged (a re-sent proposal)
+		}
+		if err := w.log.Append(p.Txn); err != nil {
+			return fmt.Errorf("append zxid %v: %w", p.Zxid, err)
+		}
+	}
+	start := time.Now()
+	if err := w.log.Commit(); err != nil {
+		return fmt.Errorf("fsync of the transaction log: %w", err)
+	}
+	if took := time.Since(start); w.fsyncWarn > 0 && took > w.fsyncWarn {
+		w.logger.Warn("fsync of the transaction log took longer than fsync.warningthresholdms", "took", took, "threshold", w.fsyncWarn)
+	}
+	w.statsMu.Lock()
+	w.batches++
+	w.txns += int64(len(batch))
+	w.statsMu.Unlock()
+	w.persisted(w.log.LastZxid())
+	if w.log.Appended >= w.nextRoll {
+		if err := w.log.Roll(); err != nil {
+			w.logger.Error("log roll failed", "err", err)
+		}
+		w.drawRoll()
+		if w.rolled != nil {
+			w.rolled()
+		}
+	}
+	return nil
+}
+
+// truncate closes the log, cuts it after zxid and opens it again.
+func (w *logWriter) truncate(zxid jute.Zxid) error {
+	if err := w.log.Close(); err != nil {
+		return fmt.Errorf("close the log before truncating: %w", err)
+	}
+	if err := storage.Truncate(w.fs, w.logDir, w.snapDir, zxid); err != nil {
+		return fmt.Errorf("truncate the log after %v: %w", zxid, err)
+	}
+	l, err := storage.OpenLog(w.logDir, w.opts)
+	if err != nil {
+		return fmt.Errorf("reopen the log after truncating: %w", err)
+	}
+	l.SetLastZxid(zxid)
+	w.log = l
+	return nil
+}
+
+// stats returns how many batches and transactions were made durable.
+func (w *logWriter) stats() (batches, txns int64) {
+	w.statsMu.Lock()
+	defer w.statsMu.Unlock()
+	return w.batches, w.txns
+}

@@ -1,0 +1,407 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/peer"
+	"github.com/zkd/zkd/internal/prep"
+	"github.com/zkd/zkd/internal/storage"
+	"github.com/zkd/zkd/internal/tree"
+	"github.com/zkd/zkd/internal/zab"
+)
+
+// role is what the server does in its ensemble; the core goroutine owns it.
+type role uint8
+
+const (
+	roleStandalone role = iota
+	roleLooking         // no client service until an election and sync finish
+	roleLeader
+	roleFollower
+	roleObserver
+)
+
+func (r role) String() string {
+	switch r {
+	case roleLooking:
+		return "looking"
+	case roleLeader:
+		return "leader"
+	case roleFollower:
+		return "follower"
+	case roleObserver:
+		return "observer"
+	}
+	return "standalone"
+}
+
+// learning reports whether the server forwards writes to a leader.
+func (r role) learning() bool { return r == roleFollower || r == roleObserver }
+
+// peerCommitter is the commit step of a leader: prepared transactions go
+// to ZAB, and come back through the peer's Deliver once a quorum has
+// logged them.
+type peerCommitter struct{ p *peer.Peer }
+
+func (c peerCommitter) Start(func([]*jute.Txn, error)) {}
+func (c peerCommitter) Commit(txn *jute.Txn)           { c.p.Propose(txn) }
+func (c peerCommitter) Resume()                        {}
+func (c peerCommitter) Close() error                   { return nil }
+
+// stateMachine adapts the server to peer.StateMachine: every call becomes
+// an event on the core goroutine, and the synchronous ones wait for it.
+type stateMachine struct{ s *Server }
+
+func (m stateMachine) push(f func()) { m.s.inbox.push(event{kind: evQuery, query: f}) }
+
+// call runs f on the core and waits for its result.
+func (m stateMachine) call(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	m.push(func() { done <- f() })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m stateMachine) Looking()         { m.push(m.s.becomeLooking) }
+func (m stateMachine) Lead(epoch int64) { m.push(func() { m.s.becomeLeader(epoch) }) }
+func (m stateMachine) Learn(observer bool, leader int64) {
+	m.push(func() { m.s.becomeLearner(observer, leader) })
+}
+func (m stateMachine) Deliver(batch []zab.Delivery)        { m.push(func() { m.s.deliver(batch) }) }
+func (m stateMachine) Forwarded(reqs []zab.Request)        { m.push(func() { m.s.forwarded(reqs) }) }
+func (m stateMachine) Touched(touches []jute.SessionTouch) { m.push(func() { m.s.touched(touches) }) }
+func (m stateMachine) Rolled()                             { m.s.inbox.push(event{kind: evSnapshot}) }
+func (m stateMachine) Revalidate(reqs []zab.RevalidateRequest) {
+	m.push(func() { m.s.revalidate(reqs) })
+}
+func (m stateMachine) Revalidated(replies []jute.RevalidateReply) {
+	m.push(func() { m.s.revalidated(replies) })
+}
+
+// WireSnapshot encodes the applied tree and sessions on the core.
+func (m stateMachine) WireSnapshot(ctx context.Context) ([]byte, jute.Zxid, error) {
+	var data []byte
+	var zxid jute.Zxid
+	err := m.call(ctx, func() error {
+		w := m.s.tree.NewSnapshot(m.s.sessionList())
+		w.Wire = true
+		e := jute.NewEncoder(make([]byte, 0, 64<<10))
+		for !w.Step(e, 1<<20) {
+		}
+		data, zxid = e.Bytes(), w.Zxid()
+		return nil
+	})
+	return data, zxid, err
+}
+
+// loadedSnapshot is a tree and sessions a leader sent.
+type loadedSnapshot struct {
+	tree     *tree.Tree
+	sessions []tree.SessionTimeout
+}
+
+// ReadSnapshot parses a SNAP stream; it touches no server state.
+func (m stateMachine) ReadSnapshot(r *bufio.Reader, zxid jute.Zxid) (any, error) {
+	t, sessions, _, err := tree.ReadSnapshot(r, tree.ReadOptions{Zxid: zxid, ExtendedTypes: m.s.cfg.ExtendedTypesEnabled(),
+		MaxBuffer: m.s.cfg.JuteMaxBuffer(), Wire: true})
+	if err != nil {
+		return nil, err
+	}
+	return &loadedSnapshot{tree: t, sessions: sessions}, nil
+}
+
+// InstallSnapshot replaces the tree and sessions with the leader's.
+func (m stateMachine) InstallSnapshot(ctx context.Context, snap any, zxid jute.Zxid) error {
+	ls, ok := snap.(*loadedSnapshot)
+	if !ok {
+		return fmt.Errorf("install snapshot: unexpected %T", snap)
+	}
+	return m.call(ctx, func() error {
+		sessions := make(map[jute.SessionID]int32, len(ls.sessions))
+		for _, st := range ls.sessions {
+			sessions[st.ID] = st.Timeout
+		}
+		m.s.replaceState(ls.tree, sessions)
+		m.s.log.Info("loaded the leader's snapshot", "zxid", zxid, "znodes", ls.tree.NodeCount(), "sessions", len(sessions))
+		return nil
+	})
+}
+
+// Reload rebuilds the state from disk after a TRUNC.
+func (m stateMachine) Reload(ctx context.Context) (jute.Zxid, error) {
+	var last jute.Zxid
+	err := m.call(ctx, func() error {
+		r, err := m.s.restore(m.s.fs)
+		if err != nil {
+			return err
+		}
+		m.s.replaceState(r.tree, r.sessions)
+		last = r.lastZxid
+		m.s.log.Info("reloaded the database after truncating the log", "last_zxid", last, "znodes", r.tree.NodeCount())
+		return nil
+	})
+	return last, err
+}
+
+// SaveSnapshot writes a snapshot of the applied state and syncs it.
+func (m stateMachine) SaveSnapshot(ctx context.Context) error {
+	return m.call(ctx, func() error {
+		snapDir, _ := m.s.dataDirs()
+		c, err := storage.ParseCompression(m.s.cfg.SnapshotCompression())
+		if err != nil {
+			return err
+		}
+		path, err := storage.WriteSnapshot(m.s.fs, snapDir, m.s.tree, m.s.sessionList(), c)
+		if err != nil {
+			return err
+		}
+		m.s.log.Info("wrote snapshot", "file", path)
+		return nil
+	})
+}
+
+// sessionList lists the live sessions for a snapshot.
+func (s *Server) sessionList() []tree.SessionTimeout {
+	sessions := make(map[jute.SessionID]int32)
+	for _, sess := range s.sessions.All() {
+		sessions[sess.ID] = sess.Timeout
+	}
+	return sessionTimeouts(sessions)
+}
+
+// replaceState swaps in a new tree and session table (SNAP or TRUNC);
+// the server is not serving clients then.
+func (s *Server) replaceState(t *tree.Tree, sessions map[jute.SessionID]int32) {
+	s.abortSnapshot()
+	s.tree = t
+	s.prep = prep.New(t, prep.Settings{
+		ACL: s.aclConf, ExtendedTypes: s.cfg.ExtendedTypesEnabled(), ReconfigEnabled: s.cfg.ReconfigEnabled,
+	})
+	for _, sess := range s.sessions.All() {
+		s.sessions.Remove(sess.ID)
+	}
+	now := s.nowMS()
+	for id, timeout := range sessions {
+		s.sessions.Add(id, timeout, now)
+	}
+	s.sessions.Untrack()
+}
+
+// becomeLooking stops client service: every connection closes and writes
+// in flight are abandoned, so their clients see a connection loss (the
+// outcome is unknown to them, as it is in ZooKeeper).
+func (s *Server) becomeLooking() {
+	s.role = roleLooking
+	for c, cs := range s.conns {
+		cs.closing = true
+		cs.queue = nil
+		c.Close()
+	}
+	for _, p := range s.inflight {
+		p.done = true
+	}
+	s.inflight = nil
+	clear(s.lastWrite)
+	clear(s.forwardedBySession)
+	s.pendingSyncs = nil
+	s.prep.Overlay.Reset()
+	s.sessions.Untrack()
+}
+
+// becomeLeader starts client service as the leader of epoch.
+func (s *Server) becomeLeader(epoch int64) {
+	s.role = roleLeader
+	s.nextZxid = jute.MakeZxid(uint32(epoch), 1)
+	s.prep.Overlay.Reset()
+	// A new leader gives every session a full timeout (storage spec §6.2).
+	s.sessions.RestartClocks(s.nowMS())
+	s.log.Info("serving clients", "mode", "leader", "epoch", epoch, "sessions", s.sessions.Len())
+}
+
+// becomeLearner starts client service as a follower or observer.
+func (s *Server) becomeLearner(observer bool, leader int64) {
+	s.role = roleFollower
+	if observer {
+		s.role = roleObserver
+	}
+	s.sessions.Untrack()
+	s.log.Info("serving clients", "mode", s.role.String(), "leader", leader)
+}
+
+// deliver applies committed transactions and sync answers in order.
+func (s *Server) deliver(batch []zab.Delivery) {
+	for _, d := range batch {
+		if d.Sync {
+			s.syncAnswered()
+			continue
+		}
+		txn := d.Txn
+		if len(s.inflight) > 0 && s.inflight[0].txn == txn {
+			s.handleCommitted([]*jute.Txn{txn}, nil)
+			continue
+		}
+		s.applyRemote(txn)
+	}
+}
+
+// applyRemote applies a transaction this server did not prepare: on a
+// learner every transaction, on a leader the log's fast-forward. A
+// transaction for a request this server forwarded answers it.
+func (s *Server) applyRemote(txn *jute.Txn) {
+	if txn.Header.Zxid <= s.tree.LastZxid() {
+		return // already applied (a fast-forward after a sync, say)
+	}
+	p := s.takeForwarded(txn.Header.ClientID, txn.Header.Cxid)
+	if p == nil {
+		p = &pending{write: true, op: txn.Header.Type, at: s.taken}
+	}
+	p.txn = txn
+	s.apply(p)
+}
+
+// takeForwarded returns the oldest request of session id this server
+// forwarded, if the transaction (cxid) is its answer.
+func (s *Server) takeForwarded(id jute.SessionID, cxid int32) *pending {
+	q := s.forwardedBySession[id]
+	if len(q) == 0 || q[0].xid != cxid {
+		return nil
+	}
+	p := q[0]
+	q[0] = nil
+	if len(q) == 1 {
+		delete(s.forwardedBySession, id)
+	} else {
+		s.forwardedBySession[id] = q[1:]
+	}
+	return p
+}
+
+// forward sends a client write from this learner to the leader; the reply
+// goes out when its transaction is delivered.
+func (s *Server) forward(cs *connState, p *pending, body []byte, timeout int32) {
+	p.write = true
+	if cs != nil {
+		cs.queue = append(cs.queue, p)
+	}
+	s.forwardedBySession[cs.session] = append(s.forwardedBySession[cs.session], p)
+	if p.op == jute.OpCreateSession {
+		e := jute.NewEncoder(make([]byte, 0, 4))
+		e.Int(timeout)
+		body = e.Bytes()
+	}
+	s.peer.Forward(jute.ForwardedRequest{Session: cs.session, Cxid: p.xid, Op: p.op, Body: body}, p.ids)
+}
+
+// forwardSync sends a client's sync to the leader; the answer comes as a
+// sync Delivery after everything committed before the leader saw it.
+func (s *Server) forwardSync(cs *connState, p *pending) {
+	p.write = true // waits in the connection's queue like a write
+	cs.queue = append(cs.queue, p)
+	s.pendingSyncs = append(s.pendingSyncs, p)
+	var body []byte
+	if p.req.Body != nil {
+		body = jute.Encode(p.req.Body)
+	}
+	s.peer.Forward(jute.ForwardedRequest{Session: cs.session, Cxid: p.xid, Op: jute.OpSync, Body: body}, p.ids)
+}
+
+// syncAnswered completes the oldest forwarded sync.
+func (s *Server) syncAnswered() {
+	if len(s.pendingSyncs) == 0 {
+		return
+	}
+	p := s.pendingSyncs[0]
+	s.pendingSyncs[0] = nil
+	s.pendingSyncs = s.pendingSyncs[1:]
+	p.write, p.done = false, true // answered as a read, now in order
+	if p.cs != nil {
+		s.drain(p.cs)
+	}
+}
+
+// forwarded prepares the requests learners forwarded (leader).
+func (s *Server) forwarded(reqs []zab.Request) {
+	if s.role != roleLeader {
+		return
+	}
+	now := s.clock()
+	for _, r := range reqs {
+		req := &prep.Request{Session: r.Session, Cxid: r.Cxid, Op: r.Op, Identities: r.Auth}
+		switch r.Op {
+		case jute.OpCreateSession:
+			var timeout int32
+			if len(r.Body) >= 4 {
+				timeout = int32(uint32(r.Body[0])<<24 | uint32(r.Body[1])<<16 | uint32(r.Body[2])<<8 | uint32(r.Body[3]))
+			}
+			req.Body, req.Timeout = &jute.Empty{}, timeout
+		case jute.OpCloseSession:
+			req.Body = &jute.Empty{}
+			if sess, ok := s.sessions.Get(r.Session); ok {
+				sess.Closing = true
+			}
+		case jute.OpDeleteContainer:
+			req.Body = &jute.Empty{}
+		default:
+			if !prep.IsWrite(r.Op) {
+				s.log.Warn("a learner forwarded a request that is not a write", "from", r.From, "op", r.Op)
+				continue
+			}
+			if rec := jute.NewRequest(r.Op); rec != nil && jute.Decode(r.Body, rec) == nil {
+				req.Body = rec
+			}
+		}
+		s.zkMetrics.requestsQueued++
+		s.submit(nil, req, &pending{op: r.Op, xid: r.Cxid, at: now})
+	}
+}
+
+// touched applies the session touches learners reported (leader).
+func (s *Server) touched(touches []jute.SessionTouch) {
+	if s.role != roleLeader {
+		return
+	}
+	now := s.nowMS()
+	for _, t := range touches {
+		s.sessions.Touch(t.Session, now)
+	}
+}
+
+// revalidate answers learners asking whether sessions are alive (leader).
+func (s *Server) revalidate(reqs []zab.RevalidateRequest) {
+	now := s.nowMS()
+	for _, r := range reqs {
+		valid := s.role == roleLeader && s.sessions.Touch(r.Session, now)
+		s.peer.Revalidated(r.From, r.Session, valid)
+	}
+}
+
+// revalidated is unused by zkd's learners, which validate sessions against
+// their replicated session table; answers are ignored.
+func (s *Server) revalidated([]jute.RevalidateReply) {}
+
+// notServing reports whether client requests must be refused now.
+func (s *Server) notServing() bool { return s.role == roleLooking }
+
+// errNotServing closes connections while the ensemble has no leader.
+var errNotServing = errors.New("this server is not serving requests: no leader")
+
+// peerStatus returns the peer's status, or the zero Status when
+// standalone.
+func (s *Server) peerStatus() peer.Status {
+	if s.peer == nil {
+		return peer.Status{}
+	}
+	return s.peer.Status()
+}
+
+// sinceMS converts a duration to whole milliseconds for metrics.
+func sinceMS(d time.Duration) int64 { return d.Milliseconds() }
