@@ -144,7 +144,7 @@ func NewCnxManager(cfg CnxConfig) *CnxManager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("component", "election-cnx", "myid", cfg.MyID)
+	log = log.With("component", "election-cnx")
 	m := &CnxManager{
 		cfg:   cfg,
 		log:   log,

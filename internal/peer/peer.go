@@ -151,7 +151,7 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	if !ok {
 		return nil, fmt.Errorf("myid %d names no server.%d line in %s", zc.MyID, zc.MyID, zc.File)
 	}
-	p := &Peer{cfg: cfg, zc: zc, log: cfg.Logger.With("myid", zc.MyID), sm: sm, observer: me.Role == config.RoleObserver,
+	p := &Peer{cfg: cfg, zc: zc, log: cfg.Logger, sm: sm, observer: me.Role == config.RoleObserver,
 		inbox: newInbox(), links: make(map[int64]*quorumLink), pendingLinks: make(map[*quorumLink]bool),
 		lastLogged: cfg.LastZxid, snapshots: make(map[int64][]byte)}
 	for _, s := range zc.Voters() {

@@ -483,3 +483,17 @@ func TestZxidRolloverEndsTheEpoch(t *testing.T) {
 		t.Fatalf("Ready.Err = %v", r.Err)
 	}
 }
+
+func TestLearnerJoiningAServingLeaderWithNoTransactionsIsDiffed(t *testing.T) {
+	c := newCluster(t, []int64{1, 2, 3})
+	c.hold[3] = true
+	c.elect(1)
+	c.run()
+	c.hold[3] = false
+	c.join(c.nodes[3])
+	c.run()
+	c.requireConverged()
+	c.propose("/a")
+	c.run()
+	c.requireConverged()
+}
