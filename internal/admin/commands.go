@@ -92,6 +92,9 @@ func (c *call) serverStats(withClients bool) string {
 	fmt.Fprintf(&b, "Zxid: 0x%s\n", javaHex(int64(s.Zxid)))
 	fmt.Fprintf(&b, "Mode: %s\n", s.Mode)
 	fmt.Fprintf(&b, "Node count: %d\n", s.NodeCount)
+	if q := s.Quorum; q != nil && s.Mode == "leader" {
+		fmt.Fprintf(&b, "Proposal sizes last/min/max: %d/%d/%d\n", q.LastProposalSize, q.MinProposalSize, q.MaxProposalSize)
+	}
 	return b.String()
 }
 

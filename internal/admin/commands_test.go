@@ -83,6 +83,15 @@ func TestOutputMatchesZooKeeperCaptures(t *testing.T) {
 		{name: "srvr names the follower mode", scenario: "follower", word: "srvr", snap: follower, cfg: ensembleConfig(1, 35113)},
 		{name: "conf of a follower adds the quorum settings and membership", scenario: "follower", word: "conf",
 			snap: follower, cfg: ensembleConfig(1, 35113)},
+		{name: "srvr of a leader adds the proposal sizes", scenario: "leader", word: "srvr",
+			snap: func() Snapshot {
+				s := follower
+				s.Mode, s.Zxid, s.AliveConnections = "leader", 0x10000001b, 4
+				s.PacketsReceived, s.PacketsSent = 33, 36
+				s.Latency = Latency{Min: 0, Avg: 3.2308, Max: 16, Count: 13}
+				s.Quorum = &QuorumStatus{LastProposalSize: 89, MinProposalSize: 36, MaxProposalSize: 89}
+				return s
+			}(), cfg: ensembleConfig(3, 60449)},
 		{name: "conf of a leader shows its own ports", scenario: "leader", word: "conf",
 			snap: follower, cfg: ensembleConfig(3, 60449)},
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -115,6 +116,24 @@ func monitorMetrics(s *Snapshot) []metric {
 		{"outstanding_tls_handshake", int64(0)},
 		{"non_mtls_remote_conn_count", int64(0)},
 		{"non_mtls_local_conn_count", int64(0)},
+	}
+	if q := s.Quorum; q != nil {
+		// zk_peer_state follows zk_server_state, as in ZooKeeper.
+		m = slices.Insert(m, 2, metric{"peer_state", q.PeerState})
+		m = append(m, metric{"quorum_size", int64(q.QuorumSize)})
+		if s.Mode == "leader" {
+			m = append(m,
+				metric{"learners", int64(q.Learners)},
+				metric{"synced_followers", int64(q.SyncedFollowers)},
+				metric{"synced_non_voting_followers", int64(q.SyncedNonVotingFollowers)},
+				metric{"synced_observers", int64(q.SyncedObservers)},
+				metric{"pending_syncs", int64(q.PendingSyncs)},
+				metric{"leader_uptime", q.LeaderUptime.Milliseconds()},
+				metric{"last_proposal_size", q.LastProposalSize},
+				metric{"min_proposal_size", q.MinProposalSize},
+				metric{"max_proposal_size", q.MaxProposalSize},
+			)
+		}
 	}
 	for _, name := range mntrCounters {
 		m = append(m, metric{name, s.Counters[name]})

@@ -194,3 +194,33 @@ func TestMntrGaugesComeFromTheSnapshot(t *testing.T) {
 		}
 	}
 }
+
+func TestMntrOfALeaderPrintsItsQuorumGaugesLikeZooKeeper(t *testing.T) {
+	snap := freshSnapshot()
+	snap.Mode = "leader"
+	snap.Quorum = &QuorumStatus{PeerState: "leading - broadcast", QuorumSize: 3, Learners: 2, SyncedFollowers: 2,
+		LeaderUptime: 41080 * time.Millisecond, LastProposalSize: 89, MinProposalSize: 36, MaxProposalSize: 89}
+	keys, got := runMntr(t, snap)
+	_, want := parseMntr(t, capture(t, "leader", "mntr"))
+	for _, k := range []string{"peer_state", "quorum_size", "learners", "synced_followers", "synced_non_voting_followers",
+		"synced_observers", "pending_syncs", "leader_uptime", "last_proposal_size", "min_proposal_size", "max_proposal_size"} {
+		if got[k] != want[k] {
+			t.Errorf("zk_%s = %q, want %q", k, got[k], want[k])
+		}
+	}
+	if keys[2] != "peer_state" {
+		t.Errorf("third line is zk_%s, want zk_peer_state", keys[2])
+	}
+	snap.Mode = "follower"
+	snap.Quorum = &QuorumStatus{PeerState: "following - broadcast", QuorumSize: 3}
+	_, got = runMntr(t, snap)
+	_, want = parseMntr(t, capture(t, "follower", "mntr"))
+	for _, k := range []string{"peer_state", "quorum_size"} {
+		if got[k] != want[k] {
+			t.Errorf("follower zk_%s = %q, want %q", k, got[k], want[k])
+		}
+	}
+	if _, ok := got["synced_followers"]; ok {
+		t.Error("a follower prints the leader's zk_synced_followers")
+	}
+}

@@ -106,10 +106,37 @@ type Snapshot struct {
 	// name (e.g. "fsynctime"); the others print as zeros.
 	Summaries map[string]Summary
 
+	// Quorum is set on an ensemble member: what ZooKeeper adds to srvr and
+	// mntr for its role.
+	Quorum *QuorumStatus
+
 	Connections         []ConnInfo
 	Sessions            []SessionInfo
 	WatchesByConnection map[jute.SessionID][]string
 	WatchesByPath       map[string][]jute.SessionID
+}
+
+// QuorumStatus is an ensemble member's part of a Snapshot.
+type QuorumStatus struct {
+	// PeerState is mntr's zk_peer_state: "leading - broadcast",
+	// "following - broadcast", "observing - broadcast", "looking", ...
+	PeerState string
+	// QuorumSize is the number of voting members.
+	QuorumSize int
+	// Leader only: the learners connected, those synchronized and heard
+	// from within syncLimit (voting followers, non-voting followers and
+	// observers), syncs waiting for their proposals, how long this server
+	// has led, and the sizes of its proposals (last, min, max; -1 before
+	// the first).
+	Learners                 int
+	SyncedFollowers          int
+	SyncedNonVotingFollowers int
+	SyncedObservers          int
+	PendingSyncs             int
+	LeaderUptime             time.Duration
+	LastProposalSize         int64
+	MinProposalSize          int64
+	MaxProposalSize          int64
 }
 
 // Source is what the admin commands read and reset. The server implements

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -98,6 +99,15 @@ type Status struct {
 	// SyncMode is how this server last synchronized with a leader: DIFF,
 	// TRUNC or SNAP (NONE before).
 	SyncMode string
+	// QuorumSize is the number of voters.
+	QuorumSize int
+	// Leader only: when it began serving, observers in sync, learner
+	// syncs waiting for proposals, and proposal data sizes (last, min,
+	// max; -1 before the first).
+	LeaderSince                       time.Time
+	SyncedObservers, PendingSyncs     int
+	LastProposalSize, MinProposalSize int64
+	MaxProposalSize                   int64
 }
 
 // Peer is one server of an ensemble: it elects a leader with the other
@@ -157,6 +167,7 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	for _, s := range zc.Voters() {
 		p.voters = append(p.voters, s.ID)
 	}
+	p.status.QuorumSize = len(p.voters)
 	acc, cur, err := storage.LoadEpochs(cfg.FS, cfg.SnapDir, cfg.LastZxid)
 	if err != nil {
 		return nil, err
@@ -892,7 +903,7 @@ func (p *Peer) executeLeader(r zab.Ready) {
 	if r.Serving {
 		epoch := p.leader.Epoch()
 		p.election.SetPeerEpoch(epoch)
-		p.setStatus(func(s *Status) { s.Serving, s.Epoch = true, epoch })
+		p.setStatus(func(s *Status) { s.Serving, s.Epoch, s.LeaderSince = true, epoch, time.Now() })
 		p.log.Info("leading", "epoch", epoch, "learners", len(p.links))
 		p.sm.Lead(epoch)
 	}
@@ -972,16 +983,20 @@ func (p *Peer) updateStatus() {
 		return
 	}
 	synced, pending := p.leader.SyncedFollowers(), p.leader.PendingProposals()
-	var followers, observers int
-	for _, obs := range p.leader.Learners() {
-		if obs {
-			observers++
+	observers, syncs := p.leader.SyncedObservers(), p.leader.PendingSyncs()
+	last, smallest, largest := p.leader.ProposalSizes()
+	var followers, obs int
+	for observer := range maps.Values(p.leader.Learners()) {
+		if observer {
+			obs++
 		} else {
 			followers++
 		}
 	}
 	p.setStatus(func(s *Status) {
-		s.SyncedFollowers, s.PendingProps, s.Followers, s.Observers = synced, pending, followers, observers
+		s.SyncedFollowers, s.PendingProps, s.Followers, s.Observers = synced, pending, followers, obs
+		s.SyncedObservers, s.PendingSyncs = observers, syncs
+		s.LastProposalSize, s.MinProposalSize, s.MaxProposalSize = last, smallest, largest
 	})
 }
 

@@ -3,10 +3,10 @@ package server
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/zkd/zkd/internal/admin"
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/peer"
 	"github.com/zkd/zkd/internal/prep"
@@ -201,6 +201,7 @@ func (s *Server) replaceState(t *tree.Tree, sessions map[jute.SessionID]int32) {
 // outcome is unknown to them, as it is in ZooKeeper).
 func (s *Server) becomeLooking() {
 	s.role = roleLooking
+	s.lookingSince = s.clock()
 	for c, cs := range s.conns {
 		cs.closing = true
 		cs.queue = nil
@@ -220,6 +221,7 @@ func (s *Server) becomeLooking() {
 // becomeLeader starts client service as the leader of epoch.
 func (s *Server) becomeLeader(epoch int64) {
 	s.role = roleLeader
+	s.recordElection()
 	s.nextZxid = jute.MakeZxid(uint32(epoch), 1)
 	s.prep.Overlay.Reset()
 	// A new leader gives every session a full timeout (storage spec §6.2).
@@ -233,8 +235,15 @@ func (s *Server) becomeLearner(observer bool, leader int64) {
 	if observer {
 		s.role = roleObserver
 	}
+	s.recordElection()
 	s.sessions.Untrack()
 	s.log.Info("serving clients", "mode", s.role.String(), "leader", leader)
+}
+
+// recordElection records the time from LOOKING to serving again.
+func (s *Server) recordElection() {
+	now := s.clock()
+	s.zkMetrics.electionTime.Observe(now.Sub(s.lookingSince).Milliseconds(), now)
 }
 
 // deliver applies committed transactions and sync answers in order.
@@ -245,6 +254,7 @@ func (s *Server) deliver(batch []zab.Delivery) {
 			continue
 		}
 		txn := d.Txn
+		s.zkMetrics.commits++
 		if len(s.inflight) > 0 && s.inflight[0].txn == txn {
 			s.handleCommitted([]*jute.Txn{txn}, nil)
 			continue
@@ -391,9 +401,6 @@ func (s *Server) revalidated([]jute.RevalidateReply) {}
 // notServing reports whether client requests must be refused now.
 func (s *Server) notServing() bool { return s.role == roleLooking }
 
-// errNotServing closes connections while the ensemble has no leader.
-var errNotServing = errors.New("this server is not serving requests: no leader")
-
 // peerStatus returns the peer's status, or the zero Status when
 // standalone.
 func (s *Server) peerStatus() peer.Status {
@@ -403,5 +410,23 @@ func (s *Server) peerStatus() peer.Status {
 	return s.peer.Status()
 }
 
-// sinceMS converts a duration to whole milliseconds for metrics.
-func sinceMS(d time.Duration) int64 { return d.Milliseconds() }
+// quorumStatus is what srvr and mntr show of the ensemble.
+func (s *Server) quorumStatus(now time.Time) *admin.QuorumStatus {
+	st := s.peer.Status()
+	q := &admin.QuorumStatus{QuorumSize: st.QuorumSize, LastProposalSize: -1, MinProposalSize: -1, MaxProposalSize: -1}
+	switch s.role {
+	case roleLeader:
+		q.PeerState = "leading - broadcast"
+		q.Learners = st.Followers + st.Observers
+		q.SyncedFollowers, q.SyncedObservers, q.PendingSyncs = st.SyncedFollowers, st.SyncedObservers, st.PendingSyncs
+		q.LeaderUptime = now.Sub(st.LeaderSince)
+		q.LastProposalSize, q.MinProposalSize, q.MaxProposalSize = st.LastProposalSize, st.MinProposalSize, st.MaxProposalSize
+	case roleFollower:
+		q.PeerState = "following - broadcast"
+	case roleObserver:
+		q.PeerState = "observing - broadcast"
+	default:
+		q.PeerState = "looking"
+	}
+	return q
+}

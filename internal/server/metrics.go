@@ -96,6 +96,11 @@ type coreMetrics struct {
 	// Startup: ms to load the database, to load its snapshot and to
 	// replay the log after it, and the transactions replayed.
 	dbInit, snapLoadTime, txnsLoadTime, txnsLoaded admin.Recorder
+	// electionTime: ms from entering LOOKING to serving in the new role
+	// (ZooKeeper's election_time); commits: transactions an ensemble
+	// member applied (commit_count).
+	electionTime admin.Recorder
+	commits      int64
 
 	connectionRequests    int64 // ConnectRequests received
 	connectionRevalidates int64 // ConnectRequests resuming a session
@@ -145,6 +150,7 @@ func (m *coreMetrics) fill(snap *admin.Snapshot, now time.Time) {
 		"startup_snap_load_time":       &m.snapLoadTime,
 		"startup_txns_load_time":       &m.txnsLoadTime,
 		"startup_txns_loaded":          &m.txnsLoaded,
+		"election_time":                &m.electionTime,
 	} {
 		snap.Summaries[name] = r.Summary(now)
 	}
@@ -158,6 +164,7 @@ func (m *coreMetrics) fill(snap *admin.Snapshot, now time.Time) {
 		"outstanding_changes_queued":    m.changesQueued,
 		"outstanding_changes_removed":   m.changesRemoved,
 		"digest_mismatches_count":       m.digestMismatches,
+		"commit_count":                  m.commits,
 	} {
 		snap.Counters[name] = v
 	}

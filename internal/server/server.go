@@ -71,6 +71,8 @@ type Server struct {
 	stats     serverStats
 	// role is the server's part in its ensemble (roleStandalone alone).
 	role role
+	// lookingSince is when the server last started looking for a leader.
+	lookingSince time.Time
 	// forwardedBySession holds, per session, the requests this learner
 	// forwarded to the leader and not yet saw committed, oldest first;
 	// pendingSyncs the forwarded syncs not answered yet.
@@ -238,6 +240,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.restoredSessions = nil
 	s.nextZxid = s.tree.LastZxid() + 1
+	s.lookingSince = s.started
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.committer.Start(func(batch []*jute.Txn, err error) {
 		s.inbox.push(event{kind: evCommitted, batch: batch, err: err})

@@ -113,6 +113,9 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 		Summaries: make(map[string]admin.Summary),
 	}
 	now := time.Now()
+	if s.peer != nil {
+		snap.Quorum = s.quorumStatus(now)
+	}
 	s.zkMetrics.fill(&snap, now)
 	snap.Counters["bytes_received_count"] += s.fourLetterBytes.Load()
 	snap.Summaries["snapshottime"] = s.snapshotMS.get(now)

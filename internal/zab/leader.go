@@ -90,6 +90,9 @@ type Leader struct {
 	newLeaderAcks []int64
 	serving       bool
 	failed        bool
+	// sizes are the last, smallest and largest proposal (data bytes), -1
+	// before the first.
+	sizes [3]int64
 }
 
 // ErrZxidRollover ends a leadership whose zxid counter is exhausted: the
@@ -101,7 +104,7 @@ func NewLeader(cfg Config, st LeaderState) *Leader {
 	l := &Leader{
 		cfg: cfg, acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch,
 		lastZxid: st.LastZxid, lastCommitted: st.LastZxid, lastTxn: st.LastZxid, lastProposed: st.LastZxid, persisted: st.LastZxid,
-		learners: make(map[int64]*learnerHandler),
+		learners: make(map[int64]*learnerHandler), sizes: [3]int64{-1, -1, -1},
 	}
 	l.committed = append(l.committed, st.History...)
 	l.trimCommitted()
@@ -529,6 +532,11 @@ func (l *Leader) Propose(txn *jute.Txn) error {
 		return fmt.Errorf("zab: proposal zxid %v does not follow %v in epoch %d", z, l.lastProposed, l.epoch)
 	}
 	p := NewProposal(txn)
+	n := int64(len(p.Data))
+	l.sizes[0], l.sizes[2] = n, max(l.sizes[2], n)
+	if l.sizes[1] < 0 || n < l.sizes[1] {
+		l.sizes[1] = n
+	}
 	l.lastProposed = z
 	l.pending = append(l.pending, &outstanding{Proposal: p, proposed: l.ticks})
 	l.ready.Append = append(l.ready.Append, p)
@@ -665,6 +673,31 @@ func (l *Leader) Learners() map[int64]bool {
 		out[sid] = h.observer
 	}
 	return out
+}
+
+// ProposalSizes returns the data size of the last, the smallest and the
+// largest proposal, -1 each before the first.
+func (l *Leader) ProposalSizes() (last, smallest, largest int64) { return l.sizes[0], l.sizes[1], l.sizes[2] }
+
+// SyncedObservers returns how many observers are synchronized and heard
+// from within syncLimit.
+func (l *Leader) SyncedObservers() int {
+	n := 0
+	for _, h := range l.learners {
+		if h.stage == stageUpToDate && h.observer && (l.ticks-h.lastHeard)/2 <= l.cfg.SyncLimit {
+			n++
+		}
+	}
+	return n
+}
+
+// PendingSyncs returns how many learner syncs wait for proposals to commit.
+func (l *Leader) PendingSyncs() int {
+	n := 0
+	for _, o := range l.pending {
+		n += len(o.syncs)
+	}
+	return n
 }
 
 // PendingProposals returns how many proposals wait for a quorum.
