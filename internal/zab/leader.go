@@ -677,7 +677,9 @@ func (l *Leader) Learners() map[int64]bool {
 
 // ProposalSizes returns the data size of the last, the smallest and the
 // largest proposal, -1 each before the first.
-func (l *Leader) ProposalSizes() (last, smallest, largest int64) { return l.sizes[0], l.sizes[1], l.sizes[2] }
+func (l *Leader) ProposalSizes() (last, smallest, largest int64) {
+	return l.sizes[0], l.sizes[1], l.sizes[2]
+}
 
 // SyncedObservers returns how many observers are synchronized and heard
 // from within syncLimit.
