@@ -53,6 +53,8 @@ type logCommand struct {
 	truncate   bool
 	truncateTo jute.Zxid
 	done       chan error
+	// last, when set, receives the log's last zxid before done.
+	last *jute.Zxid
 }
 
 func newLogWriter(l *storage.Log, fs storage.FS, logDir, snapDir string, opts storage.LogOptions, snapCount int, fsyncWarn time.Duration, logger *slog.Logger) *logWriter {
@@ -85,11 +87,14 @@ func (w *logWriter) push(c logCommand) {
 // append queues proposals; it never blocks.
 func (w *logWriter) append(ps []zab.Proposal) { w.push(logCommand{append: ps}) }
 
-// barrier waits until everything queued before it is durable.
-func (w *logWriter) barrier() error {
+// barrier waits until everything queued before it is durable and returns
+// the last zxid in the log.
+func (w *logWriter) barrier() (jute.Zxid, error) {
 	done := make(chan error, 1)
-	w.push(logCommand{done: done})
-	return w.wait(done)
+	var last jute.Zxid
+	w.push(logCommand{done: done, last: &last})
+	err := w.wait(done)
+	return last, err
 }
 
 // truncateTo cuts the log after zxid, once everything queued before it has
@@ -138,6 +143,9 @@ func (w *logWriter) run() {
 			if err == nil && c.truncate {
 				err = w.truncate(c.truncateTo)
 			}
+			if c.last != nil {
+				*c.last = w.log.LastZxid()
+			}
 			c.done <- err
 		}
 		if err := w.flush(batch); err != nil {
@@ -184,20 +192,24 @@ func (w *logWriter) flush(batch []zab.Proposal) error {
 	return nil
 }
 
-// truncate closes the log, cuts it after zxid and opens it again.
+// truncate closes the log, cuts it after zxid and opens it again. If the
+// cut fails the log is reopened as it was.
 func (w *logWriter) truncate(zxid jute.Zxid) error {
+	last := w.log.LastZxid()
 	if err := w.log.Close(); err != nil {
 		return fmt.Errorf("close the log before truncating: %w", err)
 	}
-	if err := storage.Truncate(w.fs, w.logDir, w.snapDir, zxid); err != nil {
-		return fmt.Errorf("truncate the log after %v: %w", zxid, err)
-	}
+	terr := storage.Truncate(w.fs, w.logDir, w.snapDir, zxid)
 	l, err := storage.OpenLog(w.logDir, w.opts)
 	if err != nil {
 		return fmt.Errorf("reopen the log after truncating: %w", err)
 	}
-	l.SetLastZxid(zxid)
 	w.log = l
+	if terr != nil {
+		l.SetLastZxid(last)
+		return fmt.Errorf("truncate the log after %v: %w", zxid, terr)
+	}
+	l.SetLastZxid(zxid)
 	return nil
 }
 

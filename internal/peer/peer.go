@@ -474,10 +474,12 @@ func (p *Peer) lead() {
 
 // history reads the tail of the committed log from disk for DIFF syncs.
 func (p *Peer) history() []zab.Proposal {
-	if err := p.writer.barrier(); err != nil {
+	last, err := p.writer.barrier()
+	if err != nil {
 		p.log.Warn("could not wait for the log", "err", err)
 		return nil
 	}
+	p.lastLogged = max(p.lastLogged, last)
 	n := p.zabConfig().CommitLogCount
 	// Only this epoch's tail: older history reaches lagging learners by SNAP.
 	from := jute.MakeZxid(uint32(p.lastLogged.Epoch()), 0)
@@ -485,7 +487,7 @@ func (p *Peer) history() []zab.Proposal {
 		from = p.lastLogged - jute.Zxid(n)
 	}
 	var out []zab.Proposal
-	_, err := storage.Replay(p.cfg.FS, p.cfg.LogDir, from, false, func(t *jute.Txn) error {
+	_, err = storage.Replay(p.cfg.FS, p.cfg.LogDir, from, false, func(t *jute.Txn) error {
 		if t.Header.Zxid > from && t.Header.Zxid <= p.lastLogged {
 			out = append(out, zab.NewProposal(t))
 		}
@@ -574,8 +576,10 @@ func (p *Peer) endRole(why string) {
 		p.leaderLink = nil
 	}
 	clear(p.snapshots)
-	if err := p.writer.barrier(); err != nil {
+	if last, err := p.writer.barrier(); err != nil {
 		p.log.Error("log writer stopped while leaving the role", "err", err)
+	} else {
+		p.lastLogged = max(p.lastLogged, last)
 	}
 	var pending []zab.Proposal
 	switch {
@@ -930,8 +934,11 @@ func (p *Peer) executeLearner(r zab.Ready) {
 		p.lastLogged = last
 	}
 	if r.LoadSnapshot {
+		// Whatever the log holds after the snapshot is not the leader's
+		// history: it must not be replayed after a restart.
 		if err := p.writer.truncateTo(r.SnapshotZxid); err != nil {
-			p.log.Warn("could not cut the log back to the leader's snapshot", "zxid", r.SnapshotZxid, "err", err)
+			p.endRole("cut the log back to the leader's snapshot: " + err.Error())
+			return
 		}
 		if err := p.sm.InstallSnapshot(p.ctx, r.Snapshot, r.SnapshotZxid); err != nil {
 			p.endRole("install the leader's snapshot: " + err.Error())
