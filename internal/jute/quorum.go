@@ -164,10 +164,12 @@ type SessionTouch struct {
 	Timeout int32
 }
 
-// EncodeTouches writes a touch table: records back to back, no count.
+// EncodeTouches writes a touch table: records back to back, no count. An
+// empty table is an empty, non-nil buffer (length 0 on the wire, not -1):
+// a Java leader reads a PING reply's data without a null check (§5.6).
 func EncodeTouches(touches []SessionTouch) []byte {
 	if len(touches) == 0 {
-		return nil
+		return []byte{}
 	}
 	e := NewEncoder(make([]byte, 0, 12*len(touches)))
 	for _, t := range touches {

@@ -50,6 +50,16 @@ func TestTouchTableIsRecordsWithoutACount(t *testing.T) {
 	}
 }
 
+func TestAnEmptyTouchTableIsAZeroLengthBufferNotNull(t *testing.T) {
+	p := QuorumPacket{Type: PacketPing, Zxid: 0x100000002, Data: EncodeTouches(nil)}
+	b := Encode(&p)
+	// type, zxid, then the data's length: 0, where -1 (null) would make a
+	// Java leader's LearnerHandler throw and drop the follower.
+	if len(b) < 16 || !bytes.Equal(b[12:16], []byte{0, 0, 0, 0}) {
+		t.Fatalf("encoded %x, want a zero data length at offset 12", b)
+	}
+}
+
 func TestLearnerInfoAcceptsThePreZab10Form(t *testing.T) {
 	e := NewEncoder(nil)
 	e.Long(5)
