@@ -48,6 +48,12 @@ type Learner struct {
 	proposals []Proposal
 	// acked is the newest zxid ACKed.
 	acked jute.Zxid
+	// unacked are the zxids of the proposals logged (or queued to be) and
+	// not ACKed yet, oldest first. A follower ACKs each once it is
+	// durable, even if its COMMIT came first: a Java leader drops a
+	// follower whose oldest un-ACKed proposal waits longer than syncLimit
+	// (§5.5).
+	unacked []jute.Zxid
 	// needSnapshot is set by SNAP and TRUNC: NEWLEADER takes a snapshot.
 	needSnapshot bool
 	// newLeaderNeeds is the zxid that must be durable before NEWLEADER is
@@ -244,6 +250,9 @@ func (l *Learner) proposal(p jute.QuorumPacket) {
 	}
 	prop := Proposal{Zxid: p.Zxid, Data: p.Data, Txn: txn}
 	l.proposals = append(l.proposals, prop)
+	if !l.st.Observer {
+		l.unacked = append(l.unacked, p.Zxid)
+	}
 	l.lastZxid = p.Zxid
 	l.ready.Append = append(l.ready.Append, prop)
 }
@@ -308,18 +317,18 @@ func (l *Learner) ackPersisted() {
 	if l.st.Observer {
 		return
 	}
-	for _, p := range l.proposals {
-		if p.Zxid > l.persisted {
+	n := 0
+	for _, z := range l.unacked {
+		if z > l.persisted {
 			break
 		}
-		if p.Zxid > l.acked {
-			l.send(packet(jute.PacketAck, p.Zxid, nil))
-			l.acked = p.Zxid
+		if z > l.acked {
+			l.send(packet(jute.PacketAck, z, nil))
+			l.acked = z
 		}
+		n++
 	}
-	if l.persisted > l.acked {
-		l.acked = l.persisted // committed before being durable: nothing to ACK
-	}
+	l.unacked = slices.Delete(l.unacked, 0, n)
 }
 
 func (l *Learner) pingReply(p jute.QuorumPacket) {
