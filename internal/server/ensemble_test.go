@@ -1,0 +1,406 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkd/zkd/client"
+	"github.com/zkd/zkd/internal/admin"
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/session"
+)
+
+// testEnsemble is an ensemble of in-process servers on loopback ports.
+type testEnsemble struct {
+	t       *testing.T
+	cfgText []string // each server's zoo.cfg
+	dirs    []string
+	servers []*Server // nil while stopped
+}
+
+// freePorts reserves n distinct loopback ports and releases them.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// startEnsemble starts n voters (and observers) with a short tick.
+func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
+	t.Helper()
+	n := voters + observers
+	ports := freePorts(t, 3*n)
+	e := &testEnsemble{t: t, servers: make([]*Server, n)}
+	var members []string
+	for i := range n {
+		role := ""
+		if i >= voters {
+			role = ":observer"
+		}
+		members = append(members, fmt.Sprintf("server.%d=127.0.0.1:%d:%d%s;127.0.0.1:%d", i+1, ports[3*i+1], ports[3*i+2], role, ports[3*i]))
+	}
+	for i := range n {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprint(i+1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.dirs = append(e.dirs, dir)
+		lines := []string{"tickTime=100", "initLimit=20", "syncLimit=5", "dataDir=" + dir,
+			"admin.enableServer=false", "4lw.commands.whitelist=*", "preAllocSize=64"}
+		if i >= voters {
+			lines = append(lines, "peerType=observer")
+		}
+		e.cfgText = append(e.cfgText, strings.Join(append(lines, members...), "\n")+"\n")
+	}
+	for i := range n {
+		e.start(i)
+	}
+	t.Cleanup(func() {
+		for i := range e.servers {
+			e.stop(i)
+		}
+	})
+	return e
+}
+
+func (e *testEnsemble) start(i int) {
+	e.t.Helper()
+	cfg, _, err := config.Parse(strings.NewReader(e.cfgText[i]), filepath.Join(e.dirs[i], "zoo.cfg"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := cfg.SetMyID(int64(i + 1)); err != nil {
+		e.t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})).With("myid", i+1)
+	s, err := New(cfg, Options{Logger: log})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := s.Start(e.t.Context()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.servers[i] = s
+}
+
+func (e *testEnsemble) stop(i int) {
+	if s := e.servers[i]; s != nil {
+		s.Close()
+		e.servers[i] = nil
+	}
+}
+
+func (e *testEnsemble) mode(i int) string {
+	s := e.servers[i]
+	if s == nil {
+		return "stopped"
+	}
+	snap := s.Snapshot(0)
+	if !snap.Serving {
+		return "looking"
+	}
+	return snap.Mode
+}
+
+// waitForLeader waits until every running server serves and exactly one
+// leads, and returns the leader's index.
+func (e *testEnsemble) waitForLeader() int {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		leader, serving, running := -1, 0, 0
+		leaders := 0
+		for i := range e.servers {
+			if e.servers[i] == nil {
+				continue
+			}
+			running++
+			switch e.mode(i) {
+			case "leader":
+				leader = i
+				leaders++
+				serving++
+			case "follower", "observer":
+				serving++
+			}
+		}
+		if leaders == 1 && serving == running {
+			return leader
+		}
+		if time.Now().After(deadline) {
+			modes := make([]string, len(e.servers))
+			for i := range e.servers {
+				modes[i] = e.mode(i)
+			}
+			e.t.Fatalf("no single leader within 30s: %v", modes)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *testEnsemble) addr(i int) string { return e.servers[i].Addr().String() }
+
+// connect opens a go-zookeeper session to the given servers.
+func (e *testEnsemble) connect(servers ...int) *zk.Conn {
+	e.t.Helper()
+	var addrs []string
+	for _, i := range servers {
+		addrs = append(addrs, e.addr(i))
+	}
+	conn, events, err := zk.Connect(addrs, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(testLogger{e.t}))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(conn.Close)
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				go func() {
+					for range events {
+					}
+				}()
+				return conn
+			}
+		case <-deadline:
+			e.t.Fatal("no session within 15s")
+		}
+	}
+}
+
+func others(n, not int) []int {
+	var out []int
+	for i := range n {
+		if i != not {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func TestEnsembleReplicatesWritesFromEveryServer(t *testing.T) {
+	e := startEnsemble(t, 3, 1)
+	leader := e.waitForLeader()
+	if got := e.mode(3); got != "observer" {
+		t.Fatalf("server 4 is %s, want observer", got)
+	}
+	for i := range 4 {
+		c := e.connect(i)
+		if _, err := c.Create(fmt.Sprintf("/from%d", i), []byte{byte(i)}, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("create through server %d (leader is %d): %v", i+1, leader+1, err)
+		}
+	}
+	for i := range 4 {
+		c := e.connect(i)
+		if _, err := c.Sync("/"); err != nil {
+			t.Fatal(err)
+		}
+		kids, _, err := c.Children("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(kids)
+		if want := []string{"from0", "from1", "from2", "from3", "zookeeper"}; !slices.Equal(kids, want) {
+			t.Fatalf("server %d lists %v, want %v", i+1, kids, want)
+		}
+	}
+	snap := e.servers[leader].Snapshot(0)
+	if snap.Quorum == nil || snap.Quorum.Learners != 3 || snap.Quorum.PeerState != "leading - broadcast" {
+		t.Fatalf("leader's quorum status %+v", snap.Quorum)
+	}
+}
+
+func TestEnsembleErrorsAndVersionsComeBackThroughFollowers(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	f := others(3, leader)[0]
+	c := e.connect(f)
+	if _, err := c.Create("/v", []byte("a"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/v", nil, 0, zk.WorldACL(zk.PermAll)); err != zk.ErrNodeExists {
+		t.Fatalf("second create: %v, want node exists", err)
+	}
+	st, err := c.Set("/v", []byte("b"), 0)
+	if err != nil || st.Version != 1 {
+		t.Fatalf("set: %v %+v", err, st)
+	}
+	if _, err := c.Set("/v", []byte("c"), 0); err != zk.ErrBadVersion {
+		t.Fatalf("set with a stale version: %v, want bad version", err)
+	}
+	name, err := c.Create("/seq-", nil, zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	if err != nil || name != "/seq-0000000001" {
+		t.Fatalf("sequential create: %q %v", name, err)
+	}
+	res, err := c.Multi(&zk.CreateRequest{Path: "/m1", Acl: zk.WorldACL(zk.PermAll)}, &zk.DeleteRequest{Path: "/v", Version: 1})
+	if err != nil || len(res) != 2 {
+		t.Fatalf("multi: %v %v", res, err)
+	}
+}
+
+func TestEnsembleWatchesFireOnTheServerTheClientUses(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	fs := others(3, leader)
+	watcher := e.connect(fs[0])
+	writer := e.connect(fs[1])
+	_, _, ch, err := watcher.ExistsW("/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Create("/w", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-ch:
+		if ev.Type != zk.EventNodeCreated || ev.Path != "/w" {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch event on the other follower")
+	}
+}
+
+func TestEnsembleSessionMovesBetweenServersWithItsEphemerals(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	fs := others(3, leader)
+	c := e.connect(fs[0])
+	if _, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	id := c.SessionID()
+	// The server the session was created on goes away; the session
+	// reattaches on another follower (zkd's own client can name it).
+	e.stop(fs[0])
+	ctx := t.Context()
+	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.Password(jute.SessionID(id))),
+		client.WithSessionTimeout(4*time.Second))
+	if err != nil {
+		t.Fatalf("reattach session %#x on another server: %v", id, err)
+	}
+	defer moved.Close(ctx)
+	_, st, err := moved.Get(ctx, "/eph")
+	if err != nil || st.EphemeralOwner != id {
+		t.Fatalf("ephemeral after the move: %v %+v", err, st)
+	}
+	if _, _, err := moved.Create(ctx, "/eph2", nil, client.ModeEphemeral, client.WorldACL(client.PermAll)); err != nil {
+		t.Fatalf("write of the moved session: %v", err)
+	}
+	// Closing the session deletes its ephemerals on every server.
+	if err := moved.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := e.connect(leader)
+	for _, p := range []string{"/eph", "/eph2"} {
+		if ok, _, err := check.Exists(p); err != nil || ok {
+			t.Fatalf("%s after its session closed: exists=%v %v", p, ok, err)
+		}
+	}
+}
+
+func TestEnsembleLeaderExpiresASessionWhoseFollowerWentAway(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	fs := others(3, leader)
+	c := e.connect(fs[0])
+	if _, err := c.Create("/gone", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	e.stop(fs[0])
+	check := e.connect(leader)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, _, err := check.Exists("/gone")
+		if err == nil && !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ephemeral outlived its session's timeout: exists=%v %v", ok, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestEnsembleSurvivesTheLeaderAndCatchesUpARestartedServer(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	c := e.connect(others(3, leader)...)
+	for i := range 20 {
+		if _, err := c.Create(fmt.Sprintf("/k%d", i), []byte("v"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.stop(leader)
+	next := e.waitForLeader()
+	if next == leader {
+		t.Fatal("the stopped server is still the leader")
+	}
+	var err error
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err = c.Create("/after", nil, 0, zk.WorldACL(zk.PermAll)); err == nil || err == zk.ErrNodeExists {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write accepted after the leader went: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.start(leader)
+	e.waitForLeader()
+	back := e.connect(leader)
+	if _, err := back.Sync("/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/k0", "/k19", "/after"} {
+		if ok, _, err := back.Exists(p); err != nil || !ok {
+			t.Fatalf("restarted server lacks %s: %v", p, err)
+		}
+	}
+	if e.mode(leader) == "leader" {
+		t.Fatal("the restarted server took the leadership back")
+	}
+}
+
+func TestEnsembleMinorityStopsServing(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	fs := others(3, leader)
+	e.stop(fs[0])
+	e.stop(fs[1])
+	deadline := time.Now().Add(15 * time.Second)
+	for e.mode(leader) != "looking" {
+		if time.Now().After(deadline) {
+			t.Fatalf("a leader without a quorum is still %s", e.mode(leader))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := admin.RunFourLetter("srvr", e.servers[leader], map[string]bool{"srvr": true}, nil)
+	if !strings.Contains(out, "not currently serving requests") {
+		t.Fatalf("srvr of a server without a leader: %q", out)
+	}
+}
