@@ -5,6 +5,7 @@ go 1.26.0
 require github.com/go-zookeeper/zk v1.0.4
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/creack/pty v1.1.24
 	github.com/klauspost/compress v1.20.3
 	github.com/peterh/liner v1.2.3
