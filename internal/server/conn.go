@@ -107,6 +107,10 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 		other.closing = true
 		other.c.Close()
 	}
+	if s.role.learning() && bytes.Equal(req.Passwd, session.Password(req.SessionID)) {
+		s.revalidateOnLeader(cs, req, timeout, at)
+		return
+	}
 	sess, ok := s.sessions.Get(req.SessionID)
 	if !ok || sess.Closing || !bytes.Equal(req.Passwd, session.Password(req.SessionID)) {
 		// (A session whose close is in flight is Closing too.)

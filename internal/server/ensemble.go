@@ -10,6 +10,7 @@ import (
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/peer"
 	"github.com/zkd/zkd/internal/prep"
+	"github.com/zkd/zkd/internal/session"
 	"github.com/zkd/zkd/internal/storage"
 	"github.com/zkd/zkd/internal/tree"
 	"github.com/zkd/zkd/internal/zab"
@@ -213,6 +214,7 @@ func (s *Server) becomeLooking() {
 	s.inflight = nil
 	clear(s.lastWrite)
 	clear(s.forwardedBySession)
+	clear(s.revalidating)
 	s.pendingSyncs = nil
 	s.prep.Overlay.Reset()
 	s.sessions.Untrack()
@@ -394,9 +396,56 @@ func (s *Server) revalidate(reqs []zab.RevalidateRequest) {
 	}
 }
 
-// revalidated is unused by zkd's learners, which validate sessions against
-// their replicated session table; answers are ignored.
-func (s *Server) revalidated([]jute.RevalidateReply) {}
+// revalidateOnLeader holds a learner's handshake for a resumed session
+// until the leader says whether the session is alive (and makes this
+// server its owner), as ZooKeeper's learners do (storage spec §5.9): the
+// leader, not this server's possibly lagging copy, decides.
+func (s *Server) revalidateOnLeader(cs *connState, req *jute.ConnectRequest, timeout int32, at time.Time) {
+	id := req.SessionID
+	cs.session = id
+	s.owners[id] = cs
+	p := &pending{cs: cs, op: jute.OpCreateSession, connect: req, timeout: timeout, write: true, at: at}
+	cs.queue = append(cs.queue, p)
+	s.revalidating[id] = append(s.revalidating[id], p)
+	s.peer.RevalidateSession(id, timeout)
+}
+
+// revalidated completes held handshakes with the leader's answers.
+func (s *Server) revalidated(replies []jute.RevalidateReply) {
+	for _, r := range replies {
+		q := s.revalidating[r.Session]
+		if len(q) == 0 {
+			continue
+		}
+		p := q[0]
+		if len(q) == 1 {
+			delete(s.revalidating, r.Session)
+		} else {
+			s.revalidating[r.Session] = q[1:]
+		}
+		cs := p.cs
+		if cs.closing {
+			continue
+		}
+		if !r.Valid {
+			s.log.Info("invalid session on reconnect", "peer", cs.c.Remote(), "session", r.Session)
+			cs.closing = true
+			cs.queue = nil
+			cs.c.SendConnectResponse(&jute.ConnectResponse{Passwd: make([]byte, session.PasswordLen), HasReadOnly: p.connect.HasReadOnly}, true)
+			continue
+		}
+		s.sessions.SetTimeout(r.Session, p.timeout, s.nowMS())
+		p.done = true
+		s.drain(cs)
+		// Requests the session forwarded on an older connection go first.
+		if fw := s.forwardedBySession[r.Session]; len(fw) > 0 {
+			barrier := &pending{cs: cs, write: true, barrier: true}
+			last := fw[len(fw)-1]
+			last.barriers = append(last.barriers, barrier)
+			cs.queue = append(cs.queue, barrier)
+		}
+	}
+}
 
 // notServing reports whether client requests must be refused now.
 func (s *Server) notServing() bool { return s.role == roleLooking }

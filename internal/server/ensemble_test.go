@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -319,6 +320,11 @@ func TestEnsembleSessionMovesBetweenServersWithItsEphemerals(t *testing.T) {
 		if ok, _, err := check.Exists(p); err != nil || ok {
 			t.Fatalf("%s after its session closed: exists=%v %v", p, ok, err)
 		}
+	}
+	// The leader answers the follower's REVALIDATE: the session is gone.
+	_, err = client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.Password(jute.SessionID(id))))
+	if !errors.Is(err, client.ErrSessionExpired) {
+		t.Fatalf("reattach a closed session: %v, want session expired", err)
 	}
 }
 

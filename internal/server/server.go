@@ -78,9 +78,12 @@ type Server struct {
 	// pendingSyncs the forwarded syncs not answered yet.
 	forwardedBySession map[jute.SessionID][]*pending
 	pendingSyncs       []*pending
-	lastReap           time.Time
-	whitelist          map[string]bool
-	inMemory           bool
+	// revalidating holds, per session, resumed handshakes on a learner
+	// waiting for the leader's REVALIDATE answer.
+	revalidating map[jute.SessionID][]*pending
+	lastReap     time.Time
+	whitelist    map[string]bool
+	inMemory     bool
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
 	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
@@ -157,6 +160,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		aclConf:   aclConf,
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
+		revalidating:       make(map[jute.SessionID][]*pending),
 	}
 	ensemble := !cfg.Standalone()
 	if ensemble && opts.InMemory {
