@@ -73,6 +73,9 @@ func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
 		if i >= voters {
 			lines = append(lines, "peerType=observer")
 		}
+		if voters == 1 {
+			lines = append(lines, "standaloneEnabled=false")
+		}
 		e.cfgText = append(e.cfgText, strings.Join(append(lines, members...), "\n")+"\n")
 	}
 	for i := range n {
@@ -408,5 +411,19 @@ func TestEnsembleMinorityStopsServing(t *testing.T) {
 	out := admin.RunFourLetter("srvr", e.servers[leader], map[string]bool{"srvr": true}, nil)
 	if !strings.Contains(out, "not currently serving requests") {
 		t.Fatalf("srvr of a server without a leader: %q", out)
+	}
+}
+
+func TestOneVoterWithStandaloneDisabledLeadsItself(t *testing.T) {
+	e := startEnsemble(t, 1, 0)
+	if got := e.waitForLeader(); got != 0 {
+		t.Fatalf("leader %d", got)
+	}
+	c := e.connect(0)
+	if _, err := c.Create("/solo", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.servers[0].Snapshot(0).Quorum; q == nil || q.QuorumSize != 1 {
+		t.Fatalf("quorum status %+v", q)
 	}
 }
