@@ -47,6 +47,7 @@ var allowed = map[string][]string{
 	"client/recipe":        {"client"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
 	"internal/cli":         {"client"},
+	"internal/sim":         {"internal/jute", "internal/fle", "internal/zab", "internal/storage", "internal/tree"},
 	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli"},
 }
 

@@ -1,0 +1,6 @@
+//go:build !race
+
+package sim
+
+// defaultSeeds is how many runs TestSeeds makes by default.
+const defaultSeeds = 1002
