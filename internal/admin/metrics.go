@@ -80,9 +80,11 @@ func NewCollector(src Source) prometheus.Collector {
 	addSummaries(mntrBasicSummaries, false)
 	addSummaries(mntrAdvancedSummaries, true)
 
-	// The keys mntr prints do not depend on the snapshot's values: learn
-	// them, and which are numbers, from an empty one.
-	for _, m := range monitorMetrics(&Snapshot{}) {
+	// The keys mntr prints do not depend on the snapshot's values, only on
+	// the server's role: learn them, and which are numbers, from an empty
+	// standalone one and an empty leader's (the ensemble gauges).
+	leader := &Snapshot{Mode: "leader", Quorum: &QuorumStatus{}}
+	for _, m := range append(monitorMetrics(&Snapshot{}), monitorMetrics(leader)...) {
 		if _, ok := metricValue(m.value); !ok || summaryKeys[m.key] {
 			continue
 		}

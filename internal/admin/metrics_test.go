@@ -450,3 +450,27 @@ func TestMetricsHandlerServesConcurrentScrapes(t *testing.T) {
 		t.Errorf("4 scrapes took %d snapshots, want 4", n)
 	}
 }
+
+func TestMetricsServeTheLeadersQuorumGauges(t *testing.T) {
+	snap := freshSnapshot()
+	snap.Mode = "leader"
+	snap.Quorum = &QuorumStatus{PeerState: "leading - broadcast", QuorumSize: 3, Learners: 2, SyncedFollowers: 2,
+		LastProposalSize: 89, MinProposalSize: 36, MaxProposalSize: 89}
+	families := parseProm(t, scrape(t, &fakeSource{snap: snap, cfg: standaloneConfig()}))
+	for name, want := range map[string]float64{"quorum_size": 3, "learners": 2, "synced_followers": 2, "max_proposal_size": 89} {
+		if f := families[name]; f == nil || f.typ != "gauge" {
+			t.Errorf("%s is not served as a gauge", name)
+			continue
+		}
+		if got := value(t, families, name, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if families["peer_state"] != nil {
+		t.Error("the text line peer_state is served as a metric")
+	}
+	standalone := parseProm(t, scrape(t, &fakeSource{snap: freshSnapshot(), cfg: standaloneConfig()}))
+	if f := standalone["learners"]; f != nil && len(f.samples) > 0 {
+		t.Error("a standalone server serves the leader's learners gauge")
+	}
+}
