@@ -32,6 +32,9 @@ type Request struct {
 	Identities []jute.Id
 	// Timeout is the negotiated timeout, for createSession.
 	Timeout int32
+	// Fail, when not OK, makes the write fail with this code: a check the
+	// caller made before preparing (SESSIONMOVED on a leader).
+	Fail jute.Code
 }
 
 // Preparer builds transactions. It owns an Overlay and must be used by one
@@ -61,6 +64,11 @@ func IsWrite(op jute.OpCode) bool {
 func (p *Preparer) Prepare(req *Request, zxid jute.Zxid, now int64) *jute.Txn {
 	h := jute.TxnHeader{ClientID: req.Session, Cxid: req.Cxid, Zxid: zxid, Time: now, Type: req.Op}
 	txn := &jute.Txn{Header: h}
+	if req.Fail != jute.OK {
+		txn.Header.Type = jute.OpError
+		txn.Record = &jute.ErrorTxn{Err: req.Fail}
+		return txn
+	}
 	if req.Body == nil {
 		txn.Header.Type = jute.OpError
 		txn.Record = &jute.ErrorTxn{Err: jute.ErrMarshallingError}

@@ -93,6 +93,9 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 			s.forward(cs, p, nil, timeout)
 			return
 		}
+		if s.role == roleLeader {
+			s.sessionOwners[id] = s.cfg.MyID
+		}
 		p := s.submit(cs, &prep.Request{Session: id, Op: jute.OpCreateSession, Body: &jute.Empty{}, Timeout: timeout}, nil)
 		p.connect = req
 		p.timeout = timeout
@@ -122,6 +125,9 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	cs.session = req.SessionID
 	s.owners[req.SessionID] = cs
 	s.sessions.SetTimeout(req.SessionID, timeout, s.nowMS())
+	if s.role == roleLeader {
+		s.sessionOwners[req.SessionID] = s.cfg.MyID
+	}
 	if s.role.learning() {
 		s.peer.Touch(req.SessionID, timeout)
 	}
@@ -239,7 +245,11 @@ func (s *Server) prepareWrite(cs *connState, p *pending) {
 			sess.Closing = true
 		}
 	}
-	s.submit(cs, &prep.Request{Session: cs.session, Cxid: p.xid, Op: p.op, Body: body, Identities: p.ids}, p)
+	req := &prep.Request{Session: cs.session, Cxid: p.xid, Op: p.op, Body: body, Identities: p.ids}
+	if p.op != jute.OpCloseSession && !s.ownedBy(cs.session, s.cfg.MyID) {
+		req.Fail = jute.ErrSessionMoved
+	}
+	s.submit(cs, req, p)
 }
 
 // submit prepares a transaction, queues it behind the connection's earlier
@@ -383,6 +393,7 @@ func (s *Server) apply(p *pending) {
 	case jute.OpCloseSession:
 		id := txn.Header.ClientID
 		s.sessions.Remove(id)
+		delete(s.sessionOwners, id)
 		if owner := s.owners[id]; owner != nil {
 			delete(s.owners, id)
 			if owner != p.cs {

@@ -223,6 +223,7 @@ func (s *Server) becomeLooking() {
 // becomeLeader starts client service as the leader of epoch.
 func (s *Server) becomeLeader(epoch int64) {
 	s.role = roleLeader
+	clear(s.sessionOwners) // the first server to use a session claims it
 	s.recordElection()
 	s.nextZxid = jute.MakeZxid(uint32(epoch), 1)
 	s.prep.Overlay.Reset()
@@ -371,9 +372,34 @@ func (s *Server) forwarded(reqs []zab.Request) {
 				req.Body = rec
 			}
 		}
+		switch r.Op {
+		case jute.OpCreateSession:
+			s.sessionOwners[r.Session] = r.From
+		case jute.OpCloseSession:
+		default:
+			if !s.ownedBy(r.Session, r.From) {
+				req.Fail = jute.ErrSessionMoved
+			}
+		}
 		s.zkMetrics.requestsQueued++
 		s.submit(nil, req, &pending{op: r.Op, xid: r.Cxid, at: now})
 	}
+}
+
+// ownedBy reports whether server sid may write for session id: the server
+// that created the session, or that the client last moved to, owns it
+// (ZooKeeper answers anyone else SESSIONMOVED). A session nobody claimed
+// yet since this leader began is claimed by the first server that uses it.
+func (s *Server) ownedBy(id jute.SessionID, sid int64) bool {
+	if s.role != roleLeader {
+		return true
+	}
+	owner, ok := s.sessionOwners[id]
+	if !ok {
+		s.sessionOwners[id] = sid
+		return true
+	}
+	return owner == sid
 }
 
 // touched applies the session touches learners reported (leader).
@@ -392,6 +418,9 @@ func (s *Server) revalidate(reqs []zab.RevalidateRequest) {
 	now := s.nowMS()
 	for _, r := range reqs {
 		valid := s.role == roleLeader && s.sessions.Touch(r.Session, now)
+		if valid {
+			s.sessionOwners[r.Session] = r.From
+		}
 		s.peer.Revalidated(r.From, r.Session, valid)
 	}
 }

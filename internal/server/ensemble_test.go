@@ -427,3 +427,28 @@ func TestOneVoterWithStandaloneDisabledLeadsItself(t *testing.T) {
 		t.Fatalf("quorum status %+v", q)
 	}
 }
+
+func TestEnsembleAnswersSessionMovedToTheServerTheSessionLeft(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	leader := e.waitForLeader()
+	fs := others(3, leader)
+	old := e.connect(fs[0])
+	id := old.SessionID()
+	ctx := t.Context()
+	// The session moves to the other follower, which revalidates it on
+	// the leader and so becomes its owner.
+	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.Password(jute.SessionID(id))),
+		client.WithSessionTimeout(4*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moved.Close(ctx)
+	if _, _, err := moved.Create(ctx, "/mine", nil, client.ModePersistent, client.WorldACL(client.PermAll)); err != nil {
+		t.Fatalf("write from the session's new server: %v", err)
+	}
+	// A write still arriving through the old server is refused, as
+	// ZooKeeper refuses it.
+	if _, err := old.Create("/stale", nil, 0, zk.WorldACL(zk.PermAll)); err != zk.ErrSessionMoved {
+		t.Fatalf("write through the server the session left: %v, want session moved", err)
+	}
+}

@@ -81,9 +81,12 @@ type Server struct {
 	// revalidating holds, per session, resumed handshakes on a learner
 	// waiting for the leader's REVALIDATE answer.
 	revalidating map[jute.SessionID][]*pending
-	lastReap     time.Time
-	whitelist    map[string]bool
-	inMemory     bool
+	// sessionOwners maps, on a leader, each session to the server its
+	// client uses (this server's myid for its own clients).
+	sessionOwners map[jute.SessionID]int64
+	lastReap      time.Time
+	whitelist     map[string]bool
+	inMemory      bool
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
 	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
@@ -161,6 +164,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
 		revalidating:       make(map[jute.SessionID][]*pending),
+		sessionOwners:      make(map[jute.SessionID]int64),
 	}
 	ensemble := !cfg.Standalone()
 	if ensemble && opts.InMemory {
