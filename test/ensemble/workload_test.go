@@ -375,14 +375,21 @@ func (w *workload) check(final finalState) {
 	w.t.Logf("history: %d calls (%d ok, %d unknown outcome, %d NoNode, %d NodeExists, %d BadVersion) by %d clients",
 		len(h), counts[lincheck.OK], counts[lincheck.Unknown], counts[lincheck.NoNode], counts[lincheck.NodeExists], counts[lincheck.BadVersion], w.nextClient)
 
-	// A lost acknowledged setData shows as a final mzxid below its zxid;
+	// A lost acknowledged setData shows as a final mzxid below its zxid,
+	// or as the znode gone with no delete that may have run after it;
 	// porcupine finds the rest (lost creates and deletes), but this names
 	// the write.
 	for _, o := range h {
-		if o.Kind == lincheck.Set && o.Result == lincheck.OK {
-			if f, ok := final[o.Path]; ok && (f.Result != lincheck.OK || f.Mzxid < o.Mzxid) {
-				w.t.Errorf("acknowledged write lost: %v; the ensemble ends with %v", o, f)
-			}
+		if o.Kind != lincheck.Set || o.Result != lincheck.OK {
+			continue
+		}
+		f, ok := final[o.Path]
+		switch {
+		case !ok:
+		case f.Result == lincheck.OK && f.Mzxid < o.Mzxid:
+			w.t.Errorf("acknowledged write lost: %v; the ensemble ends with %v", o, f)
+		case f.Result == lincheck.NoNode && !deletedAfter(h, o):
+			w.t.Errorf("acknowledged write lost: %v; the ensemble ends with %v and no delete of it may have run after", o, f)
 		}
 	}
 
@@ -405,4 +412,17 @@ func (w *workload) check(final finalState) {
 		}
 		w.t.Errorf("session guarantee broken: %v", v)
 	}
+}
+
+// deletedAfter reports whether a delete of o's path may have taken
+// effect after o: it succeeded or has an unknown outcome, and did not
+// return before o was invoked.
+func deletedAfter(h []lincheck.Op, o lincheck.Op) bool {
+	for _, d := range h {
+		if d.Kind == lincheck.Delete && d.Path == o.Path &&
+			(d.Result == lincheck.Unknown || (d.Result == lincheck.OK && d.Return >= o.Call)) {
+			return true
+		}
+	}
+	return false
 }
