@@ -807,3 +807,9 @@ func (e *Ensemble) isolated(id int) bool {
 	}
 	return true
 }
+
+// RaceEnabled reports whether the zkd binaries ZkdBinary builds run with
+// the race detector (the tests were built with -race), which makes zkd
+// several times slower: tests with tight initLimit or syncLimit budgets
+// may need more.
+func RaceEnabled() bool { return raceEnabled }
