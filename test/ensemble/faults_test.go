@@ -229,9 +229,12 @@ func writeMany(t *testing.T, w *workload, servers []string, n int) {
 
 // TestOldLeaderTruncatesWhatNoQuorumAcked makes the leader log a txn no
 // follower sees (the proxies swallow everything it sends them), cuts it
-// off, lets the other two elect a leader and commit newer txns, and heals:
-// the old leader must be told to TRUNC its log, and the txn must be gone
-// everywhere.
+// off, lets the other two elect a leader, and heals before they commit
+// anything newer: the old leader's last zxid is above the new leader's
+// committed log, so it must be told to TRUNC (spec §5.4: peer > maxC),
+// and the txn must be gone everywhere. (Had the new leader committed txns
+// of its epoch first, ZooKeeper's walk of the committed log would abort
+// on the epoch change and send a SNAP instead.)
 func TestOldLeaderTruncatesWhatNoQuorumAcked(t *testing.T) {
 	e := startEnsemble(t, true)
 	old := e.WaitForLeader(t, 20*time.Second)
@@ -279,7 +282,6 @@ func TestOldLeaderTruncatesWhatNoQuorumAcked(t *testing.T) {
 	if next == old {
 		t.Fatalf("isolated zk%d still counts as leader", old.ID)
 	}
-	writeMany(t, w, addrs(followers(e, old)...), 20)
 	select {
 	case o := <-result:
 		if o.Result == lincheck.OK {
@@ -299,6 +301,7 @@ func TestOldLeaderTruncatesWhatNoQuorumAcked(t *testing.T) {
 	if modes := syncModes(t, old, off); len(modes) == 0 || modes[0] != "TRUNC" {
 		t.Errorf("old leader zk%d was synchronized with %v; want TRUNC", old.ID, modes)
 	}
+	writeMany(t, w, addrs(e.Servers()...), 20)
 	final := w.readAll(e.Servers(), 30*time.Second)
 	for key, o := range final {
 		if strings.HasPrefix(o.Output.Data, "doomed-") {
