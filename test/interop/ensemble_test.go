@@ -657,3 +657,30 @@ func TestZkdObservesAnApacheEnsemble(t *testing.T) {
 	replicateThroughEveryMember(t, e, "/back", want)
 	requireNoApacheComplaints(t, e)
 }
+
+func TestApacheObservesAZkdLeader(t *testing.T) {
+	e := startMixed(t, []testcluster.Kind{apache, apache, zkd}, apache)
+	z, obs := e.Server(3), e.Server(4)
+	requireRoles(t, e, map[int]string{3: "leader", 4: "observer"})
+	want := map[string]string{}
+	replicateThroughEveryMember(t, e, "/start", want)
+	sessionsSurviveMoves(t, e, "observer-session", obs, z)
+	sessionsSurviveMoves(t, e, "zkd-session", z, obs)
+
+	// An observer behind: DIFF, then (past the committed log) SNAP, both
+	// from zkd, followed by INFORMs.
+	obs.Kill()
+	writeMany(t, z, "/diff", 10)
+	mark := markLog(obs)
+	rejoin(t, e, obs)
+	mark.requireLogged(t, "a DIFF sync", apacheDiff...)
+	obs.Kill()
+	writeMany(t, z, "/snap", manyTxns)
+	mark = markLog(obs)
+	rejoin(t, e, obs)
+	mark.requireLogged(t, "a SNAP sync", apacheSnap...)
+	want["/diff"] = "#children=10"
+	want["/snap"] = fmt.Sprintf("#children=%d", manyTxns)
+	replicateThroughEveryMember(t, e, "/back", want)
+	requireNoApacheComplaints(t, e)
+}
