@@ -56,6 +56,12 @@ type Learner struct {
 	unacked []jute.Zxid
 	// needSnapshot is set by SNAP and TRUNC: NEWLEADER takes a snapshot.
 	needSnapshot bool
+	// held are proposals received while needSnapshot is set: they go to
+	// the log only with NEWLEADER, after the snapshot, as in ZooKeeper
+	// (packetsNotCommitted). Logged earlier, they would follow a SNAP that
+	// is not on disk yet, and a role ending before NEWLEADER would leave
+	// a hole in the log.
+	held []Proposal
 	// newLeaderNeeds is the zxid that must be durable before NEWLEADER is
 	// ACKed: everything received before NEWLEADER.
 	newLeaderNeeds jute.Zxid
@@ -254,6 +260,10 @@ func (l *Learner) proposal(p jute.QuorumPacket) {
 		l.unacked = append(l.unacked, p.Zxid)
 	}
 	l.lastZxid = p.Zxid
+	if l.needSnapshot {
+		l.held = append(l.held, prop)
+		return
+	}
 	l.ready.Append = append(l.ready.Append, prop)
 }
 
@@ -276,6 +286,8 @@ func (l *Learner) newLeader(zxid jute.Zxid) {
 	}
 	l.ready.TakeSnapshot = l.needSnapshot
 	l.needSnapshot = false
+	l.ready.Append = append(l.ready.Append, l.held...)
+	l.held = nil
 	l.st.CurrentEpoch = l.newEpoch
 	l.ready.CurrentEpoch = l.newEpoch
 	l.phase = learnerNewLeader
