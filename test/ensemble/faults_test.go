@@ -36,8 +36,13 @@ func TestPausedFollowerRejoinsAndCatchesUp(t *testing.T) {
 		t.Errorf("zk%d leads while zk%d is paused; want zk%d to keep leading", got.ID, f.ID, leader.ID)
 	}
 
+	resumed := logSize(t, f)
 	f.Resume()
 	t.Logf("resumed zk%d", f.ID)
+	// Until it reads the closed connection, the follower still answers
+	// srvr as a follower; wait for it to have synchronized again.
+	waitLog(t, f, resumed, 30*time.Second, "msg=serving", "role=FOLLOWING")
+	t.Logf("zk%d rejoined, synchronized with %v", f.ID, syncModes(t, f, resumed))
 	e.WaitForLeader(t, 30*time.Second)
 	if mode, err := f.Mode(t); err != nil || mode != "follower" {
 		t.Errorf("zk%d after resuming: mode %q, %v; want follower", f.ID, mode, err)
