@@ -54,6 +54,11 @@ type Learner struct {
 	// follower whose oldest un-ACKed proposal waits longer than syncLimit
 	// (§5.5).
 	unacked []jute.Zxid
+	// snapZxid is the zxid of the SNAP this sync started with, else 0.
+	// A Java leader's snapshot is fuzzy: proposals it queued before
+	// serializing may already be in it, and they arrive after SNAP with
+	// their COMMITs. Those at or below snapZxid are skipped (§5.4).
+	snapZxid jute.Zxid
 	// needSnapshot is set by SNAP and TRUNC: NEWLEADER takes a snapshot.
 	needSnapshot bool
 	// held are proposals received while needSnapshot is set: they go to
@@ -174,6 +179,7 @@ func (l *Learner) stepSyncStart(p jute.QuorumPacket, snapshot any) {
 		l.ready.SnapshotZxid = p.Zxid
 		l.ready.Snapshot = snapshot
 		l.lastZxid, l.persisted, l.acked = p.Zxid, p.Zxid, p.Zxid
+		l.snapZxid = p.Zxid
 		l.needSnapshot = true
 	default:
 		l.protocolError("sync starts with %v, want DIFF, TRUNC or SNAP", p.Type)
@@ -250,6 +256,9 @@ func (l *Learner) proposal(p jute.QuorumPacket) {
 		l.protocolError("PROPOSAL %v: bad transaction: %v", p.Zxid, err)
 		return
 	}
+	if p.Zxid <= l.snapZxid {
+		return // already in the leader's snapshot
+	}
 	if p.Zxid <= l.lastZxid {
 		l.protocolError("PROPOSAL %v does not follow %v", p.Zxid, l.lastZxid)
 		return
@@ -270,6 +279,9 @@ func (l *Learner) proposal(p jute.QuorumPacket) {
 // commit delivers the head proposal; a COMMIT for anything else is a fatal
 // protocol error, as in ZooKeeper (§5.4).
 func (l *Learner) commit(zxid jute.Zxid) {
+	if zxid <= l.snapZxid {
+		return // its PROPOSAL was skipped: already in the snapshot
+	}
 	if len(l.proposals) == 0 || l.proposals[0].Zxid != zxid {
 		l.protocolError("COMMIT %v is not for the oldest pending proposal", zxid)
 		return

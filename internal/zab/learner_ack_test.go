@@ -48,3 +48,25 @@ func TestFollowerAcksAProposalCommittedBeforeItWasDurable(t *testing.T) {
 		t.Fatalf("ACKs sent twice: %v", got)
 	}
 }
+
+// A Java leader queues the proposals to forward before it serializes the
+// snapshot, so the ones the snapshot already holds follow SNAP with their
+// COMMITs; the learner skips them instead of failing the sync.
+func TestLearnerSkipsProposalsTheSnapshotAlreadyHolds(t *testing.T) {
+	l := NewLearner(Config{ID: 1, Voters: []int64{1, 2, 3}, InitLimit: 10, SyncLimit: 5}, LearnerState{})
+	l.Step(packet(jute.PacketLeaderInfo, jute.MakeZxid(1, 0), jute.AckEpochData(jute.ZabProtocolVersion)), nil)
+	snap := jute.MakeZxid(1, 5)
+	l.Step(packet(jute.PacketSnap, snap, nil), "snapshot")
+	for c := uint32(4); c <= 6; c++ {
+		z := jute.MakeZxid(1, c)
+		l.Step(packet(jute.PacketProposal, z, jute.Encode(txnAt(z, "/a"+z.String()))), nil)
+		l.Step(packet(jute.PacketCommit, z, nil), nil)
+	}
+	r := l.Ready()
+	if r.Err != nil {
+		t.Fatalf("sync failed: %v", r.Err)
+	}
+	if len(r.Deliveries) != 1 || r.Deliveries[0].Txn.Header.Zxid != jute.MakeZxid(1, 6) {
+		t.Fatalf("deliveries %+v, want only %v", r.Deliveries, jute.MakeZxid(1, 6))
+	}
+}
