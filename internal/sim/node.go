@@ -69,6 +69,9 @@ type node struct {
 	rollAt   int
 	// replayed counts the transactions the last restore replayed.
 	replayed int
+	// unsavedSnap is set while the state is a leader's snapshot that is
+	// not on disk yet (SNAP before NEWLEADER).
+	unsavedSnap bool
 }
 
 func newNode(s *Sim, id int64) *node {
@@ -131,7 +134,7 @@ func (n *node) start() {
 	n.gen++
 	n.leader, n.learner, n.serving, n.leaderConn = nil, nil, false, nil
 	n.links, n.pending, n.snaps = make(map[int64]*conn), nil, make(map[int64]*wireSnap)
-	n.writeQ, n.flushing = nil, false
+	n.writeQ, n.flushing, n.unsavedSnap = nil, false, false
 	n.rollAt = 5 + s.rng.IntN(40)
 	if err := n.restore(); err != nil {
 		s.fail("n%d cannot restart: %v", n.id, err)
@@ -197,6 +200,24 @@ func (n *node) restore() error {
 	if want := s.reference(n.applied); want != n.tree.Digest() {
 		s.fail("n%d: restored tree (snapshot %s + %d txns) differs from the history it claims", n.id, loaded.File, res.Applied)
 	}
+	return nil
+}
+
+// reload rebuilds the state from disk and reopens the log after what it
+// holds.
+func (n *node) reload() error {
+	if err := n.log.Close(); err != nil {
+		return err
+	}
+	if err := n.restore(); err != nil {
+		return err
+	}
+	l, err := storage.OpenLog(logDir, storage.LogOptions{FS: n.fs, PreAllocSize: 4096, ForceSync: true})
+	if err != nil {
+		return err
+	}
+	l.SetLastZxid(n.lastLogged)
+	n.log = l
 	return nil
 }
 
@@ -319,10 +340,30 @@ func (n *node) history() []zab.Proposal {
 		n.s.fail("n%d: read history: %v", n.id, err)
 		return nil
 	}
+	if !n.s.cfg.GappyHistory {
+		out = contiguousTail(out, n.lastLogged)
+	}
 	if len(out) > cnt {
 		out = out[len(out)-cnt:]
 	}
 	return out
+}
+
+// contiguousTail returns the longest suffix of ps that ends at last and
+// has no hole (consecutive counters within an epoch), or nothing.
+func contiguousTail(ps []zab.Proposal, last jute.Zxid) []zab.Proposal {
+	if len(ps) == 0 || ps[len(ps)-1].Zxid != last {
+		return nil
+	}
+	i := len(ps) - 1
+	for i > 0 {
+		a, b := ps[i-1].Zxid, ps[i].Zxid
+		if a.Epoch() == b.Epoch() && a+1 != b {
+			break
+		}
+		i--
+	}
+	return ps[i:]
 }
 
 func (n *node) follow() {
@@ -452,7 +493,21 @@ func (n *node) endRole(why string) {
 			n.apply(p.Txn, true)
 		}
 	}
+	if n.unsavedSnap && !s.cfg.KeepUnsavedSnap {
+		// The leader's snapshot never reached the disk: go back to what
+		// the disk holds.
+		n.unsavedSnap = false
+		s.tracef("n%d reloads from disk: the leader's snapshot was not saved", n.id)
+		if err := n.reload(); err != nil {
+			s.fail("n%d: reload: %v", n.id, err)
+			return
+		}
+	}
 	n.lookForLeader()
+	if s.cfg.StaleFastForward {
+		// peer handles the log writer's Persisted events only now.
+		n.lastLogged = max(n.lastLogged, n.log.LastZxid())
+	}
 }
 
 // apply applies a committed transaction; ff marks the fast-forward at the
@@ -519,6 +574,9 @@ func (n *node) executeLeader(r zab.Ready) {
 			}
 		}
 	}
+	if r.AcceptedEpoch != 0 || r.CurrentEpoch != 0 || r.Serving || len(r.SnapshotFor) > 0 {
+		n.maybeCrashSoon()
+	}
 	for _, sid := range r.SnapshotFor {
 		w := n.tree.NewSnapshot(nil)
 		w.Wire = true
@@ -571,6 +629,9 @@ func (n *node) executeLearner(r zab.Ready) {
 		n.endRole("persist epoch: " + err.Error())
 		return
 	}
+	if r.AcceptedEpoch != 0 || r.CurrentEpoch != 0 || r.Truncate || r.LoadSnapshot || r.TakeSnapshot || r.Serving {
+		n.maybeCrashSoon()
+	}
 	if r.Truncate {
 		s.tracef("n%d TRUNC to %v", n.id, r.TruncateTo)
 		if err := n.truncateLog(r.TruncateTo); err != nil {
@@ -595,6 +656,7 @@ func (n *node) executeLearner(r zab.Ready) {
 		}
 		n.tree, n.applied, n.verified = t, slices.Clone(ws.applied), 0
 		n.lastLogged = r.SnapshotZxid
+		n.unsavedSnap = true
 	}
 	for _, d := range r.Deliveries {
 		if d.Txn != nil {
@@ -606,6 +668,7 @@ func (n *node) executeLearner(r zab.Ready) {
 			n.endRole("snapshot at NEWLEADER: " + err.Error())
 			return
 		}
+		n.unsavedSnap = false
 	}
 	if n.leaderConn != nil {
 		for _, m := range r.Messages {
@@ -620,6 +683,16 @@ func (n *node) executeLearner(r zab.Ready) {
 	}
 	if r.Err != nil {
 		n.endRole(r.Err.Error())
+	}
+}
+
+// maybeCrashSoon sometimes crashes the node within a few milliseconds of
+// a step that changes its disk or role, where crashes matter most and a
+// random crash rarely lands.
+func (n *node) maybeCrashSoon() {
+	s := n.s
+	if s.now < s.cfg.FaultMS && s.rng.IntN(100) < 4 {
+		s.schedule(&event{at: s.now + s.rng.Int64N(20), kind: evCrash, node: n.id, incarnation: n.incarnation})
 	}
 }
 

@@ -33,6 +33,16 @@ type Config struct {
 	// package's reports). Off, the simulation models the intended
 	// behaviour.
 	StaleFastForward bool
+	// KeepUnsavedSnap models internal/peer when a learner role ends after
+	// a SNAP was installed and before NEWLEADER made it durable: the
+	// server keeps the snapshot's state in memory and as its last logged
+	// zxid, which its disk does not hold. Off, it reloads from disk, as
+	// after a TRUNC.
+	KeepUnsavedSnap bool
+	// GappyHistory models peer.history today: the DIFF history is the log
+	// as read, holes included. Off, only a tail without holes that ends at
+	// the last logged zxid is used.
+	GappyHistory bool
 }
 
 // Defaults returns the configuration the tests use for seed: the
@@ -77,9 +87,10 @@ const (
 	evClient                   // a client write
 	evHeal                     // the fault phase ends
 	evStart                    // a node starts for the first time
+	evCrash                    // a crash point fires
 )
 
-var evNames = [...]string{"tick", "election", "quorum", "closed", "connect", "flush", "chaos", "client", "heal", "start"}
+var evNames = [...]string{"tick", "election", "quorum", "closed", "connect", "flush", "chaos", "client", "heal", "start", "crash"}
 
 type event struct {
 	at   int64
@@ -340,6 +351,11 @@ func (s *Sim) step(e *event) {
 	case evStart:
 		if n := s.node(e.node); !n.up {
 			n.start()
+		}
+	case evCrash:
+		if n := s.node(e.node); n.up && e.incarnation == n.incarnation {
+			s.res.Crashes++
+			n.crash()
 		}
 	case evChaos:
 		if s.now < s.cfg.FaultMS {
