@@ -79,7 +79,10 @@ type Config struct {
 	// LastZxid is the last zxid in the log (and applied by the state
 	// machine) at start.
 	LastZxid jute.Zxid
-	Logger   *slog.Logger
+	// History is the tail of the log replayed at start, oldest first and
+	// contiguous, for DIFF syncs should this server lead.
+	History []*jute.Txn
+	Logger  *slog.Logger
 }
 
 // Status is what the peer reports for four-letter words and metrics.
@@ -140,9 +143,17 @@ type Peer struct {
 	currentEpoch  int64
 	lastLogged    jute.Zxid
 	snapshots     map[int64][]byte // SNAP data waiting for Leader.SnapshotReady's message
-	lookingSince  time.Time
-	started       time.Time
-	ctx           context.Context
+	// recent are the proposals logged last, oldest first, for a new
+	// leader's DIFF syncs; contiguous (a SNAP empties it).
+	recent []zab.Proposal
+	// syncReplaced is set when this learner role truncated the log or
+	// installed a snapshot: ending it before the sync completes reloads
+	// the state from disk, since transactions applied during the sync are
+	// logged only at NEWLEADER.
+	syncReplaced bool
+	lookingSince time.Time
+	started      time.Time
+	ctx          context.Context
 
 	statusMu sync.Mutex // guards status
 	status   Status
@@ -164,6 +175,9 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	p := &Peer{cfg: cfg, zc: zc, log: cfg.Logger, sm: sm, observer: me.Role == config.RoleObserver,
 		inbox: newInbox(), links: make(map[int64]*quorumLink), pendingLinks: make(map[*quorumLink]bool),
 		lastLogged: cfg.LastZxid, snapshots: make(map[int64][]byte)}
+	for _, t := range cfg.History {
+		p.recent = append(p.recent, zab.NewProposal(t))
+	}
 	for _, s := range zc.Voters() {
 		p.voters = append(p.voters, s.ID)
 	}
@@ -472,7 +486,9 @@ func (p *Peer) lead() {
 	p.flushZab()
 }
 
-// history reads the tail of the committed log from disk for DIFF syncs.
+// history returns the tail of the log a new leader DIFFs learners from:
+// the proposals logged most recently, kept in memory (reading them back
+// from the log would delay the leader's start by a replay of the segment).
 func (p *Peer) history() []zab.Proposal {
 	last, err := p.writer.barrier()
 	if err != nil {
@@ -480,27 +496,32 @@ func (p *Peer) history() []zab.Proposal {
 		return nil
 	}
 	p.lastLogged = max(p.lastLogged, last)
-	n := p.zabConfig().CommitLogCount
-	// Only this epoch's tail: older history reaches lagging learners by SNAP.
-	from := jute.MakeZxid(uint32(p.lastLogged.Epoch()), 0)
-	if c := p.lastLogged.Counter(); c > uint32(n) {
-		from = p.lastLogged - jute.Zxid(n)
+	i := len(p.recent)
+	for i > 0 && p.recent[i-1].Zxid > p.lastLogged {
+		i--
 	}
-	var out []zab.Proposal
-	_, err = storage.Replay(p.cfg.FS, p.cfg.LogDir, from, false, func(t *jute.Txn) error {
-		if t.Header.Zxid > from && t.Header.Zxid <= p.lastLogged {
-			out = append(out, zab.NewProposal(t))
-		}
-		return nil
-	})
-	if err != nil {
-		p.log.Warn("could not read the committed history for DIFF syncs; lagging learners get a SNAP", "err", err)
-		return nil
+	return slices.Clone(p.recent[:i])
+}
+
+// recentLimit is how many logged proposals the peer keeps for DIFF syncs
+// (ZooKeeper's commitLogCount default).
+const recentLimit = 500
+
+// logged records proposals handed to the log writer, in order.
+func (p *Peer) logged(ps []zab.Proposal) {
+	p.recent = append(p.recent, ps...)
+	if n := len(p.recent); n > 2*recentLimit {
+		p.recent = slices.Clone(p.recent[n-recentLimit:])
 	}
-	if len(out) > n {
-		out = out[len(out)-n:]
+}
+
+// truncatedRecent forgets the kept proposals after zxid.
+func (p *Peer) truncatedRecent(zxid jute.Zxid) {
+	i := len(p.recent)
+	for i > 0 && p.recent[i-1].Zxid > zxid {
+		i--
 	}
-	return out
+	p.recent = p.recent[:i]
 }
 
 func (p *Peer) zabConfig() zab.Config {
@@ -588,16 +609,28 @@ func (p *Peer) endRole(why string) {
 	case p.learner != nil:
 		pending = p.learner.Uncommitted()
 	}
-	p.leader, p.learner = nil, nil
+	reload := p.learner != nil && !p.learner.Serving() && p.syncReplaced
+	p.leader, p.learner, p.syncReplaced = nil, nil, false
 	p.sm.Looking()
-	var ff []zab.Delivery
-	for _, pr := range pending {
-		if pr.Zxid <= p.lastLogged {
-			ff = append(ff, zab.Delivery{Txn: pr.Txn})
+	if reload {
+		// The sync replaced the state and applied commits whose proposals
+		// are not logged yet: the disk is the truth.
+		if last, err := p.sm.Reload(p.ctx); err != nil {
+			p.log.Error("reload after an unfinished sync", "err", err)
+		} else {
+			p.lastLogged = last
+			p.truncatedRecent(last)
 		}
-	}
-	if len(ff) > 0 {
-		p.sm.Deliver(ff)
+	} else {
+		var ff []zab.Delivery
+		for _, pr := range pending {
+			if pr.Zxid <= p.lastLogged {
+				ff = append(ff, zab.Delivery{Txn: pr.Txn})
+			}
+		}
+		if len(ff) > 0 {
+			p.sm.Deliver(ff)
+		}
 	}
 	if p.ctx.Err() != nil {
 		return
@@ -886,6 +919,7 @@ func (p *Peer) executeLeader(r zab.Ready) {
 	}
 	if len(r.Append) > 0 {
 		p.writer.append(r.Append)
+		p.logged(r.Append)
 	}
 	for _, sid := range r.Disconnect {
 		if l := p.links[sid]; l != nil {
@@ -926,6 +960,8 @@ func (p *Peer) executeLearner(r zab.Ready) {
 			p.endRole(err.Error())
 			return
 		}
+		p.syncReplaced = true
+		p.truncatedRecent(r.TruncateTo)
 		last, err := p.sm.Reload(p.ctx)
 		if err != nil {
 			p.endRole("reload after TRUNC: " + err.Error())
@@ -940,6 +976,8 @@ func (p *Peer) executeLearner(r zab.Ready) {
 			p.endRole("cut the log back to the leader's snapshot: " + err.Error())
 			return
 		}
+		p.syncReplaced = true
+		p.recent = nil
 		if err := p.sm.InstallSnapshot(p.ctx, r.Snapshot, r.SnapshotZxid); err != nil {
 			p.endRole("install the leader's snapshot: " + err.Error())
 			return
@@ -962,6 +1000,7 @@ func (p *Peer) executeLearner(r zab.Ready) {
 	}
 	if len(r.Append) > 0 {
 		p.writer.append(r.Append)
+		p.logged(r.Append)
 	}
 	if len(r.Revalidated) > 0 {
 		p.sm.Revalidated(r.Revalidated)

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/zkd/zkd/internal/jute"
@@ -20,10 +21,17 @@ type restored struct {
 	// time to replay the log after it.
 	snapLoadTook, replayTook time.Duration
 	replayed                 int
+	// recent is the tail of the replayed log, oldest first (at most
+	// recentTxns), for a leader's DIFF syncs.
+	recent []*jute.Txn
 	// digestMismatch is set when the snapshot's digest did not match its
 	// trailer.
 	digestMismatch bool
 }
+
+// recentTxns is how much of the replayed log a restore keeps for DIFF
+// syncs (ZooKeeper's commitLogCount default).
+const recentTxns = 500
 
 // dataDirs returns the snapshot and log directories (version-2 under
 // dataDir and dataLogDir).
@@ -47,6 +55,9 @@ func (s *Server) restore(fs storage.FS) (*restored, error) {
 	r.snapLoadTook = time.Since(start)
 	res, err := storage.Replay(fs, logDir, r.lastZxid, true, func(txn *jute.Txn) error {
 		r.tree.Apply(txn)
+		if r.recent = append(r.recent, txn); len(r.recent) > 2*recentTxns {
+			r.recent = slices.Clone(r.recent[len(r.recent)-recentTxns:])
+		}
 		switch rec := txn.Record.(type) {
 		case *jute.CreateSessionTxn:
 			r.sessions[txn.Header.ClientID] = rec.Timeout

@@ -200,7 +200,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			l.SetLastZxid(r.lastZxid)
 			if ensemble {
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err
