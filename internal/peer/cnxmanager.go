@@ -508,7 +508,12 @@ func (m *CnxManager) handleConn(conn net.Conn) {
 		m.drop(conn)
 		m.mu.Lock()
 		ps := m.peerLocked(sid)
-		if addr == "" {
+		// The configured address wins over the one the dialler sent: they
+		// are the same in a healthy ensemble, and the configured one is
+		// what an operator (or a test's partitioning proxy) controls.
+		// ZooKeeper prefers the message's; it only matters for a server
+		// missing from the configuration.
+		if ps.addr != "" || addr == "" {
 			addr = ps.addr
 		}
 		m.log.Debug("closing connection from a smaller sid and dialling it", "peer", sid, "addr", addr)
