@@ -24,4 +24,17 @@
 // For example:
 //
 //	ZKD_BENCH_STORAGE=1 go test ./test/bench -run '^$' -bench '^BenchmarkRestart$' -benchtime 1x -timeout 40m
+//
+// The ensemble benchmarks skip unless ZKD_BENCH_ENSEMBLE=1:
+//
+//   - BenchmarkEnsembleFailover: time from SIGKILL of the leader to the
+//     first acknowledged write, 3 and 5 members, tickTime 2000 and 200 ms,
+//     with where the time went from the survivors' logs;
+//   - BenchmarkEnsembleThroughput: setData and getData throughput and
+//     latency of 3 members with 1, 32 and 128 clients spread over them,
+//     and transactions per fsync on the leader.
+//
+// Both at once:
+//
+//	ZKD_BENCH_ENSEMBLE=1 go test ./test/bench -run '^$' -bench '^BenchmarkEnsemble' -benchtime 1x -timeout 60m
 package bench
