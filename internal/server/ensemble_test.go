@@ -173,26 +173,7 @@ func (e *testEnsemble) connect(servers ...int) *zk.Conn {
 	for _, i := range servers {
 		addrs = append(addrs, e.addr(i))
 	}
-	conn, events, err := zk.Connect(addrs, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(testLogger{e.t}))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(conn.Close)
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
-				return conn
-			}
-		case <-deadline:
-			e.t.Fatal("no session within 15s")
-		}
-	}
+	return zkConnectAddrs(e.t, 4*time.Second, addrs...)
 }
 
 func others(n, not int) []int {

@@ -41,12 +41,19 @@ func startServer(t testing.TB, tweak func(*config.Config)) *Server {
 // until it has a session.
 func zkConnect(t testing.TB, s *Server, opts ...func(*zk.Conn)) *zk.Conn {
 	t.Helper()
-	conn, events, err := zk.Connect([]string{s.Addr().String()}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(testLogger{t}))
+	return zkConnectAddrs(t, 10*time.Second, s.Addr().String())
+}
+
+// zkConnectAddrs opens a go-zookeeper session to any of addrs and waits
+// until it has a session.
+func zkConnectAddrs(t testing.TB, timeout time.Duration, addrs ...string) *zk.Conn {
+	t.Helper()
+	conn, events, err := zk.Connect(addrs, timeout, zk.WithLogInfo(false), zk.WithLogger(testLogger{t}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for {
 		select {
 		case ev := <-events:
@@ -58,7 +65,7 @@ func zkConnect(t testing.TB, s *Server, opts ...func(*zk.Conn)) *zk.Conn {
 				return conn
 			}
 		case <-deadline:
-			t.Fatal("no session within 10s")
+			t.Fatal("no session within 15s")
 		}
 	}
 }
