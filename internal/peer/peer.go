@@ -992,6 +992,7 @@ func (p *Peer) executeLearner(r zab.Ready) {
 			p.endRole("snapshot at NEWLEADER: " + err.Error())
 			return
 		}
+		p.learner.SnapshotTaken()
 	}
 	if p.leaderLink != nil {
 		for _, m := range r.Messages {

@@ -669,6 +669,7 @@ func (n *node) executeLearner(r zab.Ready) {
 			return
 		}
 		n.unsavedSnap = false
+		n.learner.SnapshotTaken()
 	}
 	if n.leaderConn != nil {
 		for _, m := range r.Messages {

@@ -61,12 +61,20 @@ type Learner struct {
 	snapZxid jute.Zxid
 	// needSnapshot is set by SNAP and TRUNC: NEWLEADER takes a snapshot.
 	needSnapshot bool
-	// held are proposals received while needSnapshot is set: they go to
+	// held are proposals received during the sync, before NEWLEADER: they go to
 	// the log only with NEWLEADER, after the snapshot, as in ZooKeeper
 	// (packetsNotCommitted). Logged earlier, they would follow a SNAP that
 	// is not on disk yet, and a role ending before NEWLEADER would leave
 	// a hole in the log.
 	held []Proposal
+	// deferred are the commits received before NEWLEADER: they are
+	// delivered with NEWLEADER, in the same Ready as the snapshot and the
+	// epoch that cover them, so that nothing is applied ahead of what the
+	// disk can vouch for.
+	deferred []Delivery
+	// snapshotPending is set from NEWLEADER until the driver reports the
+	// snapshot it asked for durable (SnapshotTaken).
+	snapshotPending bool
 	// newLeaderNeeds is the zxid that must be durable before NEWLEADER is
 	// ACKed: everything received before NEWLEADER.
 	newLeaderNeeds jute.Zxid
@@ -213,6 +221,11 @@ func (l *Learner) stepHistory(p jute.QuorumPacket) {
 		}
 		prop := Proposal{Zxid: p.Zxid, Data: p.Data, Txn: txn}
 		l.lastZxid = p.Zxid
+		if l.phase == learnerSyncing {
+			l.held = append(l.held, prop)
+			l.deferred = append(l.deferred, Delivery{Txn: txn})
+			return
+		}
 		l.ready.Append = append(l.ready.Append, prop)
 		l.ready.Deliveries = append(l.ready.Deliveries, Delivery{Txn: txn})
 	case jute.PacketNewLeader:
@@ -269,7 +282,7 @@ func (l *Learner) proposal(p jute.QuorumPacket) {
 		l.unacked = append(l.unacked, p.Zxid)
 	}
 	l.lastZxid = p.Zxid
-	if l.needSnapshot {
+	if l.phase == learnerSyncing {
 		l.held = append(l.held, prop)
 		return
 	}
@@ -288,31 +301,63 @@ func (l *Learner) commit(zxid jute.Zxid) {
 	}
 	p := l.proposals[0]
 	l.proposals = slices.Delete(l.proposals, 0, 1)
+	if l.phase == learnerSyncing {
+		l.deferred = append(l.deferred, Delivery{Txn: p.Txn})
+		return
+	}
 	l.ready.Deliveries = append(l.ready.Deliveries, Delivery{Txn: p.Txn})
 }
 
+// newLeader ends the history part of a sync (§5.4 NEWLEADER), in the
+// order that keeps the disk consistent at every step should the server
+// crash: the epoch of the history received becomes the current epoch (so
+// that logging that history never leaves the log ahead of the epoch file),
+// the deferred commits are applied, the snapshot (after SNAP or TRUNC) is
+// taken, and the proposals held since the sync began are logged. Only when
+// all of that is durable does the new epoch become current and NEWLEADER
+// get its ACK (maybeAckNewLeader).
 func (l *Learner) newLeader(zxid jute.Zxid) {
 	if int64(zxid.Epoch()) != l.newEpoch {
 		l.protocolError("NEWLEADER for epoch %d, LEADERINFO said %d", zxid.Epoch(), l.newEpoch)
 		return
 	}
-	l.ready.TakeSnapshot = l.needSnapshot
-	l.needSnapshot = false
+	if e := int64(l.lastZxid.Epoch()); e > l.st.CurrentEpoch {
+		l.st.CurrentEpoch = e
+		l.ready.CurrentEpoch = e
+	}
+	l.ready.Deliveries = append(l.ready.Deliveries, l.deferred...)
+	l.deferred = nil
+	if l.needSnapshot {
+		l.ready.TakeSnapshot = true
+		l.snapshotPending = true
+		l.needSnapshot = false
+	}
 	l.ready.Append = append(l.ready.Append, l.held...)
 	l.held = nil
-	l.st.CurrentEpoch = l.newEpoch
-	l.ready.CurrentEpoch = l.newEpoch
 	l.phase = learnerNewLeader
 	l.newLeaderNeeds = l.lastZxid
 	l.maybeAckNewLeader()
 }
 
-// maybeAckNewLeader sends the NEWLEADER ACK once every proposal received so
-// far is durable (ZOOKEEPER-3911).
+// SnapshotTaken reports that the snapshot a Ready asked for is durable.
+func (l *Learner) SnapshotTaken() {
+	l.snapshotPending = false
+	l.maybeAckNewLeader()
+}
+
+// maybeAckNewLeader persists the new current epoch and sends the
+// NEWLEADER ACK once the snapshot and every proposal received so far are
+// durable (ZOOKEEPER-3911, §5.4 steps 4-6). The new epoch must not be
+// durable before the history it vouches for: a server restarted with the
+// new epoch and without that history would win the next election on the
+// epoch alone and truncate committed transactions away elsewhere (found by
+// the simulation, seed 9).
 func (l *Learner) maybeAckNewLeader() {
-	if l.phase != learnerNewLeader || l.persisted < l.newLeaderNeeds {
+	if l.phase != learnerNewLeader || l.snapshotPending || l.persisted < l.newLeaderNeeds {
 		return
 	}
+	l.st.CurrentEpoch = l.newEpoch
+	l.ready.CurrentEpoch = l.newEpoch
 	l.send(packet(jute.PacketAck, jute.MakeZxid(uint32(l.newEpoch), 0), nil))
 	l.phase = learnerAwaitUpToDate
 }

@@ -62,10 +62,12 @@ func TestLearnerSkipsProposalsTheSnapshotAlreadyHolds(t *testing.T) {
 		l.Step(packet(jute.PacketProposal, z, jute.Encode(txnAt(z, "/a"+z.String()))), nil)
 		l.Step(packet(jute.PacketCommit, z, nil), nil)
 	}
-	r := l.Ready()
-	if r.Err != nil {
+	if r := l.Ready(); r.Err != nil {
 		t.Fatalf("sync failed: %v", r.Err)
 	}
+	// Commits received during the sync are delivered with NEWLEADER.
+	l.Step(packet(jute.PacketNewLeader, jute.MakeZxid(1, 0), nil), nil)
+	r := l.Ready()
 	if len(r.Deliveries) != 1 || r.Deliveries[0].Txn.Header.Zxid != jute.MakeZxid(1, 6) {
 		t.Fatalf("deliveries %+v, want only %v", r.Deliveries, jute.MakeZxid(1, 6))
 	}

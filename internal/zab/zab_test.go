@@ -138,6 +138,11 @@ func (c *cluster) execute(n *node, r Ready) {
 		n.log = slices.Clone(snap)
 		n.applied = zxids(snap)
 	}
+	defer func() {
+		if r.TakeSnapshot && n.learner != nil {
+			n.learner.SnapshotTaken()
+		}
+	}()
 	for _, d := range r.Deliveries {
 		if d.Sync {
 			n.syncs++
