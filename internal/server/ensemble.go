@@ -273,7 +273,7 @@ func (s *Server) applyRemote(txn *jute.Txn) {
 	if txn.Header.Zxid <= s.tree.LastZxid() {
 		return // already applied (a fast-forward after a sync, say)
 	}
-	p := s.takeForwarded(txn.Header.ClientID, txn.Header.Cxid)
+	p := s.takeForwarded(txn.Header.ClientID, txn.Header.Cxid, txn.Header.Type)
 	if p == nil {
 		p = &pending{write: true, op: txn.Header.Type, at: s.taken}
 	}
@@ -282,10 +282,13 @@ func (s *Server) applyRemote(txn *jute.Txn) {
 }
 
 // takeForwarded returns the oldest request of session id this server
-// forwarded, if the transaction (cxid) is its answer.
-func (s *Server) takeForwarded(id jute.SessionID, cxid int32) *pending {
+// forwarded, if the transaction (cxid, type) is its answer. Transactions
+// do not say which server forwarded them, so a session used through two
+// servers at once (a client that moved while its old connection lingers)
+// can present the same cxid twice; the type tells most such pairs apart.
+func (s *Server) takeForwarded(id jute.SessionID, cxid int32, typ jute.OpCode) *pending {
 	q := s.forwardedBySession[id]
-	if len(q) == 0 || q[0].xid != cxid {
+	if len(q) == 0 || q[0].xid != cxid || (typ != jute.OpError && typ != q[0].op) {
 		return nil
 	}
 	p := q[0]

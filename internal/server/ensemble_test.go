@@ -98,7 +98,7 @@ func (e *testEnsemble) start(i int) {
 	if _, err := cfg.SetMyID(int64(i + 1)); err != nil {
 		e.t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})).With("myid", i+1)
+	log := slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: ensembleLogLevel})).With("myid", i+1)
 	s, err := New(cfg, Options{Logger: log})
 	if err != nil {
 		e.t.Fatal(err)
@@ -433,3 +433,12 @@ func TestEnsembleAnswersSessionMovedToTheServerTheSessionLeft(t *testing.T) {
 		t.Fatalf("write through the server the session left: %v, want session moved", err)
 	}
 }
+
+// ensembleLogLevel is the level of the servers' logs in these tests
+// (ZKD_TEST_LOG=info shows elections and syncs).
+var ensembleLogLevel = func() slog.Level {
+	if os.Getenv("ZKD_TEST_LOG") == "info" {
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
+}()
