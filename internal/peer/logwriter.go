@@ -33,6 +33,9 @@ type logWriter struct {
 	persisted func(jute.Zxid)
 	rolled    func()
 	failed    func(error)
+	// synced, if set, is told each durable batch: the fsync's time and
+	// the transactions in the batch.
+	synced func(took time.Duration, txns int)
 
 	mu     sync.Mutex // guards items
 	items  []logCommand
@@ -172,8 +175,12 @@ func (w *logWriter) flush(batch []zab.Proposal) error {
 	if err := w.log.Commit(); err != nil {
 		return fmt.Errorf("fsync of the transaction log: %w", err)
 	}
-	if took := time.Since(start); w.fsyncWarn > 0 && took > w.fsyncWarn {
+	took := time.Since(start)
+	if w.fsyncWarn > 0 && took > w.fsyncWarn {
 		w.logger.Warn("fsync of the transaction log took longer than fsync.warningthresholdms", "took", took, "threshold", w.fsyncWarn)
+	}
+	if w.synced != nil {
+		w.synced(took, len(batch))
 	}
 	w.statsMu.Lock()
 	w.batches++

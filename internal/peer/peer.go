@@ -82,6 +82,10 @@ type Config struct {
 	// History is the tail of the log replayed at start, oldest first and
 	// contiguous, for DIFF syncs should this server lead.
 	History []*jute.Txn
+	// Synced, if set, is called on the log writer's goroutine after each
+	// durable batch with the fsync's duration and the batch's size (for
+	// metrics).
+	Synced func(took time.Duration, txns int)
 	Logger  *slog.Logger
 }
 
@@ -198,6 +202,7 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	p.writer = newLogWriter(cfg.Log, cfg.FS, cfg.LogDir, cfg.SnapDir, cfg.LogOptions, zc.SnapCount(), zc.FsyncWarningThreshold(), p.log)
 	p.writer.persisted = func(z jute.Zxid) { p.inbox.push(event{kind: evPersisted, zxid: z}) }
 	p.writer.rolled = sm.Rolled
+	p.writer.synced = cfg.Synced
 	p.writer.failed = func(err error) { p.inbox.push(event{kind: evLogFailed, err: err}) }
 	return p, nil
 }

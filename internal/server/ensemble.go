@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/zkd/zkd/internal/admin"
@@ -510,4 +511,40 @@ func (s *Server) quorumStatus(now time.Time) *admin.QuorumStatus {
 		q.PeerState = "looking"
 	}
 	return q
+}
+
+// ensembleLogStats are the metrics of the ensemble's log writer, which runs
+// in the peer: ZooKeeper's fsynctime and sync processor batch sizes.
+type ensembleLogStats struct {
+	mu     sync.Mutex // guards the fields below: the log writer adds, the core reads
+	fsync  admin.Recorder
+	batch  admin.Recorder
+	queued int64
+}
+
+// synced records one durable batch (called by the peer's log writer).
+func (e *ensembleLogStats) synced(took time.Duration, txns int) {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fsync.Observe(took.Milliseconds(), now)
+	e.batch.Observe(int64(txns), now)
+	e.queued += int64(txns)
+}
+
+// fill puts the log writer's metrics into snap.
+func (e *ensembleLogStats) fill(snap *admin.Snapshot, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	snap.Summaries["fsynctime"] = e.fsync.Summary(now)
+	snap.Summaries["sync_processor_queue_flush_time_ms"] = e.fsync.Summary(now)
+	snap.Summaries["sync_processor_batch_size"] = e.batch.Summary(now)
+	snap.Counters["sync_processor_request_queued"] = e.queued
+}
+
+// reset forgets them (srst).
+func (e *ensembleLogStats) reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fsync, e.batch, e.queued = admin.Recorder{}, admin.Recorder{}, 0
 }

@@ -216,6 +216,11 @@ func TestEnsembleReplicatesWritesFromEveryServer(t *testing.T) {
 	if snap.Quorum == nil || snap.Quorum.Learners != 3 || snap.Quorum.PeerState != "leading - broadcast" {
 		t.Fatalf("leader's quorum status %+v", snap.Quorum)
 	}
+	// The leader's log writer reports its group commits as ZooKeeper's
+	// sync processor does.
+	if fs, b := snap.Summaries["fsynctime"], snap.Summaries["sync_processor_batch_size"]; fs.Count == 0 || b.Sum < 4 {
+		t.Fatalf("leader's fsynctime %+v and batch sizes %+v after 4 writes", fs, b)
+	}
 }
 
 func TestEnsembleErrorsAndVersionsComeBackThroughFollowers(t *testing.T) {

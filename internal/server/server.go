@@ -56,6 +56,8 @@ type Server struct {
 	inbox *queue[event]
 	// peer drives the ensemble; nil for a standalone server.
 	peer *peer.Peer
+	// logStats are the ensemble log writer's metrics.
+	logStats ensembleLogStats
 
 	// Everything below is owned by the core goroutine.
 	tree      *tree.Tree
@@ -200,7 +202,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			l.SetLastZxid(r.lastZxid)
 			if ensemble {
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, History: r.recent, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err

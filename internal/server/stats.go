@@ -115,6 +115,7 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 	now := time.Now()
 	if s.peer != nil {
 		snap.Quorum = s.quorumStatus(now)
+		s.logStats.fill(&snap, now)
 	}
 	s.zkMetrics.fill(&snap, now)
 	snap.Counters["bytes_received_count"] += s.fourLetterBytes.Load()
@@ -189,6 +190,7 @@ func (s *Server) ResetServerStats() {
 		if lc, ok := s.committer.(*LogCommitter); ok {
 			lc.resetMetrics()
 		}
+		s.logStats.reset()
 	})
 }
 
