@@ -86,7 +86,7 @@ type Config struct {
 	// durable batch with the fsync's duration and the batch's size (for
 	// metrics).
 	Synced func(took time.Duration, txns int)
-	Logger  *slog.Logger
+	Logger *slog.Logger
 }
 
 // Status is what the peer reports for four-letter words and metrics.
