@@ -299,6 +299,14 @@ func (e *Election) lookingVote(nowMS, from int64, n jute.Notification) {
 	case e.proposal.Better(n.Leader, n.Zxid, n.PeerEpoch):
 		e.adopt(n)
 		e.broadcast()
+	case from != e.cfg.ID && !e.proposal.sameCandidate(n):
+		// zkd's addition: the sender backs a worse candidate in this round,
+		// so it has not heard this server's proposal — typically because
+		// it was still following the old leader when the proposal came
+		// and only answered it. Tell it now rather than at the next resend
+		// timeout (200 ms and doubling). Notifications carry state, so an
+		// extra one is harmless to any peer, Java's included.
+		e.send(from, jute.Looking, e.Proposal())
 	}
 	e.recvset[from] = ballot{Vote: Vote{Leader: n.Leader, Zxid: n.Zxid, Round: n.Round, PeerEpoch: n.PeerEpoch, State: jute.Looking}}
 	if e.voters.quorumFor(e.recvset, ballot{Vote: e.Proposal()}) {

@@ -482,3 +482,21 @@ func FuzzStep(f *testing.F) {
 		}
 	})
 }
+
+func TestAWorseVoteInMyRoundIsAnsweredWithMineAtOnce(t *testing.T) {
+	e := newElection(3, 1, 2, 3)
+	e.Start(0, 0x100000005, 1)
+	e.Ready()
+	// Server 1 missed my proposal (it was still following when it came):
+	// its own, worse, vote shows it.
+	e.Step(5, 1, note(jute.Looking, 1, 0x100000005, 1, 1))
+	msgs := e.Ready().Messages
+	if len(msgs) != 1 || msgs[0].To != 1 || msgs[0].Notification.Leader != 3 || msgs[0].Notification.Round != 1 {
+		t.Fatalf("answer to a worse vote: %+v, want my proposal (leader 3, round 1) to server 1 only", msgs)
+	}
+	// A vote for my candidate needs no answer.
+	e.Step(6, 2, note(jute.Looking, 3, 0x100000005, 1, 1))
+	if msgs := e.Ready().Messages; len(msgs) != 0 {
+		t.Fatalf("answered a vote that agrees: %+v", msgs)
+	}
+}

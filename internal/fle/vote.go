@@ -70,3 +70,8 @@ func (m majority) quorumFor(set map[int64]ballot, target ballot) bool {
 	}
 	return acks > len(m)/2
 }
+
+// sameCandidate reports whether n proposes v's candidate.
+func (v Vote) sameCandidate(n jute.Notification) bool {
+	return n.Leader == v.Leader && n.Zxid == v.Zxid && n.PeerEpoch == v.PeerEpoch
+}
