@@ -719,8 +719,14 @@ func (p *Peer) handle(ev *event) {
 		if p.leader == nil {
 			return // the state machine learns of the role change by Looking
 		}
-		if err := p.leader.Propose(ev.txn); err != nil {
-			p.log.Error("proposal refused", "zxid", ev.txn.Header.Zxid, "err", err)
+		if int64(ev.txn.Header.Zxid.Epoch()) != p.leader.Epoch() {
+			return // prepared in an earlier leadership: the state machine abandons it at Looking
+		}
+		if err := p.leader.Propose(ev.txn); err != nil && !errors.Is(err, zab.ErrZxidRollover) {
+			// The state machine waits for this transaction: without it
+			// nothing after it could ever commit. Leaving the role makes it
+			// abandon everything in flight (Looking).
+			p.endRole("proposal refused: " + err.Error())
 		}
 	case evForward:
 		if p.learner != nil {
