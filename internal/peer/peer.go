@@ -617,7 +617,7 @@ func (p *Peer) endRole(why string) {
 	reload := p.learner != nil && !p.learner.Serving() && p.syncReplaced
 	p.leader, p.learner, p.syncReplaced = nil, nil, false
 	p.sm.Looking()
-	if reload {
+	if reload && p.ctx.Err() == nil {
 		// The sync replaced the state and applied commits whose proposals
 		// are not logged yet: the disk is the truth.
 		if last, err := p.sm.Reload(p.ctx); err != nil {
