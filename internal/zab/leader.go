@@ -85,6 +85,9 @@ type Leader struct {
 	// committed is the in-memory tail of the committed history.
 	committed []Proposal
 	pending   []*outstanding
+	// epochAcks are the voters whose ACKEPOCH counted towards the epoch
+	// quorum (kept across their reconnections, as Java's set is).
+	epochAcks []int64
 	// newLeaderAcks are the voters that ACKed NEWLEADER (the leader
 	// included once its state is durable).
 	newLeaderAcks []int64
@@ -268,6 +271,12 @@ func (l *Leader) stepAckEpoch(h *learnerHandler, p jute.QuorumPacket) {
 			return
 		}
 	}
+	if cur != -1 && !h.observer && p.Zxid != -1 && !slices.Contains(l.epochAcks, h.sid) {
+		// Only a learner that had not accepted this epoch before counts: an
+		// ACKEPOCH of -1 may come from a server another leader of the same
+		// epoch already holds (§5.3; Java's waitForEpochAck).
+		l.epochAcks = append(l.epochAcks, h.sid)
+	}
 	h.peerZxid = p.Zxid
 	h.stage = stageAckedEpoch
 	if l.phase == leaderEpochAck {
@@ -283,13 +292,7 @@ func (l *Leader) maybeEpochAcked() {
 	if l.phase != leaderEpochAck {
 		return
 	}
-	ids := []int64{l.cfg.ID}
-	for _, h := range l.learners {
-		if h.stage == stageAckedEpoch && !h.observer {
-			ids = append(ids, h.sid)
-		}
-	}
-	if !l.cfg.IsQuorum(ids) {
+	if !l.cfg.IsQuorum(append([]int64{l.cfg.ID}, l.epochAcks...)) {
 		return
 	}
 	l.currentEpoch = l.epoch

@@ -502,3 +502,27 @@ func TestLearnerJoiningAServingLeaderWithNoTransactionsIsDiffed(t *testing.T) {
 	c.run()
 	c.requireConverged()
 }
+
+// An ACKEPOCH of -1 (the learner had accepted this epoch already, perhaps
+// from another leader of it) does not count towards the epoch quorum
+// (§5.3, Java's waitForEpochAck).
+func TestSpec5_3_AnAckEpochOfMinusOneDoesNotCount(t *testing.T) {
+	cfg := Config{ID: 1, Voters: []int64{1, 2, 3}, InitLimit: 10, SyncLimit: 5}
+	l := NewLeader(cfg, LeaderState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: jute.MakeZxid(1, 5)})
+	l.Connected(2)
+	l.Step(2, packet(jute.PacketFollowerInfo, jute.MakeZxid(1, 0), jute.Encode(&jute.LearnerInfo{ServerID: 2, ProtocolVersion: jute.ZabProtocolVersion})))
+	if r := l.Ready(); r.AcceptedEpoch != 2 {
+		t.Fatalf("epoch not proposed: %+v", r)
+	}
+	l.Step(2, packet(jute.PacketAckEpoch, jute.MakeZxid(2, 3), jute.AckEpochData(-1)))
+	r := l.Ready()
+	if r.CurrentEpoch != 0 || len(r.Messages) != 0 {
+		t.Fatalf("a -1 ACKEPOCH completed the epoch quorum: current epoch %d, messages %+v", r.CurrentEpoch, r.Messages)
+	}
+	l.Connected(3)
+	l.Step(3, packet(jute.PacketFollowerInfo, jute.MakeZxid(1, 0), jute.Encode(&jute.LearnerInfo{ServerID: 3, ProtocolVersion: jute.ZabProtocolVersion})))
+	l.Step(3, packet(jute.PacketAckEpoch, jute.MakeZxid(1, 5), jute.AckEpochData(1)))
+	if r := l.Ready(); r.CurrentEpoch != 2 {
+		t.Fatalf("a real ACKEPOCH did not complete the quorum: %+v", r)
+	}
+}
