@@ -46,6 +46,7 @@ type logWriter struct {
 	// Batches and txns, for metrics (read under statsMu).
 	statsMu       sync.Mutex
 	batches, txns int64
+	last          jute.Zxid // the log's last zxid after the latest batch or truncation
 }
 
 // logCommand is one item of the writer's queue.
@@ -62,7 +63,8 @@ type logCommand struct {
 
 func newLogWriter(l *storage.Log, fs storage.FS, logDir, snapDir string, opts storage.LogOptions, snapCount int, fsyncWarn time.Duration, logger *slog.Logger) *logWriter {
 	w := &logWriter{log: l, fs: fs, logDir: logDir, snapDir: snapDir, opts: opts, logger: logger,
-		snapCount: max(snapCount, 2), fsyncWarn: fsyncWarn, signal: make(chan struct{}, 1), stop: make(chan struct{})}
+		snapCount: max(snapCount, 2), fsyncWarn: fsyncWarn, signal: make(chan struct{}, 1), stop: make(chan struct{}),
+		last: l.LastZxid()}
 	w.drawRoll()
 	return w
 }
@@ -143,9 +145,12 @@ func (w *logWriter) run() {
 			}
 			err := w.flush(batch)
 			batch = nil
-			if err == nil && c.truncate {
+			if err != nil {
+				w.failed(err)
+			} else if c.truncate {
 				err = w.truncate(c.truncateTo)
 			}
+			w.noteLast()
 			if c.last != nil {
 				*c.last = w.log.LastZxid()
 			}
@@ -154,6 +159,7 @@ func (w *logWriter) run() {
 		if err := w.flush(batch); err != nil {
 			w.failed(err)
 		}
+		w.noteLast()
 		clear(items)
 	}
 }
@@ -218,6 +224,22 @@ func (w *logWriter) truncate(zxid jute.Zxid) error {
 	}
 	l.SetLastZxid(zxid)
 	return nil
+}
+
+// noteLast records the log's last zxid for lastZxid.
+func (w *logWriter) noteLast() {
+	last := w.log.LastZxid()
+	w.statsMu.Lock()
+	w.last = last
+	w.statsMu.Unlock()
+}
+
+// lastZxid returns the last zxid the log holds. Only while the writer is
+// idle (after a barrier) is it stable.
+func (w *logWriter) lastZxid() jute.Zxid {
+	w.statsMu.Lock()
+	defer w.statsMu.Unlock()
+	return w.last
 }
 
 // stats returns how many batches and transactions were made durable.

@@ -155,6 +155,9 @@ type Peer struct {
 	// the state from disk, since transactions applied during the sync are
 	// logged only at NEWLEADER.
 	syncReplaced bool
+	// readingSnap is set while the leader link's reader reads a SNAP
+	// stream.
+	readingSnap  bool
 	lookingSince time.Time
 	started      time.Time
 	ctx          context.Context
@@ -332,10 +335,11 @@ const (
 	evTouch
 	evRevalidate
 	evRevalidated
-	evAccepted   // a learner connected to the quorum port
-	evPacket     // a packet arrived on a quorum link
-	evLinkClosed // a quorum link died
-	evLeaderLink // the connection to the leader is up (or failed: err)
+	evAccepted    // a learner connected to the quorum port
+	evPacket      // a packet arrived on a quorum link
+	evLinkClosed  // a quorum link died
+	evLeaderLink  // the connection to the leader is up (or failed: err)
+	evSnapReading // a link's reader started reading a SNAP stream
 )
 
 type event struct {
@@ -417,6 +421,9 @@ func (p *Peer) run(ctx context.Context) {
 			case p.leader != nil:
 				p.leader.Tick()
 			case p.learner != nil:
+				if p.readingSnap {
+					p.learner.Heard()
+				}
 				p.learner.Tick()
 			}
 			p.flushZab()
@@ -556,12 +563,14 @@ func (p *Peer) follow(leader int64, state jute.PeerState) {
 	p.wg.Go(func() {
 		var conn net.Conn
 		var err error
+		// Five tries, within one connect timeout in all (as Java bounds them).
+		deadline := time.Now().Add(timeout)
 		for i := range 5 {
-			d := net.Dialer{Timeout: timeout}
+			d := net.Dialer{Deadline: deadline}
 			if conn, err = d.DialContext(ctx, "tcp", srv.QuorumAddr); err == nil {
 				break
 			}
-			if i < 4 {
+			if i < 4 && time.Until(deadline) > 100*time.Millisecond {
 				select {
 				case <-ctx.Done():
 					return
@@ -603,10 +612,12 @@ func (p *Peer) endRole(why string) {
 	}
 	clear(p.snapshots)
 	if last, err := p.writer.barrier(); err != nil {
-		p.log.Error("log writer stopped while leaving the role", "err", err)
+		p.log.Error("the transaction log failed while leaving the role", "err", err)
 	} else {
 		p.lastLogged = max(p.lastLogged, last)
 	}
+	// Proposals a failed batch never logged must not be DIFFed to anyone.
+	p.truncatedRecent(p.writer.lastZxid())
 	var pending []zab.Proposal
 	switch {
 	case p.leader != nil:
@@ -615,7 +626,7 @@ func (p *Peer) endRole(why string) {
 		pending = p.learner.Uncommitted()
 	}
 	reload := p.learner != nil && !p.learner.Serving() && p.syncReplaced
-	p.leader, p.learner, p.syncReplaced = nil, nil, false
+	p.leader, p.learner, p.syncReplaced, p.readingSnap = nil, nil, false, false
 	p.sm.Looking()
 	if reload && p.ctx.Err() == nil {
 		// The sync replaced the state and applied commits whose proposals
@@ -681,6 +692,9 @@ func (p *Peer) startLink(l *quorumLink, learnerSide bool) {
 			}
 			ev := event{kind: evPacket, link: l, packet: pkt}
 			if learnerSide && pkt.Type == jute.PacketSnap {
+				// The stream may take longer than initLimit: the loop counts
+				// it as hearing from the leader until it is read.
+				p.inbox.push(event{kind: evSnapReading, link: l})
 				l.conn.SetReadDeadline(time.Time{})
 				snap, err := p.sm.ReadSnapshot(r, pkt.Zxid)
 				if err == nil {
@@ -764,6 +778,10 @@ func (p *Peer) handle(ev *event) {
 		p.packet(ev)
 	case evLinkClosed:
 		p.linkClosed(ev)
+	case evSnapReading:
+		if ev.link == p.leaderLink && ev.link.gen == p.gen {
+			p.readingSnap = true
+		}
 	}
 }
 
@@ -791,6 +809,7 @@ func (p *Peer) packet(ev *event) {
 		return
 	}
 	if p.learner != nil && l == p.leaderLink {
+		p.readingSnap = false
 		p.noteSyncMode(ev.packet.Type)
 		p.learner.Step(ev.packet, ev.snap)
 		return

@@ -178,9 +178,16 @@ func (l *quorumLink) writeLoop(writeTimeout time.Duration) error {
 			if _, err := w.Write(e.Bytes()); err != nil {
 				return err
 			}
-			if batch[i].snapshot != nil {
-				if _, err := w.Write(batch[i].snapshot); err != nil {
-					return err
+			if snap := batch[i].snapshot; snap != nil {
+				// A large snapshot takes longer than one deadline: each
+				// chunk gets its own, so only a stalled learner times out.
+				for len(snap) > 0 {
+					n := min(len(snap), 1<<20)
+					l.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+					if _, err := w.Write(snap[:n]); err != nil {
+						return err
+					}
+					snap = snap[n:]
 				}
 				e.Reset()
 				e.String(jute.SnapshotEndMarker)

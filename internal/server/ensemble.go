@@ -400,7 +400,9 @@ func (s *Server) ownedBy(id jute.SessionID, sid int64) bool {
 	}
 	owner, ok := s.sessionOwners[id]
 	if !ok {
-		s.sessionOwners[id] = sid
+		if _, live := s.sessions.Get(id); live {
+			s.sessionOwners[id] = sid
+		}
 		return true
 	}
 	return owner == sid
@@ -413,7 +415,12 @@ func (s *Server) touched(touches []jute.SessionTouch) {
 	}
 	now := s.nowMS()
 	for _, t := range touches {
-		s.sessions.Touch(t.Session, now)
+		// The learner's timeout is the one its client negotiated last.
+		if t.Timeout > 0 {
+			s.sessions.SetTimeout(t.Session, t.Timeout, now)
+		} else {
+			s.sessions.Touch(t.Session, now)
+		}
 	}
 }
 
@@ -422,6 +429,9 @@ func (s *Server) revalidate(reqs []zab.RevalidateRequest) {
 	now := s.nowMS()
 	for _, r := range reqs {
 		valid := s.role == roleLeader && s.sessions.Touch(r.Session, now)
+		if valid && r.Timeout > 0 {
+			s.sessions.SetTimeout(r.Session, r.Timeout, now)
+		}
 		if valid {
 			s.sessionOwners[r.Session] = r.From
 		}

@@ -449,6 +449,10 @@ func (l *Learner) Revalidate(session jute.SessionID, timeout int32) error {
 	return nil
 }
 
+// Heard tells the learner the leader is making progress without a whole
+// packet yet: a large SNAP stream being read.
+func (l *Learner) Heard() { l.lastHeard = l.ticks }
+
 // Tick advances time by half a tick: a leader silent for syncLimit ticks
 // (initLimit before NEWLEADER) ends the role (§5.5).
 func (l *Learner) Tick() {
