@@ -51,9 +51,11 @@ type StateMachine interface {
 	// Rolled reports a log roll (time for a background snapshot).
 	Rolled()
 
-	// WireSnapshot returns the applied state in the form sent after SNAP
-	// (storage spec §3.9) and the zxid it is as of.
-	WireSnapshot(ctx context.Context) ([]byte, jute.Zxid, error)
+	// WireSnapshot encodes the applied state in the form sent after SNAP
+	// (storage spec §3.9) and hands it, with the zxid it is as of, to
+	// done, from any goroutine. It returns at once: the peer keeps
+	// pinging its learners meanwhile.
+	WireSnapshot(done func(data []byte, zxid jute.Zxid, err error))
 	// ReadSnapshot parses a SNAP stream (up to, not including, the end
 	// marker) without touching the live state; it runs on a link's reader.
 	ReadSnapshot(r *bufio.Reader, zxid jute.Zxid) (any, error)
@@ -335,11 +337,12 @@ const (
 	evTouch
 	evRevalidate
 	evRevalidated
-	evAccepted    // a learner connected to the quorum port
-	evPacket      // a packet arrived on a quorum link
-	evLinkClosed  // a quorum link died
-	evLeaderLink  // the connection to the leader is up (or failed: err)
-	evSnapReading // a link's reader started reading a SNAP stream
+	evAccepted     // a learner connected to the quorum port
+	evPacket       // a packet arrived on a quorum link
+	evLinkClosed   // a quorum link died
+	evLeaderLink   // the connection to the leader is up (or failed: err)
+	evSnapReading  // a link's reader started reading a SNAP stream
+	evSnapshotDone // the state machine encoded a snapshot for learner sid
 )
 
 type event struct {
@@ -356,6 +359,11 @@ type event struct {
 	link    *quorumLink
 	packet  jute.QuorumPacket
 	snap    any
+	// snapData is an encoded SNAP stream (evSnapshotDone).
+	snapData []byte
+	// gen is the role generation the event belongs to (evSnapshotDone,
+	// a failed evLeaderLink).
+	gen uint64
 }
 
 // inbox is the loop's unbounded queue: producers never block.
@@ -579,7 +587,7 @@ func (p *Peer) follow(leader int64, state jute.PeerState) {
 			}
 		}
 		if err != nil {
-			p.inbox.push(event{kind: evLeaderLink, err: fmt.Errorf("connect to leader %d at %s: %w", leader, srv.QuorumAddr, err), sid: int64(gen)})
+			p.inbox.push(event{kind: evLeaderLink, err: fmt.Errorf("connect to leader %d at %s: %w", leader, srv.QuorumAddr, err), gen: gen})
 			return
 		}
 		p.inbox.push(event{kind: evLeaderLink, link: newQuorumLink(conn, leader, gen)})
@@ -778,6 +786,8 @@ func (p *Peer) handle(ev *event) {
 		p.packet(ev)
 	case evLinkClosed:
 		p.linkClosed(ev)
+	case evSnapshotDone:
+		p.snapshotDone(ev)
 	case evSnapReading:
 		if ev.link == p.leaderLink && ev.link.gen == p.gen {
 			p.readingSnap = true
@@ -787,7 +797,7 @@ func (p *Peer) handle(ev *event) {
 
 func (p *Peer) leaderConnected(ev *event) {
 	if ev.link == nil {
-		if uint64(ev.sid) == p.gen && p.learner == nil {
+		if ev.gen == p.gen && p.learner == nil {
 			p.endRole(ev.err.Error())
 		}
 		return
@@ -868,6 +878,21 @@ func (p *Peer) linkClosed(ev *event) {
 	}
 }
 
+// snapshotDone sends a learner the SNAP it waited for.
+func (p *Peer) snapshotDone(ev *event) {
+	if ev.gen != p.gen || p.leader == nil || p.links[ev.sid] == nil {
+		return // the role or the learner's link is gone
+	}
+	if ev.err != nil {
+		p.log.Error("snapshot for a SNAP sync failed", "sid", ev.sid, "err", ev.err)
+		p.links[ev.sid].close()
+		return
+	}
+	p.snapshots[ev.sid] = ev.snapData
+	p.log.Info("synchronizing learner", "sid", ev.sid, "mode", "SNAP", "zxid", ev.zxid, "bytes", len(ev.snapData))
+	p.leader.SnapshotReady(ev.sid, ev.zxid)
+}
+
 // noteSyncMode records how this learner is synchronized, for monitoring.
 func (p *Peer) noteSyncMode(t jute.PacketType) {
 	switch t {
@@ -919,17 +944,10 @@ func (p *Peer) executeLeader(r zab.Ready) {
 		p.sm.Deliver(r.Deliveries)
 	}
 	for _, sid := range r.SnapshotFor {
-		data, zxid, err := p.sm.WireSnapshot(p.ctx)
-		if err != nil {
-			p.log.Error("snapshot for a SNAP sync failed", "sid", sid, "err", err)
-			if l := p.links[sid]; l != nil {
-				l.close()
-			}
-			continue
-		}
-		p.snapshots[sid] = data
-		p.log.Info("synchronizing learner", "sid", sid, "mode", "SNAP", "zxid", zxid, "bytes", len(data))
-		p.leader.SnapshotReady(sid, zxid)
+		gen := p.gen
+		p.sm.WireSnapshot(func(data []byte, zxid jute.Zxid, err error) {
+			p.inbox.push(event{kind: evSnapshotDone, sid: sid, gen: gen, snapData: data, zxid: zxid, err: err})
+		})
 	}
 	for _, m := range r.Messages {
 		l := p.links[m.To]

@@ -89,20 +89,17 @@ func (m stateMachine) Revalidated(replies []jute.RevalidateReply) {
 	m.push(func() { m.s.revalidated(replies) })
 }
 
-// WireSnapshot encodes the applied tree and sessions on the core.
-func (m stateMachine) WireSnapshot(ctx context.Context) ([]byte, jute.Zxid, error) {
-	var data []byte
-	var zxid jute.Zxid
-	err := m.call(ctx, func() error {
+// WireSnapshot encodes the applied tree and sessions on the core, between
+// two of its events, and hands the bytes to done.
+func (m stateMachine) WireSnapshot(done func([]byte, jute.Zxid, error)) {
+	m.push(func() {
 		w := m.s.tree.NewSnapshot(m.s.sessionList())
 		w.Wire = true
 		e := jute.NewEncoder(make([]byte, 0, 64<<10))
 		for !w.Step(e, 1<<20) {
 		}
-		data, zxid = e.Bytes(), w.Zxid()
-		return nil
+		done(e.Bytes(), w.Zxid(), nil)
 	})
-	return data, zxid, err
 }
 
 // loadedSnapshot is a tree and sessions a leader sent.
