@@ -72,3 +72,26 @@ func TestLearnerSkipsProposalsTheSnapshotAlreadyHolds(t *testing.T) {
 		t.Fatalf("deliveries %+v, want only %v", r.Deliveries, jute.MakeZxid(1, 6))
 	}
 }
+
+// A learner reading a long SNAP stream is told by its driver that the
+// leader is still talking (Heard), and does not give up after initLimit.
+func TestLearnerHeardKeepsALongSyncAlive(t *testing.T) {
+	cfg := Config{ID: 1, Voters: []int64{1, 2, 3}, InitLimit: 3, SyncLimit: 2}
+	l := NewLearner(cfg, LearnerState{})
+	l.Ready()
+	l.Step(packet(jute.PacketLeaderInfo, jute.MakeZxid(1, 0), jute.AckEpochData(jute.ZabProtocolVersion)), nil)
+	l.Ready()
+	for range 4 * cfg.InitLimit {
+		l.Heard()
+		l.Tick()
+	}
+	if r := l.Ready(); r.Err != nil {
+		t.Fatalf("a learner that kept hearing from the leader gave up: %v", r.Err)
+	}
+	for range 2*cfg.InitLimit + 1 {
+		l.Tick()
+	}
+	if r := l.Ready(); r.Err == nil {
+		t.Fatal("a learner that heard nothing for initLimit ticks kept waiting")
+	}
+}
