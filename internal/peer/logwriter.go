@@ -43,10 +43,8 @@ type logWriter struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
-	// Batches and txns, for metrics (read under statsMu).
-	statsMu       sync.Mutex
-	batches, txns int64
-	last          jute.Zxid // the log's last zxid after the latest batch or truncation
+	lastMu sync.Mutex // guards last, which the peer's loop reads
+	last   jute.Zxid  // the log's last zxid after the latest batch or truncation
 }
 
 // logCommand is one item of the writer's queue.
@@ -188,10 +186,6 @@ func (w *logWriter) flush(batch []zab.Proposal) error {
 	if w.synced != nil {
 		w.synced(took, len(batch))
 	}
-	w.statsMu.Lock()
-	w.batches++
-	w.txns += int64(len(batch))
-	w.statsMu.Unlock()
 	w.persisted(w.log.LastZxid())
 	if w.log.Appended >= w.nextRoll {
 		if err := w.log.Roll(); err != nil {
@@ -229,22 +223,15 @@ func (w *logWriter) truncate(zxid jute.Zxid) error {
 // noteLast records the log's last zxid for lastZxid.
 func (w *logWriter) noteLast() {
 	last := w.log.LastZxid()
-	w.statsMu.Lock()
+	w.lastMu.Lock()
 	w.last = last
-	w.statsMu.Unlock()
+	w.lastMu.Unlock()
 }
 
 // lastZxid returns the last zxid the log holds. Only while the writer is
 // idle (after a barrier) is it stable.
 func (w *logWriter) lastZxid() jute.Zxid {
-	w.statsMu.Lock()
-	defer w.statsMu.Unlock()
+	w.lastMu.Lock()
+	defer w.lastMu.Unlock()
 	return w.last
-}
-
-// stats returns how many batches and transactions were made durable.
-func (w *logWriter) stats() (batches, txns int64) {
-	w.statsMu.Lock()
-	defer w.statsMu.Unlock()
-	return w.batches, w.txns
 }

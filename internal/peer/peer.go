@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -100,14 +99,6 @@ type Status struct {
 	SyncedFollowers int
 	Followers       int
 	Observers       int
-	PendingProps    int
-	// ElectionTime is how long the last election took.
-	ElectionTime time.Duration
-	// Batches and Txns count durable log batches, for txns per fsync.
-	Batches, Txns int64
-	// SyncMode is how this server last synchronized with a leader: DIFF,
-	// TRUNC or SNAP (NONE before).
-	SyncMode string
 	// QuorumSize is the number of voters.
 	QuorumSize int
 	// Leader only: when it began serving, observers in sync, learner
@@ -299,7 +290,6 @@ func (p *Peer) Status() Status {
 	p.statusMu.Lock()
 	defer p.statusMu.Unlock()
 	s := p.status
-	s.Batches, s.Txns = p.writer.stats()
 	return s
 }
 
@@ -474,7 +464,6 @@ func (p *Peer) flushElection() {
 	}
 	v := *r.Decided
 	took := time.Since(p.lookingSince)
-	p.setStatus(func(s *Status) { s.ElectionTime = took })
 	p.log.Info("election decided", "state", v.State.String(), "leader", v.Leader, "zxid", v.Zxid,
 		"round", v.Round, "peer_epoch", v.PeerEpoch, "took", took)
 	p.gen++
@@ -893,12 +882,11 @@ func (p *Peer) snapshotDone(ev *event) {
 	p.leader.SnapshotReady(ev.sid, ev.zxid)
 }
 
-// noteSyncMode records how this learner is synchronized, for monitoring.
+// noteSyncMode logs how this learner is synchronized.
 func (p *Peer) noteSyncMode(t jute.PacketType) {
 	switch t {
 	case jute.PacketDiff, jute.PacketTrunc, jute.PacketSnap:
 		p.log.Info("synchronizing with the leader", "mode", t.String(), "leader", p.leaderID)
-		p.setStatus(func(s *Status) { s.SyncMode = t.String() })
 	}
 }
 
@@ -1077,7 +1065,7 @@ func (p *Peer) updateStatus() {
 	if p.leader == nil {
 		return
 	}
-	synced, pending := p.leader.SyncedFollowers(), p.leader.PendingProposals()
+	synced := p.leader.SyncedFollowers()
 	observers, syncs := p.leader.SyncedObservers(), p.leader.PendingSyncs()
 	last, smallest, largest := p.leader.ProposalSizes()
 	var followers, obs int
@@ -1089,21 +1077,8 @@ func (p *Peer) updateStatus() {
 		}
 	}
 	p.setStatus(func(s *Status) {
-		s.SyncedFollowers, s.PendingProps, s.Followers, s.Observers = synced, pending, followers, obs
+		s.SyncedFollowers, s.Followers, s.Observers = synced, followers, obs
 		s.SyncedObservers, s.PendingSyncs = observers, syncs
 		s.LastProposalSize, s.MinProposalSize, s.MaxProposalSize = last, smallest, largest
 	})
 }
-
-// Members returns the ids of the ensemble's members, sorted.
-func (p *Peer) Members() []int64 {
-	ids := make([]int64, 0, len(p.zc.Servers))
-	for _, s := range p.zc.Servers {
-		ids = append(ids, s.ID)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-// String names the peer in logs.
-func (p *Peer) String() string { return "peer " + strconv.FormatInt(p.zc.MyID, 10) }

@@ -490,15 +490,6 @@ func (s *Server) revalidated(replies []jute.RevalidateReply) {
 // notServing reports whether client requests must be refused now.
 func (s *Server) notServing() bool { return s.role == roleLooking }
 
-// peerStatus returns the peer's status, or the zero Status when
-// standalone.
-func (s *Server) peerStatus() peer.Status {
-	if s.peer == nil {
-		return peer.Status{}
-	}
-	return s.peer.Status()
-}
-
 // quorumStatus is what srvr and mntr show of the ensemble.
 func (s *Server) quorumStatus(now time.Time) *admin.QuorumStatus {
 	st := s.peer.Status()

@@ -684,6 +684,9 @@ func (l *Leader) ProposalSizes() (last, smallest, largest int64) {
 	return l.sizes[0], l.sizes[1], l.sizes[2]
 }
 
+// PendingProposals returns how many proposals wait for a quorum.
+func (l *Leader) PendingProposals() int { return len(l.pending) }
+
 // SyncedObservers returns how many observers are synchronized and heard
 // from within syncLimit.
 func (l *Leader) SyncedObservers() int {
@@ -704,9 +707,6 @@ func (l *Leader) PendingSyncs() int {
 	}
 	return n
 }
-
-// PendingProposals returns how many proposals wait for a quorum.
-func (l *Leader) PendingProposals() int { return len(l.pending) }
 
 func (l *Leader) phaseName() string {
 	switch l.phase {
