@@ -215,6 +215,11 @@ func (s *Server) becomeLooking() {
 	clear(s.revalidating)
 	s.pendingSyncs = nil
 	s.prep.Overlay.Reset()
+	// A close or expiry in flight may never commit now: the next leader
+	// decides again, so no session stays marked as closing here.
+	for _, sess := range s.sessions.All() {
+		sess.Closing = false
+	}
 	s.sessions.Untrack()
 }
 
