@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,8 +62,20 @@ func (s *shell) interactive() int {
 	}
 	defer saveHistory()
 
+	// Ctrl-C is a key at the prompt (liner reads it in raw mode) and a
+	// SIGINT while a command runs. Catch SIGINT for the whole session: a
+	// Ctrl-C typed just after Enter, before a command has set up its own
+	// handling, would otherwise kill the shell (Go's default action).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+
 	status := exitOK
 	for !s.quit {
+		select {
+		case <-sigs: // a Ctrl-C that came after the last command ended
+		default:
+		}
 		text, err := line.Prompt(s.prompt())
 		if errors.Is(err, liner.ErrPromptAborted) {
 			continue // Ctrl-C clears the line, as in a shell
@@ -76,10 +89,29 @@ func (s *shell) interactive() int {
 		}
 		line.AppendHistory(text)
 		saveHistory()
-		ctx, stop := interruptible()
-		status = s.runLine(ctx, text)
-		stop()
+		status = s.runInterruptible(text, sigs)
 	}
+	return status
+}
+
+// runInterruptible runs one command line; a SIGINT on sigs (Ctrl-C)
+// cancels it.
+func (s *shell) runInterruptible(text string, sigs <-chan os.Signal) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+		}
+	}()
+	status := s.runLine(ctx, text)
+	close(done)
+	<-stopped
 	return status
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/testcluster"
@@ -104,6 +105,27 @@ func (term *terminal) send(keys string) {
 	term.t.Helper()
 	if _, err := io.WriteString(term.pty, keys); err != nil {
 		term.t.Fatalf("type %q: %v", keys, err)
+	}
+}
+
+// waitRaw waits until the shell's line editor has the terminal in raw
+// mode, which it sets after printing its prompt: keys typed before that
+// may be flushed with the mode switch (and a Ctrl-C would be a signal).
+func (term *terminal) waitRaw() {
+	term.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		tio, err := unix.IoctlGetTermios(int(term.pty.Fd()), unix.TCGETS)
+		if err != nil {
+			term.t.Fatalf("read the terminal's mode: %v", err)
+		}
+		if tio.Lflag&unix.ICANON == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatal("the line editor never put the terminal in raw mode")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -242,7 +264,9 @@ func TestInteractiveCommandWaitingForAServerCanBeInterrupted(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testcluster.FreePort(t))
 	term := startTerminal(t, bin, addr, filepath.Join(t.TempDir(), "history"))
 	term.expect("(CONNECTING) 0] ")
+	term.waitRaw()
 	term.send("ls /\r")
+	term.expect("ls /")
 	// Ctrl-C while ls waits for a session. A Ctrl-C typed before the shell
 	// has left the prompt is only an empty line aborted, so type it until
 	// the command reports the interruption.

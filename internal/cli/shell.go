@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -438,11 +436,6 @@ func (s *shell) runLine(ctx context.Context, line string) int {
 	s.history[s.count] = line
 	defer func() { s.count++ }()
 	return s.report(s.execute(ctx, words))
-}
-
-// interruptible returns a context that Ctrl-C cancels, for one command.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // execute runs one command.
