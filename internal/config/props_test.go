@@ -44,6 +44,12 @@ func TestAccessorDefaults(t *testing.T) {
 		if got := c.SnapshotCompression(); got != "" {
 			t.Errorf("SnapshotCompression() = %q, want none", got)
 		}
+		if got := c.CnxTimeout(); got != 5*time.Second {
+			t.Errorf("CnxTimeout() = %v, want 5s", got)
+		}
+		if got := c.ElectionPortBindRetry(); got != 3 {
+			t.Errorf("ElectionPortBindRetry() = %d, want 3", got)
+		}
 	}
 }
 
@@ -61,6 +67,8 @@ preAllocSize=16
 forceSync=no
 fsync.warningthresholdms=250
 snapshot.compression.method=Snappy
+cnxTimeout=1500
+electionPortBindRetry=7
 `
 	c, _ := mustParse(t, text)
 	checks := []struct {
@@ -80,6 +88,8 @@ snapshot.compression.method=Snappy
 		{"ForceSync is off only for no", c.ForceSync(), false},
 		{"FsyncWarningThreshold is in ms", c.FsyncWarningThreshold(), 250 * time.Millisecond},
 		{"SnapshotCompression is lower-cased", c.SnapshotCompression(), "snappy"},
+		{"CnxTimeout is in ms", c.CnxTimeout(), 1500 * time.Millisecond},
+		{"ElectionPortBindRetry", c.ElectionPortBindRetry(), 7},
 	}
 	for _, ck := range checks {
 		if !reflect.DeepEqual(ck.got, ck.want) {

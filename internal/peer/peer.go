@@ -301,9 +301,11 @@ func (p *Peer) Forward(req jute.ForwardedRequest, auth []jute.Id) {
 	p.inbox.push(event{kind: evForward, req: req, auth: auth})
 }
 
-// Touch reports client activity on a session to the leader (learners).
-func (p *Peer) Touch(session jute.SessionID, timeout int32) {
-	p.inbox.push(event{kind: evTouch, session: session, timeout: timeout})
+// Touch reports client activity on sessions (id → negotiated timeout) to
+// the leader with the next PING reply (learners). The peer owns touches
+// from then on.
+func (p *Peer) Touch(touches map[jute.SessionID]int32) {
+	p.inbox.push(event{kind: evTouch, touches: touches})
 }
 
 // RevalidateSession asks the leader whether a session is alive (learners).
@@ -349,6 +351,8 @@ type event struct {
 	link    *quorumLink
 	packet  jute.QuorumPacket
 	snap    any
+	// touches are sessions clients used (evTouch).
+	touches map[jute.SessionID]int32
 	// snapData is an encoded SNAP stream (evSnapshotDone).
 	snapData []byte
 	// gen is the role generation the event belongs to (evSnapshotDone,
@@ -747,7 +751,9 @@ func (p *Peer) handle(ev *event) {
 		}
 	case evTouch:
 		if p.learner != nil {
-			p.learner.Touch(ev.session, ev.timeout)
+			for id, timeout := range ev.touches {
+				p.learner.Touch(id, timeout)
+			}
 		}
 	case evRevalidate:
 		if p.learner != nil {

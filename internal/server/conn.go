@@ -128,9 +128,6 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	if s.role == roleLeader {
 		s.sessionOwners[req.SessionID] = s.cfg.MyID
 	}
-	if s.role.learning() {
-		s.peer.Touch(req.SessionID, timeout)
-	}
 	s.establish(cs, req.SessionID, timeout)
 	// Writes the session sent on its old connection may still be in
 	// flight; nothing on the new one may overtake them.
@@ -189,7 +186,7 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 	cs.stats.lastOp = r.Header.Type
 	if cs.session != 0 {
 		if s.role.learning() {
-			s.peer.Touch(cs.session, cs.stats.timeout)
+			s.clientTouches[cs.session] = cs.stats.timeout
 		} else {
 			s.sessions.Touch(cs.session, s.nowMS())
 		}

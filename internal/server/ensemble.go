@@ -213,6 +213,7 @@ func (s *Server) becomeLooking() {
 	clear(s.lastWrite)
 	clear(s.forwardedBySession)
 	clear(s.revalidating)
+	clear(s.clientTouches)
 	s.pendingSyncs = nil
 	s.prep.Overlay.Reset()
 	// A close or expiry in flight may never commit now: the next leader

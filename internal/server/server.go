@@ -83,6 +83,10 @@ type Server struct {
 	// revalidating holds, per session, resumed handshakes on a learner
 	// waiting for the leader's REVALIDATE answer.
 	revalidating map[jute.SessionID][]*pending
+	// clientTouches collects, on a learner, the sessions its clients used since
+	// the last tick, for the leader (handed to the peer once a tick rather
+	// than once a request).
+	clientTouches map[jute.SessionID]int32
 	// sessionOwners maps, on a leader, each session to the server its
 	// client uses (this server's myid for its own clients).
 	sessionOwners map[jute.SessionID]int64
@@ -167,6 +171,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		forwardedBySession: make(map[jute.SessionID][]*pending),
 		revalidating:       make(map[jute.SessionID][]*pending),
 		sessionOwners:      make(map[jute.SessionID]int64),
+		clientTouches:      make(map[jute.SessionID]int32),
 	}
 	ensemble := !cfg.Standalone()
 	if ensemble && opts.InMemory {
@@ -402,6 +407,10 @@ func (s *Server) tick() {
 	case roleStandalone, roleLeader:
 	case roleFollower, roleObserver:
 		s.sessions.Untrack()
+		if len(s.clientTouches) > 0 {
+			s.peer.Touch(s.clientTouches) // the peer owns the map from here
+			s.clientTouches = make(map[jute.SessionID]int32)
+		}
 		return
 	default:
 		return

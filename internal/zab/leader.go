@@ -132,7 +132,7 @@ func (l *Leader) Ready() Ready {
 }
 
 // HasReady reports whether Ready has work.
-func (l *Leader) HasReady() bool { return hasReady(&l.ready) }
+func (l *Leader) HasReady() bool { return !l.ready.empty() }
 
 func (l *Leader) send(to int64, p jute.QuorumPacket) {
 	l.ready.Messages = append(l.ready.Messages, Message{To: to, Packet: p})

@@ -104,7 +104,7 @@ func (l *Learner) Ready() Ready {
 }
 
 // HasReady reports whether Ready has work.
-func (l *Learner) HasReady() bool { return hasReady(&l.ready) }
+func (l *Learner) HasReady() bool { return !l.ready.empty() }
 
 // Serving reports whether the learner has received UPTODATE.
 func (l *Learner) Serving() bool { return l.phase == learnerBroadcast }

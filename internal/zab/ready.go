@@ -150,9 +150,6 @@ func (r *Ready) empty() bool {
 		len(r.Revalidated) == 0 && !r.Serving && r.Err == nil
 }
 
-// HasReady reports whether Ready would return any work.
-func hasReady(r *Ready) bool { return !r.empty() }
-
 func packet(t jute.PacketType, zxid jute.Zxid, data []byte) jute.QuorumPacket {
 	return jute.QuorumPacket{Type: t, Zxid: zxid, Data: data}
 }
