@@ -179,6 +179,7 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 		return jute.ErrNoNode // cannot happen in a consistent tree; never panic
 	}
 	delete(parent.children, Base(path))
+	delete(t.sorted, parent)
 	if zxid > parent.Stat.Pzxid {
 		parent.Stat.Pzxid = zxid
 	}
@@ -205,6 +206,7 @@ func (t *Tree) unlink(path string) {
 		t.unlink(join(path, c))
 	}
 	delete(t.nodes, path)
+	delete(t.sorted, n)
 	t.quotaOnDelete(path, n)
 	t.dataSize -= int64(len(n.Data))
 	t.pathSize -= int64(len(path))

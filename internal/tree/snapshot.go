@@ -301,6 +301,7 @@ func emptyTree() *Tree {
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
 		acls:       make(map[string][]jute.ACL),
+		sorted:     make(map[*Node][]string),
 	}
 }
 

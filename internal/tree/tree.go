@@ -107,7 +107,15 @@ type Tree struct {
 	pathSize   int64                 // Σ len(path) over all nodes
 	lastZxid   jute.Zxid
 	quotas     map[string]struct{} // paths with a registered quota
+	// sorted caches the sorted child names of nodes with many children,
+	// built by Children and dropped when the node's children change, so
+	// that listing a large, unchanging child set costs no sort.
+	sorted map[*Node][]string
 }
+
+// sortedCacheMin is the number of children from which Children keeps its
+// sorted answer; smaller lists are cheaper to sort again than to cache.
+const sortedCacheMin = 64
 
 // New returns a fresh tree with ZooKeeper's four built-in nodes (§9.3).
 func New() *Tree {
@@ -117,6 +125,7 @@ func New() *Tree {
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
 		acls:       make(map[string][]jute.ACL),
+		sorted:     make(map[*Node][]string),
 	}
 	open := t.intern([]jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}})
 	read := t.intern([]jute.ACL{{Perms: jute.PermRead, ID: jute.Id{Scheme: "world", ID: "anyone"}}})
@@ -139,6 +148,7 @@ func (t *Tree) put(path string, n *Node) {
 			p.children = make(map[string]struct{})
 		}
 		p.children[Base(path)] = struct{}{}
+		delete(t.sorted, p)
 	}
 }
 
@@ -188,13 +198,22 @@ func (t *Tree) Get(path string) (*Node, bool) {
 	return n, ok
 }
 
-// Children returns the names of path's children in sorted order.
+// Children returns the names of n's children in sorted order. The slice
+// may be shared with earlier and later callers and must not be modified;
+// it stays valid (as the list at the time of the call) after the tree
+// changes. Listing a large child set again costs nothing until it changes.
 func (t *Tree) Children(n *Node) []string {
+	if out, ok := t.sorted[n]; ok {
+		return out
+	}
 	out := make([]string, 0, len(n.children))
 	for c := range n.children {
 		out = append(out, c)
 	}
 	slices.Sort(out)
+	if len(out) >= sortedCacheMin {
+		t.sorted[n] = out
+	}
 	return out
 }
 
