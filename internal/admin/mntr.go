@@ -105,7 +105,7 @@ func monitorMetrics(s *Snapshot) []metric {
 		{"last_client_response_size", s.LastResponseSize},
 		{"min_client_response_size", s.MinResponseSize},
 		{"max_client_response_size", s.MaxResponseSize},
-		{"connection_drop_probability", 0.0}, // no connection throttling yet
+		{"connection_drop_probability", s.ConnectionDropProbability},
 		{"watch_count", int64(s.TotalWatches)},
 		{"auth_failed_count", s.AuthFailed},
 		{"open_file_descriptor_count", s.OpenFDs},

@@ -86,13 +86,16 @@ type Snapshot struct {
 	DataWatches          int
 	TotalWatches         int
 
-	PacketsReceived  int64
-	PacketsSent      int64
-	Outstanding      int64
-	Latency          Latency
-	AliveConnections int
-	GlobalSessions   int
-	AuthFailed       int64
+	PacketsReceived int64
+	PacketsSent     int64
+	Outstanding     int64
+	// ConnectionDropProbability is the connection throttle's random
+	// drop probability (zk_connection_drop_probability).
+	ConnectionDropProbability float64
+	Latency                   Latency
+	AliveConnections          int
+	GlobalSessions            int
+	AuthFailed                int64
 	// Client response sizes; -1 before any response.
 	LastResponseSize, MinResponseSize, MaxResponseSize int64
 	Uptime                                             time.Duration

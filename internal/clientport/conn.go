@@ -49,6 +49,7 @@ type outgoing struct {
 	body  jute.Encodable
 	raw   bool // body is a ConnectResponse: no ReplyHeader
 	close bool // close the connection after writing
+	size  int64
 }
 
 // Conn is one client connection.
@@ -69,11 +70,14 @@ type Conn struct {
 
 	idleTimeout atomic.Int64 // ns; 0 = none
 
-	// outstanding counts requests handed to the backend and not answered
-	// yet; the reader stops reading at maxOutstanding until the writer
-	// frees a slot (ZooKeeper's globalOutstandingLimit, per connection).
+	// Flow control (flow.go): requests handed to the backend and not
+	// answered yet, with what each holds of the listener's budgets
+	// (charges, oldest first, guarded by mu), and the estimated bytes of
+	// output not yet written.
 	outstanding atomic.Int64
-	slotFreed   chan struct{}
+	charges     []charge
+	queuedBytes atomic.Int64
+	closedFlag  atomic.Bool
 
 	// Received and Sent count frames, for the monitoring commands.
 	Received atomic.Int64
@@ -113,18 +117,22 @@ func (c *Conn) SendConnectResponse(resp *jute.ConnectResponse, closeAfter bool) 
 const maxQueuedFrames = 1 << 17
 
 func (c *Conn) push(o outgoing) {
+	o.size = replySize(o.body)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	if len(c.out) >= maxQueuedFrames {
+		// Only notifications can pile up this far: replies are bounded by
+		// the requests read, and reading stops when output backs up.
 		c.mu.Unlock()
 		c.l.log.Warn("client is not reading its replies; closing the connection", "peer", c.remote, "queued", maxQueuedFrames)
 		c.Close()
 		return
 	}
 	c.out = append(c.out, o)
+	c.queuedBytes.Add(o.size)
 	c.mu.Unlock()
 	select {
 	case c.signal <- struct{}{}:
@@ -137,6 +145,7 @@ func (c *Conn) Close() {
 	c.mu.Lock()
 	already := c.closed
 	c.closed = true
+	c.closedFlag.Store(true)
 	c.out = nil
 	c.mu.Unlock()
 	if !already {
@@ -148,7 +157,7 @@ func (c *Conn) Close() {
 // writeLoop owns the socket's writes.
 func (c *Conn) writeLoop() {
 	defer c.nc.Close()
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
 	var batch []outgoing
 	enc := jute.NewEncoder(make([]byte, 0, 4096))
 	for {
@@ -167,6 +176,7 @@ func (c *Conn) writeLoop() {
 		// A client that stops reading must not hold the writer forever.
 		c.nc.SetWriteDeadline(time.Now().Add(max(2*time.Duration(c.idleTimeout.Load()), 30*time.Second)))
 		closeAfter := false
+		replies, bytes := 0, int64(0)
 		for _, o := range batch {
 			enc.Reset()
 			enc.Int(0) // frame length, patched below
@@ -182,15 +192,16 @@ func (c *Conn) writeLoop() {
 				c.Close()
 				return
 			}
+			if cap(b) > keptBufferSize {
+				// One large reply must not pin its buffer for the
+				// connection's life.
+				enc = jute.NewEncoder(make([]byte, 0, 4096))
+			}
 			c.Sent.Add(1)
 			c.l.sent.Add(1)
+			bytes += o.size
 			if !o.raw && o.hdr.Xid != jute.XidNotification {
-				if c.outstanding.Add(-1) == c.l.maxOutstanding-1 {
-					select {
-					case c.slotFreed <- struct{}{}:
-					default:
-					}
-				}
+				replies++
 			}
 			if o.close {
 				closeAfter = true
@@ -198,32 +209,66 @@ func (c *Conn) writeLoop() {
 			}
 		}
 		clear(batch)
-		if err := bw.Flush(); err != nil || closeAfter {
+		if cap(batch) > 1024 {
+			batch = nil
+		}
+		err := bw.Flush()
+		c.release(replies, bytes)
+		if err != nil || closeAfter {
 			c.Close()
 			return
 		}
 	}
 }
 
+// Socket buffer sizes per connection: small, since thousands of mostly
+// idle connections each hold one of each; frames larger than a buffer go
+// to the socket directly.
+const (
+	readBufferSize  = 16 << 10
+	writeBufferSize = 16 << 10
+	// keptBufferSize is the largest frame buffer a connection keeps for
+	// reuse.
+	keptBufferSize = 64 << 10
+)
+
 var errFrameTooLarge = errors.New("frame length out of range")
 
-// readFrame reads one length-prefixed frame into buf (grown as needed).
-func (c *Conn) readFrame(br *bufio.Reader, buf []byte) ([]byte, error) {
+// readFrame reads one length-prefixed request frame into buf (grown as
+// needed), waiting first until the connection may have another request in
+// flight. large reports whether the frame counts as a large request.
+func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool, err error) {
 	var lenBuf [4]byte
 	if _, err := io.ReadFull(br, lenBuf[:]); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	n := int32(binary.BigEndian.Uint32(lenBuf[:]))
 	if n < 0 || int(n) > c.l.maxBuffer {
-		return nil, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
+		return nil, false, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
+	}
+	if err := c.waitForRoom(int(n)); err != nil {
+		return nil, false, err
+	}
+	large, ok := c.admitLarge(int(n))
+	if !ok {
+		return nil, false, fmt.Errorf("%w: %d bytes with %d of large requests in flight (zookeeper.largeRequestMaxBytes %d)",
+			errLargeRequest, n, c.l.largeBytes.Load(), c.l.largeMax)
 	}
 	if cap(buf) < int(n) {
 		buf = make([]byte, n)
 	}
 	buf = buf[:n]
-	_, err := io.ReadFull(br, buf)
-	return buf, err
+	c.armDeadline(false) // the wait may have outlasted the idle deadline
+	if _, err := io.ReadFull(br, buf); err != nil {
+		if large {
+			c.l.largeBytes.Add(-int64(n))
+		}
+		return nil, false, err
+	}
+	return buf, large, nil
 }
+
+var errLargeRequest = errors.New("large request refused")
 
 func (c *Conn) armDeadline(handshake bool) {
 	switch d := time.Duration(c.idleTimeout.Load()); {
@@ -238,7 +283,7 @@ func (c *Conn) armDeadline(handshake bool) {
 
 // readLoop owns the socket's reads. It returns when the connection closes.
 func (c *Conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	br := bufio.NewReaderSize(c.nc, readBufferSize)
 	c.armDeadline(true)
 	var first [4]byte
 	if _, err := io.ReadFull(br, first[:]); err != nil {
@@ -271,19 +316,15 @@ func (c *Conn) readLoop() error {
 	var buf []byte
 	for {
 		c.armDeadline(false)
-		frame, err := c.readFrame(br, buf)
+		frame, large, err := c.readFrame(br, buf)
 		if err != nil {
 			return err
 		}
 		buf = frame
-		for c.outstanding.Load() >= c.l.maxOutstanding {
-			select {
-			case <-c.slotFreed:
-			case <-c.shut:
-				return net.ErrClosed
-			}
+		if cap(buf) > keptBufferSize {
+			buf = nil // decoded requests copy what they keep
 		}
-		c.outstanding.Add(1)
+		c.take(len(frame), large)
 		c.Received.Add(1)
 		c.l.received.Add(1)
 		c.l.backend.Request(c, decodeRequest(frame, c.l.maxBuffer))

@@ -21,9 +21,24 @@ type Options struct {
 	// MaxClientCnxns limits concurrent connections per client IP; 0 means
 	// unlimited.
 	MaxClientCnxns int
-	// MaxOutstanding is how many requests of one connection may wait for
-	// their replies before the server stops reading from it; 0 means 1000.
+	// MaxOutstanding is ZooKeeper's globalOutstandingLimit: once this many
+	// requests of all connections together wait for their replies, a
+	// connection with a request of its own unanswered is not read until the
+	// count falls; one connection alone never has more in flight. A
+	// connection with nothing in flight is always read, so one busy client
+	// cannot lock out the others. 0 means 1000.
 	MaxOutstanding int64
+	// MaxQueuedBytes bounds the replies a connection has not taken off its
+	// socket: beyond it the connection is not read until they drain. 0
+	// means 1 MiB.
+	MaxQueuedBytes int64
+	// LargeRequestThreshold and LargeRequestMaxBytes are ZooKeeper's
+	// zookeeper.largeRequestThreshold and zookeeper.largeRequestMaxBytes: a
+	// request frame of at least the threshold is refused (the connection
+	// closes) when the large requests in flight would exceed the maximum.
+	// A threshold of -1 (or 0 in Options) turns the check off.
+	LargeRequestThreshold int
+	LargeRequestMaxBytes  int64
 	// HandshakeTimeout closes connections that send no ConnectRequest in
 	// time (ZooKeeper: 10 s).
 	HandshakeTimeout time.Duration
@@ -39,10 +54,22 @@ type Listener struct {
 	maxPerIP         int
 	handshakeTimeout time.Duration
 	maxOutstanding   int64
+	maxQueuedBytes   int64
+	largeThreshold   int
+	largeMax         int64
 
 	nextID   atomic.Int64
 	received atomic.Int64
 	sent     atomic.Int64
+
+	// Flow control (flow.go): requests and request bytes read and not yet
+	// answered, over all connections, and the large requests among them.
+	outstanding   atomic.Int64
+	requestBytes  atomic.Int64
+	largeBytes    atomic.Int64
+	largeRejected atomic.Int64
+	throttled     atomic.Int64
+	room          roomSignal
 
 	mu     sync.Mutex // guards closed, conns and perIP
 	closed bool
@@ -66,14 +93,25 @@ func Listen(addr string, backend Backend, opts Options) (*Listener, error) {
 	if opts.MaxOutstanding <= 0 {
 		opts.MaxOutstanding = 1000
 	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = 1 << 20
+	}
+	if opts.LargeRequestThreshold == 0 {
+		opts.LargeRequestThreshold = -1
+	}
+	if opts.LargeRequestMaxBytes <= 0 {
+		opts.LargeRequestMaxBytes = 100 << 20
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Listener{
 		ln: ln, backend: backend, log: opts.Logger,
 		maxBuffer: opts.MaxBuffer, maxPerIP: opts.MaxClientCnxns, handshakeTimeout: opts.HandshakeTimeout,
-		maxOutstanding: opts.MaxOutstanding,
-		conns:          make(map[*Conn]struct{}), perIP: make(map[netip.Addr]int),
+		maxOutstanding: opts.MaxOutstanding, maxQueuedBytes: opts.MaxQueuedBytes,
+		largeThreshold: opts.LargeRequestThreshold, largeMax: opts.LargeRequestMaxBytes,
+		room:  roomSignal{ch: make(chan struct{})},
+		conns: make(map[*Conn]struct{}), perIP: make(map[netip.Addr]int),
 	}, nil
 }
 
@@ -143,7 +181,7 @@ func (l *Listener) start(nc net.Conn) {
 	l.perIP[ip]++
 	c := &Conn{
 		ID: l.nextID.Add(1), nc: nc, remote: remote, l: l, start: time.Now(),
-		signal: make(chan struct{}, 1), done: make(chan struct{}), slotFreed: make(chan struct{}, 1), shut: make(chan struct{}),
+		signal: make(chan struct{}, 1), done: make(chan struct{}), shut: make(chan struct{}),
 	}
 	l.conns[c] = struct{}{}
 	l.wg.Add(2)
@@ -160,6 +198,7 @@ func (l *Listener) start(nc net.Conn) {
 		}
 		c.Close()
 		close(c.done)
+		c.releaseAll()
 		l.mu.Lock()
 		delete(l.conns, c)
 		if l.perIP[ip]--; l.perIP[ip] <= 0 {

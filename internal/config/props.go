@@ -91,6 +91,23 @@ var knownProps = map[string]propSpec{
 	"nio.sessionlessCnxnTimeout": {kind: propInt, min: anyInt},
 	"4lw.commands.whitelist":     {kind: propString},
 
+	// Throttling (client spec Appendix A metrics; zkd: throttle.go).
+	"request_throttle_max_requests":             {kind: propInt, min: anyInt},
+	"request_throttle_stall_time":               {kind: propInt, min: anyInt},
+	"request_throttle_drop_stale":               {kind: propBool},
+	"throttled_op_wait_time":                    {kind: propInt, min: anyInt},
+	"connection_throttle_tokens":                {kind: propInt, min: anyInt},
+	"connection_throttle_fill_time":             {kind: propInt, min: anyInt},
+	"connection_throttle_fill_count":            {kind: propInt, min: anyInt},
+	"connection_throttle_freeze_time":           {kind: propInt, min: anyInt},
+	"connection_throttle_drop_increase":         {kind: propFloat},
+	"connection_throttle_drop_decrease":         {kind: propFloat},
+	"connection_throttle_decrease_ratio":        {kind: propFloat},
+	"connection_throttle_weight_enabled":        {kind: propBool},
+	"connection_throttle_global_session_weight": {kind: propInt, min: anyInt},
+	"connection_throttle_local_session_weight":  {kind: propInt, min: anyInt},
+	"connection_throttle_renew_session_weight":  {kind: propInt, min: anyInt},
+
 	// Access control (client spec §10).
 	"skipACL": {kind: propYesNo},
 	"DigestAuthenticationProvider.superDigest": {kind: propString},

@@ -22,9 +22,15 @@ type connState struct {
 	// established is set once the handshake has been answered.
 	established bool
 	// closing is set when no further request will be answered.
-	closing      bool
-	ids          []jute.Id // identities; replaced, never modified in place
-	queue        []*pending
+	closing bool
+	ids     []jute.Id // identities; replaced, never modified in place
+	queue   []*pending
+	// incoming holds requests read and not started (schedule.go); ready
+	// is set while the connection is on the scheduler's list;
+	// writeBytes is the request bytes of its writes in queue.
+	incoming     []arrival
+	ready        bool
+	writeBytes   int64
 	stats        connStats
 	readOnlyByte bool
 }
@@ -57,6 +63,9 @@ type pending struct {
 	at       time.Time
 	// immediate, when non-zero, is an error answer decided on arrival.
 	immediate jute.Code
+	// charged is what the request counts against its connection's
+	// writeBytes while queued.
+	charged int64
 }
 
 func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at time.Time) {
@@ -67,6 +76,19 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	s.byWatcher[cs.watcher] = cs
 	s.zkMetrics.connectionRequests++
 	s.zkMetrics.bytesReceived += connectFrameSize(req)
+	if t := s.connThrottle; t.enabled() {
+		admitted := t.admit(t.cost(req.SessionID != 0), s.nowMS())
+		s.zkMetrics.tokenDeficit.Observe(int64(t.deficit()), s.taken)
+		if !admitted {
+			// ZooKeeper closes the connection without an answer.
+			s.zkMetrics.connectionRejected++
+			s.log.Warn("connection refused by the connection throttle", "peer", c.Remote(),
+				"drop_probability", t.drop, "tokens_left", t.tokens)
+			cs.closing = true
+			c.Close()
+			return
+		}
+	}
 	if s.notServing() {
 		// ZooKeeper closes client connections until its ensemble has a
 		// leader and this server has synchronized with it.
@@ -134,7 +156,7 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	if last := s.lastWrite[req.SessionID]; last != nil && !last.done {
 		barrier := &pending{cs: cs, write: true, barrier: true}
 		last.barriers = append(last.barriers, barrier)
-		cs.queue = append(cs.queue, barrier)
+		cs.queueUp(barrier)
 	}
 }
 
@@ -264,7 +286,7 @@ func (s *Server) submit(cs *connState, req *prep.Request, p *pending) *pending {
 	s.nextZxid++
 	s.inflight = append(s.inflight, p)
 	if cs != nil {
-		cs.queue = append(cs.queue, p)
+		cs.queueUp(p)
 	}
 	if req.Session != 0 {
 		s.lastWrite[req.Session] = p
@@ -288,7 +310,7 @@ func (s *Server) recordPrep(txn *jute.Txn, start time.Time) {
 
 // enqueue answers p now if nothing is ahead of it, or queues it.
 func (s *Server) enqueue(cs *connState, p *pending) {
-	cs.queue = append(cs.queue, p)
+	cs.queueUp(p)
 	if len(cs.queue) == 1 {
 		s.drain(cs)
 	}
@@ -458,6 +480,7 @@ func (s *Server) drain(cs *connState) {
 		}
 		cs.queue[0] = nil
 		cs.queue = cs.queue[1:]
+		cs.dequeued(p)
 		if cs.closing && p.connect == nil {
 			continue
 		}

@@ -57,11 +57,10 @@ import (
 //     concurrent_request_processing_in_commit_processor,
 //     time_waiting_empty_pool_in_commit_processor_read_ms,
 //     commit_process_time.
-//   - throttling zkd does not do: connection_rejected,
-//     connection_token_deficit, connection_drop_probability, throttled_ops,
-//     request_throttle_wait_count, request_throttle_queue_time_ms,
-//     large_requests_rejected, stale_requests, stale_requests_dropped,
-//     stale_replies.
+//   - throttled_ops (zkd never answers THROTTLEDOP: a held request waits
+//     instead) and stale_replies (stale requests are dropped before they
+//     run, so no reply is computed for a closed connection). The other
+//     throttling metrics are measured (schedule.go, throttle.go).
 //   - other machinery zkd lacks: the response cache
 //     (response_packet_*cache*), the dead-watcher cleaner (dead_watchers_*,
 //     add_dead_watcher_stall_time, dead_watchers_cleaner_latency), TLS
@@ -102,6 +101,14 @@ type coreMetrics struct {
 	electionTime admin.Recorder
 	commits      int64
 
+	// throttleQueueTime: ms requests waited for the request throttler;
+	// tokenDeficit: the connection bucket's deficit at each handshake.
+	throttleQueueTime, tokenDeficit admin.Recorder
+
+	staleRequests         int64 // requests whose connection closed before they started
+	staleRequestsDropped  int64 // those of them dropped
+	throttleWaits         int64 // requests the request throttler held back
+	connectionRejected    int64 // handshakes refused by the connection throttle
 	connectionRequests    int64 // ConnectRequests received
 	connectionRevalidates int64 // ConnectRequests resuming a session
 	bytesReceived         int64 // request and handshake bytes (with length prefixes)
@@ -136,21 +143,23 @@ func (m *coreMetrics) watchRecorder(t jute.EventType) *admin.Recorder {
 // fill puts the core's metrics into snap.
 func (m *coreMetrics) fill(snap *admin.Snapshot, now time.Time) {
 	for name, r := range map[string]*admin.Recorder{
-		"readlatency":                  &m.readLatency,
-		"updatelatency":                &m.updateLatency,
-		"propagation_latency":          &m.propagationLatency,
-		"prep_processor_queue_time_ms": &m.prepQueueTime,
-		"prep_process_time":            &m.prepProcessTime,
-		"close_session_prep_time":      &m.closeSessionPrepTime,
-		"node_created_watch_count":     &m.watchesCreated,
-		"node_deleted_watch_count":     &m.watchesDeleted,
-		"node_changed_watch_count":     &m.watchesChanged,
-		"node_children_watch_count":    &m.watchesChildren,
-		"dbinittime":                   &m.dbInit,
-		"startup_snap_load_time":       &m.snapLoadTime,
-		"startup_txns_load_time":       &m.txnsLoadTime,
-		"startup_txns_loaded":          &m.txnsLoaded,
-		"election_time":                &m.electionTime,
+		"readlatency":                    &m.readLatency,
+		"updatelatency":                  &m.updateLatency,
+		"propagation_latency":            &m.propagationLatency,
+		"prep_processor_queue_time_ms":   &m.prepQueueTime,
+		"prep_process_time":              &m.prepProcessTime,
+		"close_session_prep_time":        &m.closeSessionPrepTime,
+		"node_created_watch_count":       &m.watchesCreated,
+		"node_deleted_watch_count":       &m.watchesDeleted,
+		"node_changed_watch_count":       &m.watchesChanged,
+		"node_children_watch_count":      &m.watchesChildren,
+		"dbinittime":                     &m.dbInit,
+		"startup_snap_load_time":         &m.snapLoadTime,
+		"startup_txns_load_time":         &m.txnsLoadTime,
+		"startup_txns_loaded":            &m.txnsLoaded,
+		"election_time":                  &m.electionTime,
+		"request_throttle_queue_time_ms": &m.throttleQueueTime,
+		"connection_token_deficit":       &m.tokenDeficit,
 	} {
 		snap.Summaries[name] = r.Summary(now)
 	}
@@ -165,6 +174,10 @@ func (m *coreMetrics) fill(snap *admin.Snapshot, now time.Time) {
 		"outstanding_changes_removed":   m.changesRemoved,
 		"digest_mismatches_count":       m.digestMismatches,
 		"commit_count":                  m.commits,
+		"stale_requests":                m.staleRequests,
+		"stale_requests_dropped":        m.staleRequestsDropped,
+		"request_throttle_wait_count":   m.throttleWaits,
+		"connection_rejected":           m.connectionRejected,
 	} {
 		snap.Counters[name] = v
 	}

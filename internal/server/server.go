@@ -93,6 +93,12 @@ type Server struct {
 	lastReap      time.Time
 	whitelist     map[string]bool
 	inMemory      bool
+	// ready lists the connections with requests waiting to start
+	// (schedule.go); throttle and connThrottle are the throttling settings
+	// and the connection token bucket.
+	ready        []*connState
+	throttle     config.Throttling
+	connThrottle *connThrottle
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
 	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
@@ -166,6 +172,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		owners:    make(map[jute.SessionID]*connState),
 		zkMetrics: new(coreMetrics),
 		whitelist: cfg.FourLetterWhitelist(),
+		throttle:  cfg.Throttling(),
 		aclConf:   aclConf,
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
@@ -237,15 +244,19 @@ func (s *Server) rolled() { s.inbox.push(event{kind: evSnapshot}) }
 func (s *Server) Start(ctx context.Context) error {
 	addr := net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
 	ln, err := clientport.Listen(addr, s, clientport.Options{
-		MaxBuffer:      s.cfg.JuteMaxBuffer(),
-		MaxClientCnxns: s.cfg.MaxClientCnxns,
-		Logger:         s.log,
+		MaxBuffer:             s.cfg.JuteMaxBuffer(),
+		MaxClientCnxns:        s.cfg.MaxClientCnxns,
+		MaxOutstanding:        int64(s.throttle.GlobalOutstandingLimit),
+		LargeRequestThreshold: s.throttle.LargeRequestThreshold,
+		LargeRequestMaxBytes:  s.throttle.LargeRequestMaxBytes,
+		Logger:                s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("listen on client port %s: %w", addr, err)
 	}
 	s.listener = ln
 	s.started = time.Now()
+	s.connThrottle = newConnThrottle(s.throttle.Connection, 0)
 	s.sessions = session.NewTable(int64(s.cfg.TickTime), session.InitialID(s.serverID(), s.started.UnixMilli()))
 	for id, timeout := range s.restoredSessions {
 		s.sessions.Add(id, timeout, 0)
@@ -355,8 +366,12 @@ func (s *Server) run(ctx context.Context) {
 			s.handle(&batch[i])
 			batch[i] = event{}
 		}
+		more := s.serve()
 		if s.snap != nil && s.snapshotMayStep(len(batch) > 0) && s.stepSnapshot() {
-			// More to encode: come back after whatever has arrived.
+			more = true // more to encode
+		}
+		if more {
+			// Come back after whatever has arrived.
 			select {
 			case s.inbox.signal <- struct{}{}:
 			default:
@@ -370,8 +385,9 @@ func (s *Server) handle(ev *event) {
 	case evConnect:
 		s.handleConnect(ev.conn, ev.connect, ev.at)
 	case evRequest:
-		s.handleRequest(ev.conn, ev.req, ev.at)
+		s.arrive(ev.conn, ev.req, ev.at)
 	case evClosed:
+		s.flushClosed(ev.conn)
 		s.handleClosed(ev.conn)
 	case evCommitted:
 		s.handleCommitted(ev.batch, ev.err)

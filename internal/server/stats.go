@@ -119,6 +119,8 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 	}
 	s.zkMetrics.fill(&snap, now)
 	snap.Counters["bytes_received_count"] += s.fourLetterBytes.Load()
+	snap.Counters["large_requests_rejected"] = s.listener.LargeRequestsRejected()
+	snap.ConnectionDropProbability = s.connThrottle.drop
 	snap.Summaries["snapshottime"] = s.snapshotMS.get(now)
 	if lc, ok := s.committer.(*LogCommitter); ok {
 		lc.metrics(&snap, now)

@@ -1,0 +1,188 @@
+package server
+
+import (
+	"time"
+
+	"github.com/zkd/zkd/internal/clientport"
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// This file is the core's request scheduler. Requests are not executed in
+// the order the connections' readers hand them over: each connection's
+// requests wait in its own queue, in order, and the core takes one
+// request from each connection with work in turn. A client that pipelines
+// thousands of requests therefore delays another client by at most one
+// request of its own per turn, not by all of them; and requests of a
+// connection that has closed meanwhile are dropped rather than executed.
+// Order within a connection — the only order ZooKeeper promises — is kept.
+
+// arrival is a request read from a connection and not yet started.
+type arrival struct {
+	req *clientport.Request
+	at  time.Time
+	// waited is set once the request throttler held it back.
+	waited bool
+}
+
+// Scheduler limits.
+const (
+	// serveSlice is how long the core serves requests before it looks at
+	// its inbox again (commits, new connections, other clients' requests).
+	serveSlice = 2 * time.Millisecond
+	// connWriteBytes bounds the request bytes of a connection's writes in
+	// flight (prepared, not yet applied): beyond it the connection's next
+	// request waits, so that one client flooding large writes fills the
+	// log's batches with its own writes only up to this much. Small writes
+	// still pipeline by the thousand.
+	connWriteBytes = 1 << 20
+)
+
+// arrive queues a request read from c.
+func (s *Server) arrive(c *clientport.Conn, r *clientport.Request, at time.Time) {
+	cs := s.conns[c]
+	if cs == nil || cs.closing {
+		s.zkMetrics.bytesReceived += 4 + int64(r.Size)
+		return
+	}
+	cs.incoming = append(cs.incoming, arrival{req: r, at: at})
+	if !cs.ready {
+		cs.ready = true
+		s.ready = append(s.ready, cs)
+	}
+}
+
+// serve starts queued requests, one per connection per turn, until none
+// can start or the slice is used up; it reports whether work is left that
+// could start now.
+func (s *Server) serve() (more bool) {
+	if len(s.ready) == 0 {
+		return false
+	}
+	deadline := time.Now().Add(serveSlice)
+	for len(s.ready) > 0 {
+		progressed := false
+		keep := s.ready[:0]
+		for _, cs := range s.ready {
+			if len(cs.incoming) > 0 && s.stale(cs) {
+				s.dropStale(cs)
+			}
+			if len(cs.incoming) == 0 {
+				cs.ready = false
+				cs.incoming = nil
+				continue
+			}
+			a := &cs.incoming[0]
+			if !s.mayStart(cs, a) {
+				keep = append(keep, cs)
+				continue
+			}
+			r, at := a.req, a.at
+			cs.incoming[0] = arrival{}
+			cs.incoming = cs.incoming[1:]
+			s.handleRequest(cs.c, r, at)
+			progressed = true
+			keep = append(keep, cs)
+		}
+		clear(s.ready[len(keep):])
+		s.ready = keep
+		if !progressed {
+			return false
+		}
+		if time.Now().After(deadline) {
+			return len(s.ready) > 0
+		}
+	}
+	return false
+}
+
+// stale reports whether cs's queued requests belong to a connection that
+// has closed (or that the server is closing).
+func (s *Server) stale(cs *connState) bool {
+	return cs.closing || s.conns[cs.c] != cs || cs.c.IsClosed()
+}
+
+// dropStale drops the queued requests of a closed connection, except a
+// closeSession, which is executed: a client may close its session and its
+// socket at once, and ZooKeeper never treats closeSession as stale either.
+// With zookeeper.request_throttle_drop_stale=false nothing is dropped
+// while the server still knows the connection.
+func (s *Server) dropStale(cs *connState) {
+	known := !cs.closing && s.conns[cs.c] == cs
+	keepAll := known && !s.throttle.DropStale
+	kept := cs.incoming[:0]
+	for _, a := range cs.incoming {
+		if keepAll || known && a.req.Header.Type == jute.OpCloseSession {
+			kept = append(kept, a)
+			continue
+		}
+		s.zkMetrics.staleRequests++
+		if s.throttle.DropStale || !known {
+			s.zkMetrics.staleRequestsDropped++
+		}
+		s.zkMetrics.bytesReceived += 4 + int64(a.req.Size)
+	}
+	clear(cs.incoming[len(kept):])
+	cs.incoming = kept
+}
+
+// mayStart reports whether cs's next request may start now: its writes in
+// flight are within connWriteBytes, and the request throttler
+// (zookeeper.request_throttle_max_requests) has room.
+func (s *Server) mayStart(cs *connState, a *arrival) bool {
+	if cs.writeBytes >= connWriteBytes && cs.writeBytes > 0 {
+		return false
+	}
+	if max := s.throttle.MaxRequests; max > 0 && s.inProcess() >= max {
+		if !a.waited {
+			a.waited = true
+			s.zkMetrics.throttleWaits++
+		}
+		return false
+	}
+	if a.waited {
+		s.zkMetrics.throttleQueueTime.Observe(time.Since(a.at).Milliseconds(), s.taken)
+	}
+	return true
+}
+
+// inProcess counts the requests started and not finished: writes in
+// flight through the log or the leader, and forwarded syncs.
+func (s *Server) inProcess() int {
+	n := len(s.inflight) + len(s.pendingSyncs)
+	for _, q := range s.forwardedBySession {
+		n += len(q)
+	}
+	return n
+}
+
+// flushClosed runs, before the core forgets a closed connection, the
+// closeSession among its queued requests (everything else is dropped).
+func (s *Server) flushClosed(c *clientport.Conn) {
+	cs := s.conns[c]
+	if cs == nil || len(cs.incoming) == 0 {
+		return
+	}
+	s.dropStale(cs)
+	for len(cs.incoming) > 0 {
+		a := cs.incoming[0]
+		cs.incoming = cs.incoming[1:]
+		s.handleRequest(c, a.req, a.at)
+	}
+	cs.incoming = nil
+}
+
+// queueUp appends p to cs's queue of unanswered requests, counting the
+// request bytes of writes against connWriteBytes.
+func (cs *connState) queueUp(p *pending) {
+	cs.queue = append(cs.queue, p)
+	if p.write && p.req != nil {
+		p.charged = int64(p.req.Size)
+		cs.writeBytes += p.charged
+	}
+}
+
+// dequeued releases what p held of connWriteBytes.
+func (cs *connState) dequeued(p *pending) {
+	cs.writeBytes -= p.charged
+	p.charged = 0
+}
