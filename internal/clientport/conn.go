@@ -251,6 +251,7 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 	}
 	large, ok := c.admitLarge(int(n))
 	if !ok {
+		c.unreserve()
 		return nil, false, fmt.Errorf("%w: %d bytes with %d of large requests in flight (zookeeper.largeRequestMaxBytes %d)",
 			errLargeRequest, n, c.l.largeBytes.Load(), c.l.largeMax)
 	}
@@ -263,6 +264,7 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 		if large {
 			c.l.largeBytes.Add(-int64(n))
 		}
+		c.unreserve()
 		return nil, false, err
 	}
 	return buf, large, nil

@@ -47,23 +47,43 @@ type charge struct {
 	large bool
 }
 
-// hasRoom reports whether the connection may read a request of size
-// bytes now. A connection with nothing in flight always may: whatever
-// others do, every client gets its next request read.
-func (c *Conn) hasRoom(size int) bool {
-	if c.outstanding.Load() == 0 {
-		return true
-	}
+// reserve takes an outstanding slot for a request of size bytes if the
+// connection may read one now. A connection with nothing in flight always
+// may: whatever others do, every client gets its next request read.
+func (c *Conn) reserve(size int) bool {
 	l := c.l
-	return l.outstanding.Load() < l.maxOutstanding &&
-		l.requestBytes.Load()+int64(size) <= requestBytesBudget &&
-		c.queuedBytes.Load() <= l.maxQueuedBytes
+	if c.outstanding.Load() != 0 {
+		if l.requestBytes.Load()+int64(size) > requestBytesBudget || c.queuedBytes.Load() > l.maxQueuedBytes {
+			return false
+		}
+		for {
+			cur := l.outstanding.Load()
+			if cur >= l.maxOutstanding {
+				return false
+			}
+			if l.outstanding.CompareAndSwap(cur, cur+1) {
+				break
+			}
+		}
+	} else {
+		l.outstanding.Add(1)
+	}
+	c.outstanding.Add(1)
+	return true
+}
+
+// unreserve gives back a slot taken by reserve for a request that was
+// not read after all.
+func (c *Conn) unreserve() {
+	c.outstanding.Add(-1)
+	c.l.outstanding.Add(-1)
+	c.l.room.wake()
 }
 
 // waitForRoom blocks until the connection may read a request of size
-// bytes, or the connection closes.
+// bytes and has taken its slot, or the connection closes.
 func (c *Conn) waitForRoom(size int) error {
-	if c.hasRoom(size) {
+	if c.reserve(size) {
 		return nil
 	}
 	r := &c.l.room
@@ -71,7 +91,7 @@ func (c *Conn) waitForRoom(size int) error {
 	defer r.waiters.Add(-1)
 	for {
 		ch := r.current()
-		if c.hasRoom(size) {
+		if c.reserve(size) {
 			return nil
 		}
 		select {
@@ -102,13 +122,11 @@ func (c *Conn) admitLarge(size int) (large, ok bool) {
 	}
 }
 
-// take records a request handed to the backend.
+// take records a request, whose slot reserve took, handed to the backend.
 func (c *Conn) take(size int, large bool) {
 	c.mu.Lock()
 	c.charges = append(c.charges, charge{size: int32(size), large: large})
 	c.mu.Unlock()
-	c.outstanding.Add(1)
-	c.l.outstanding.Add(1)
 	c.l.requestBytes.Add(int64(size))
 }
 
