@@ -151,4 +151,3 @@ func TestLargeRequestBeyondTheBudgetClosesItsConnection(t *testing.T) {
 		t.Fatalf("large requests rejected = %d, want still 1", got)
 	}
 }
-
