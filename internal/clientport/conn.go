@@ -77,7 +77,10 @@ type Conn struct {
 	outstanding atomic.Int64
 	charges     []charge
 	queuedBytes atomic.Int64
-	closedFlag  atomic.Bool
+	// notificationBytes is the part of the queued output that is
+	// notifications (guarded by mu).
+	notificationBytes int64
+	closedFlag        atomic.Bool
 
 	// Received and Sent count frames, for the monitoring commands.
 	Received atomic.Int64
@@ -111,10 +114,14 @@ func (c *Conn) SendConnectResponse(resp *jute.ConnectResponse, closeAfter bool) 
 	c.push(outgoing{body: resp, raw: true, close: closeAfter})
 }
 
-// maxQueuedFrames bounds the frames waiting for a connection's writer; a
-// client that stops reading is disconnected rather than buffered for
-// without limit.
-const maxQueuedFrames = 1 << 17
+// maxQueuedFrames and maxQueuedNotificationBytes bound what waits for a
+// connection's writer: a client that stops reading is disconnected rather
+// than buffered for without limit. Only notifications can pile up: replies
+// are bounded by the requests read, and reading stops when output backs up.
+const (
+	maxQueuedFrames            = 1 << 17
+	maxQueuedNotificationBytes = 8 << 20
+)
 
 func (c *Conn) push(o outgoing) {
 	o.size = replySize(o.body)
@@ -123,13 +130,16 @@ func (c *Conn) push(o outgoing) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.out) >= maxQueuedFrames {
-		// Only notifications can pile up this far: replies are bounded by
-		// the requests read, and reading stops when output backs up.
+	notification := !o.raw && o.hdr.Xid == jute.XidNotification
+	if len(c.out) >= maxQueuedFrames || notification && c.notificationBytes+o.size > maxQueuedNotificationBytes {
 		c.mu.Unlock()
-		c.l.log.Warn("client is not reading its replies; closing the connection", "peer", c.remote, "queued", maxQueuedFrames)
+		c.l.log.Warn("client is not reading its notifications; closing the connection", "peer", c.remote,
+			"queued_frames", len(c.out), "queued_notification_bytes", c.notificationBytes)
 		c.Close()
 		return
+	}
+	if notification {
+		c.notificationBytes += o.size
 	}
 	c.out = append(c.out, o)
 	c.queuedBytes.Add(o.size)
@@ -176,7 +186,7 @@ func (c *Conn) writeLoop() {
 		// A client that stops reading must not hold the writer forever.
 		c.nc.SetWriteDeadline(time.Now().Add(max(2*time.Duration(c.idleTimeout.Load()), 30*time.Second)))
 		closeAfter := false
-		replies, bytes := 0, int64(0)
+		replies, bytes, notified := 0, int64(0), int64(0)
 		for _, o := range batch {
 			enc.Reset()
 			enc.Int(0) // frame length, patched below
@@ -200,7 +210,11 @@ func (c *Conn) writeLoop() {
 			c.Sent.Add(1)
 			c.l.sent.Add(1)
 			bytes += o.size
-			if !o.raw && o.hdr.Xid != jute.XidNotification {
+			switch {
+			case o.raw:
+			case o.hdr.Xid == jute.XidNotification:
+				notified += o.size
+			default:
 				replies++
 			}
 			if o.close {
@@ -213,6 +227,11 @@ func (c *Conn) writeLoop() {
 			batch = nil
 		}
 		err := bw.Flush()
+		if notified > 0 {
+			c.mu.Lock()
+			c.notificationBytes -= notified
+			c.mu.Unlock()
+		}
 		c.release(replies, bytes)
 		if err != nil || closeAfter {
 			c.Close()

@@ -187,6 +187,8 @@ func replySize(body jute.Encodable) int64 {
 		return children(b.Children)
 	case *jute.GetChildren2Response:
 		return children(b.Children) + stat
+	case *jute.WatcherEvent:
+		return 12 + int64(len(b.Path))
 	case *jute.StringsResponse:
 		return children(b.Strings)
 	case *jute.MultiResponse:

@@ -151,3 +151,24 @@ func TestLargeRequestBeyondTheBudgetClosesItsConnection(t *testing.T) {
 		t.Fatalf("large requests rejected = %d, want still 1", got)
 	}
 }
+
+func TestAClientThatReadsNoNotificationsIsDisconnected(t *testing.T) {
+	b := newFakeBackend()
+	l := serve(t, b, Options{})
+	nc := dial(t, l)
+	handshake(t, nc)
+	nc.Write(ping(1))
+	<-b.arrived
+	c := b.conn(0)
+	path := "/" + string(make([]byte, 1000))
+	for i := 0; i < 100_000 && !c.IsClosed(); i++ {
+		// 100 MB of notifications: far beyond the socket buffers and the
+		// queue's bound.
+		c.Send(jute.ReplyHeader{Xid: jute.XidNotification}, &jute.WatcherEvent{Type: jute.EventNodeDataChanged, Path: path})
+	}
+	select {
+	case <-b.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client reading nothing was not disconnected")
+	}
+}
