@@ -202,11 +202,6 @@ func (c *Conn) writeLoop() {
 				c.Close()
 				return
 			}
-			if cap(b) > keptBufferSize {
-				// One large reply must not pin its buffer for the
-				// connection's life.
-				enc = jute.NewEncoder(make([]byte, 0, 4096))
-			}
 			c.Sent.Add(1)
 			c.l.sent.Add(1)
 			bytes += o.size
@@ -225,6 +220,11 @@ func (c *Conn) writeLoop() {
 		clear(batch)
 		if cap(batch) > 1024 {
 			batch = nil
+		}
+		if cap(enc.Bytes()) > keptBufferSize {
+			// A large reply's buffer serves the rest of its batch, but is
+			// not pinned for the connection's life.
+			enc = jute.NewEncoder(make([]byte, 0, 4096))
 		}
 		err := bw.Flush()
 		if notified > 0 {
