@@ -156,7 +156,7 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	if last := s.lastWrite[req.SessionID]; last != nil && !last.done {
 		barrier := &pending{cs: cs, write: true, barrier: true}
 		last.barriers = append(last.barriers, barrier)
-		cs.queueUp(barrier)
+		s.queueUp(cs, barrier)
 	}
 }
 
@@ -286,7 +286,7 @@ func (s *Server) submit(cs *connState, req *prep.Request, p *pending) *pending {
 	s.nextZxid++
 	s.inflight = append(s.inflight, p)
 	if cs != nil {
-		cs.queueUp(p)
+		s.queueUp(cs, p)
 	}
 	if req.Session != 0 {
 		s.lastWrite[req.Session] = p
@@ -310,7 +310,7 @@ func (s *Server) recordPrep(txn *jute.Txn, start time.Time) {
 
 // enqueue answers p now if nothing is ahead of it, or queues it.
 func (s *Server) enqueue(cs *connState, p *pending) {
-	cs.queueUp(p)
+	s.queueUp(cs, p)
 	if len(cs.queue) == 1 {
 		s.drain(cs)
 	}
@@ -480,7 +480,7 @@ func (s *Server) drain(cs *connState) {
 		}
 		cs.queue[0] = nil
 		cs.queue = cs.queue[1:]
-		cs.dequeued(p)
+		s.dequeued(cs, p)
 		if cs.closing && p.connect == nil {
 			continue
 		}

@@ -203,7 +203,7 @@ func (s *Server) becomeLooking() {
 	s.lookingSince = s.clock()
 	for c, cs := range s.conns {
 		cs.closing = true
-		cs.queue, cs.writeBytes = nil, 0
+		s.dropQueue(cs)
 		c.Close()
 	}
 	for _, p := range s.inflight {
@@ -310,7 +310,7 @@ func (s *Server) takeForwarded(id jute.SessionID, cxid int32, typ jute.OpCode) *
 func (s *Server) forward(cs *connState, p *pending, body []byte, timeout int32) {
 	p.write = true
 	if cs != nil {
-		cs.queueUp(p)
+		s.queueUp(cs, p)
 	}
 	s.forwardedBySession[cs.session] = append(s.forwardedBySession[cs.session], p)
 	if p.op == jute.OpCreateSession {
@@ -325,7 +325,7 @@ func (s *Server) forward(cs *connState, p *pending, body []byte, timeout int32) 
 // sync Delivery after everything committed before the leader saw it.
 func (s *Server) forwardSync(cs *connState, p *pending) {
 	p.write = true // waits in the connection's queue like a write
-	cs.queueUp(p)
+	s.queueUp(cs, p)
 	s.pendingSyncs = append(s.pendingSyncs, p)
 	var body []byte
 	if p.req.Body != nil {
@@ -451,7 +451,7 @@ func (s *Server) revalidateOnLeader(cs *connState, req *jute.ConnectRequest, tim
 	cs.session = id
 	s.owners[id] = cs
 	p := &pending{cs: cs, op: jute.OpCreateSession, connect: req, timeout: timeout, write: true, at: at}
-	cs.queueUp(p)
+	s.queueUp(cs, p)
 	s.revalidating[id] = append(s.revalidating[id], p)
 	s.peer.RevalidateSession(id, timeout)
 }
@@ -476,7 +476,7 @@ func (s *Server) revalidated(replies []jute.RevalidateReply) {
 		if !r.Valid {
 			s.log.Info("invalid session on reconnect", "peer", cs.c.Remote(), "session", r.Session)
 			cs.closing = true
-			cs.queue, cs.writeBytes = nil, 0
+			s.dropQueue(cs)
 			cs.c.SendConnectResponse(&jute.ConnectResponse{Passwd: make([]byte, session.PasswordLen), HasReadOnly: p.connect.HasReadOnly}, true)
 			continue
 		}
@@ -488,7 +488,7 @@ func (s *Server) revalidated(replies []jute.RevalidateReply) {
 			barrier := &pending{cs: cs, write: true, barrier: true}
 			last := fw[len(fw)-1]
 			last.barriers = append(last.barriers, barrier)
-			cs.queueUp(barrier)
+			s.queueUp(cs, barrier)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/zkd/zkd/internal/clientport"
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/prep"
 )
 
 // This file is the core's request scheduler. Requests are not executed in
@@ -35,6 +36,12 @@ const (
 	// log's batches with its own writes only up to this much. Small writes
 	// still pipeline by the thousand.
 	connWriteBytes = 1 << 20
+	// largeWrite is the request size from which a write counts as large;
+	// largeWriteBytes bounds the large writes in flight of all connections
+	// together (one always may start), so that a small write, which always
+	// starts, finds at most about this much ahead of it in the log.
+	largeWrite      = 64 << 10
+	largeWriteBytes = 1 << 20
 )
 
 // arrive queues a request read from c.
@@ -132,6 +139,9 @@ func (s *Server) mayStart(cs *connState, a *arrival) bool {
 	if cs.writeBytes >= connWriteBytes && cs.writeBytes > 0 {
 		return false
 	}
+	if r := a.req; r.Size >= largeWrite && s.largeWriteBytes > 0 && s.largeWriteBytes+int64(r.Size) > largeWriteBytes && prep.IsWrite(r.Header.Type) {
+		return false
+	}
 	if max := s.throttle.MaxRequests; max > 0 && s.inProcess() >= max {
 		if !a.waited {
 			a.waited = true
@@ -172,17 +182,32 @@ func (s *Server) flushClosed(c *clientport.Conn) {
 }
 
 // queueUp appends p to cs's queue of unanswered requests, counting the
-// request bytes of writes against connWriteBytes.
-func (cs *connState) queueUp(p *pending) {
+// request bytes of writes against connWriteBytes and large writes against
+// largeWriteBytes.
+func (s *Server) queueUp(cs *connState, p *pending) {
 	cs.queue = append(cs.queue, p)
 	if p.write && p.req != nil {
 		p.charged = int64(p.req.Size)
 		cs.writeBytes += p.charged
+		if p.charged >= largeWrite {
+			s.largeWriteBytes += p.charged
+		}
 	}
 }
 
-// dequeued releases what p held of connWriteBytes.
-func (cs *connState) dequeued(p *pending) {
+// dequeued releases what p held of connWriteBytes and largeWriteBytes.
+func (s *Server) dequeued(cs *connState, p *pending) {
 	cs.writeBytes -= p.charged
+	if p.charged >= largeWrite {
+		s.largeWriteBytes -= p.charged
+	}
 	p.charged = 0
+}
+
+// dropQueue forgets cs's queue (the connection is being closed).
+func (s *Server) dropQueue(cs *connState) {
+	for _, p := range cs.queue {
+		s.dequeued(cs, p)
+	}
+	cs.queue = nil
 }

@@ -96,9 +96,12 @@ type Server struct {
 	// ready lists the connections with requests waiting to start
 	// (schedule.go); throttle and connThrottle are the throttling settings
 	// and the connection token bucket.
-	ready        []*connState
-	throttle     config.Throttling
-	connThrottle *connThrottle
+	ready []*connState
+	// largeWriteBytes is the request bytes of large writes in connection
+	// queues (schedule.go).
+	largeWriteBytes int64
+	throttle        config.Throttling
+	connThrottle    *connThrottle
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
 	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
