@@ -131,16 +131,24 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 		if length == 0 {
 			return seg, torn(frame[:], "zero-length entry followed by data")
 		}
-		if length < 0 || length > 2*jute.DefaultMaxBuffer+1<<20 {
+		// left is what the file holds after the entry header: no entry
+		// is read into memory unless the file holds all of it.
+		left := size - off - int64(len(frame))
+		if length < 0 || length > jute.MaxTxnSize || (length >= left && length > tornEntryLimit) {
+			reason := fmt.Sprintf("unreasonable entry length %d", length)
+			if length >= left && length > 0 && length <= jute.MaxTxnSize {
+				reason = fmt.Sprintf("entry length %d runs past the end of the file (%d bytes left); "+
+					"no writer leaves an entry that long cut short, so the length is damaged", length, left)
+			}
 			zero, err := rest()
 			if err != nil {
 				return nil, err
 			}
 			if tailOK && zero {
-				seg.Torn = &TornTail{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", length)}
+				seg.Torn = &TornTail{File: path, Offset: off, Reason: reason}
 				return seg, nil
 			}
-			return nil, &CorruptionError{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", length)}
+			return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
 		}
 		body := make([]byte, length+1)
 		if _, err := io.ReadFull(r, body); err != nil {
@@ -151,6 +159,17 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		if body[length] != endOfRecord {
+			// A write cut short leaves zeros where the rest of the entry
+			// would be. Data after a missing end-of-record byte means the
+			// length itself is wrong.
+			zero, err := rest()
+			if err != nil {
+				return nil, err
+			}
+			if !zero && length > tornEntryLimit {
+				return nil, &CorruptionError{File: path, Offset: off,
+					Reason: fmt.Sprintf("entry of length %d has no end-of-record byte and data follows it: the length is damaged", length)}
+			}
 			seg.Torn = &TornTail{File: path, Offset: off, Reason: "entry has no end-of-record byte (partial write)"}
 			return seg, nil
 		}
@@ -179,6 +198,14 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 		seg.End = off
 	}
 }
+
+// tornEntryLimit is the longest entry that a torn write can leave running
+// past the end of a segment, or cut short with data after it: ZooKeeper's
+// readers refuse longer entries (jute.maxbuffer plus its extra size, both
+// at their defaults, with room to spare), and zkd's writer preallocates
+// room for a whole entry before writing any of it. A longer entry that
+// does not fit in its file is a damaged length, not a torn tail.
+const tornEntryLimit = 2*jute.DefaultMaxBuffer + 1<<20
 
 func allZero(b []byte) bool {
 	for _, c := range b {
