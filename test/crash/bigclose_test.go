@@ -192,13 +192,26 @@ func runApacheOn(t *testing.T, dataDir string) (string, error) {
 // entry in the newest log segment of dataDir.
 func closeEntryLength(t *testing.T, dataDir string) int {
 	t.Helper()
+	size, err := lastCloseEntry(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size == 0 {
+		t.Fatalf("no closeSession entry in the newest log of %s", dataDir)
+	}
+	return size
+}
+
+// lastCloseEntry returns the payload length of the last closeSession
+// entry in the newest log segment of dataDir, or 0 if it has none.
+func lastCloseEntry(dataDir string) (int, error) {
 	logs, _ := filepath.Glob(filepath.Join(dataDir, "version-2", "log.*"))
 	if len(logs) == 0 {
-		t.Fatalf("no log segment in %s", dataDir)
+		return 0, nil
 	}
 	seg, err := storage.ReadSegment(storage.OS{}, logs[len(logs)-1], true)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	size := 0
 	for _, e := range seg.Entries {
@@ -206,10 +219,71 @@ func closeEntryLength(t *testing.T, dataDir string) int {
 			size = e.Size - 13 // checksum, length and end-of-record byte
 		}
 	}
-	if size == 0 {
-		t.Fatalf("no closeSession entry in %s", logs[len(logs)-1])
+	return size, nil
+}
+
+// TestAnEnsembleReplicatesLogsAndRestartsOnABigCloseSession closes a
+// session of 100,000 ephemerals on a three-server zkd ensemble: one
+// follower gets the 4.7 MB closeSession as a PROPOSAL, the other, down
+// during the close, by DIFF from the leader's history when it comes back.
+// Both log it; then every server is killed and the ensemble restarts from
+// its own logs with the ephemerals gone and everything else intact.
+func TestAnEnsembleReplicatesLogsAndRestartsOnABigCloseSession(t *testing.T) {
+	testcluster.RequireInterop(t)
+	e := testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
+		Members: []testcluster.Kind{testcluster.KindZkd, testcluster.KindZkd, testcluster.KindZkd}, TickTime: 500})
+	leader := e.WaitForLeader(t, 30*time.Second)
+	var followers []*testcluster.Member
+	for _, m := range e.Servers() {
+		if m != leader {
+			followers = append(followers, m)
+		}
 	}
-	return size
+	c := testcluster.ConnectRaw(t, leader.Addr)
+	keep := map[string]string{"/e": "", "/keep": "k"}
+	for _, p := range []string{"/e", "/keep"} {
+		if h := c.Call(1, jute.OpCreate, &jute.CreateRequest{Path: p, Data: []byte(keep[p]), ACL: openACL}, nil); h.Err != jute.OK {
+			t.Fatalf("create %s: %v", p, h.Err)
+		}
+	}
+	createEphemerals(t, c, ephemeralPaths("/e", 100_000, 40), 1000)
+	late := followers[1]
+	late.Kill()
+	closeSession(t, c)
+	late.Restart(t)
+	e.WaitForLeader(t, 30*time.Second)
+
+	// Each server logs the close: the leader and the follower that acked
+	// it at once, the late one from the DIFF.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, m := range e.Servers() {
+		for {
+			size, err := lastCloseEntry(m.DataDir)
+			if err != nil {
+				t.Fatalf("zk%d's log: %v", m.ID, err)
+			}
+			if size > storage.ZooKeeperMaxEntry {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("zk%d has not logged the big closeSession (last one %d bytes)\n%s", m.ID, size, m.LogTail())
+			}
+			time.Sleep(50 * time.Millisecond) // polling a file: there is no event to wait on
+		}
+		if log, _ := os.ReadFile(m.LogPath); !strings.Contains(string(log), "larger than Apache ZooKeeper reads back") {
+			t.Fatalf("zk%d logged the big closeSession without the warning\n%s", m.ID, m.LogTail())
+		}
+	}
+	for _, m := range e.Servers() {
+		m.Kill()
+	}
+	for _, m := range e.Servers() {
+		m.Restart(t)
+	}
+	e.WaitForLeader(t, 60*time.Second)
+	for _, m := range e.Servers() {
+		checkTreeAfterBigClose(t, m.Addr, keep)
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
