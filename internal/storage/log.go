@@ -58,6 +58,9 @@ type Log struct {
 	preAlloc int64
 	force    bool
 	logger   *slog.Logger
+	// maxTxn is the longest payload Append accepts: jute.MaxTxnSize
+	// (tests lower it).
+	maxTxn int
 
 	cur      File
 	bw       *bufio.Writer
@@ -95,7 +98,7 @@ func OpenLog(dir string, opts LogOptions) (*Log, error) {
 	if err := opts.FS.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
-	return &Log{fs: opts.FS, dir: dir, preAlloc: opts.PreAllocSize, force: opts.ForceSync, logger: opts.Logger, enc: jute.NewEncoder(nil)}, nil
+	return &Log{fs: opts.FS, dir: dir, preAlloc: opts.PreAllocSize, force: opts.ForceSync, logger: opts.Logger, maxTxn: jute.MaxTxnSize, enc: jute.NewEncoder(nil)}, nil
 }
 
 // Dir returns the log directory.
@@ -125,10 +128,10 @@ func (l *Log) Append(t *jute.Txn) error {
 	l.enc.Byte(endOfRecord)
 	b := l.enc.Bytes()
 	payload := b[12 : len(b)-1]
-	if len(payload) > jute.MaxTxnSize {
+	if len(payload) > l.maxTxn {
 		l.enc.Reset()
 		return l.rollback(fmt.Errorf("append zxid %v (%v) of %d bytes: %w (limit %d bytes)",
-			t.Header.Zxid, t.Header.Type, len(payload), ErrTxnTooLarge, jute.MaxTxnSize))
+			t.Header.Zxid, t.Header.Type, len(payload), ErrTxnTooLarge, l.maxTxn))
 	}
 	if len(payload) > ZooKeeperMaxEntry {
 		l.logger.Warn("transaction log entry is larger than Apache ZooKeeper reads back with its default jute.maxbuffer; "+

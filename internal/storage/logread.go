@@ -131,24 +131,36 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 		if length == 0 {
 			return seg, torn(frame[:], "zero-length entry followed by data")
 		}
-		// left is what the file holds after the entry header: no entry
-		// is read into memory unless the file holds all of it.
-		left := size - off - int64(len(frame))
-		if length < 0 || length > jute.MaxTxnSize || (length >= left && length > tornEntryLimit) {
-			reason := fmt.Sprintf("unreasonable entry length %d", length)
-			if length >= left && length > 0 && length <= jute.MaxTxnSize {
-				reason = fmt.Sprintf("entry length %d runs past the end of the file (%d bytes left); "+
-					"no writer leaves an entry that long cut short, so the length is damaged", length, left)
-			}
+		if length < 0 || length > jute.MaxTxnSize {
 			zero, err := rest()
 			if err != nil {
 				return nil, err
 			}
+			reason := fmt.Sprintf("unreasonable entry length %d", length)
 			if tailOK && zero {
 				seg.Torn = &TornTail{File: path, Offset: off, Reason: reason}
 				return seg, nil
 			}
 			return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
+		}
+		// left is what the file holds after the entry header: no entry is
+		// read into memory unless the file holds all of it.
+		left := size - off - int64(len(frame))
+		if length >= left && length > tornEntryLimit {
+			// A long entry that does not fit: a write whose growth of the
+			// file was lost in a crash, or a damaged length.
+			tail := make([]byte, max(left, 0))
+			if _, err := io.ReadFull(r, tail); err != nil {
+				return nil, fmt.Errorf("read %s: %w", path, err)
+			}
+			if reason, damaged := damagedLength(tail, length, sum, off); damaged || !tailOK {
+				if !damaged {
+					reason = fmt.Sprintf("entry of %d bytes runs past the end of a segment that is not the last (%d bytes left)", length, left)
+				}
+				return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
+			}
+			seg.Torn = &TornTail{File: path, Offset: off, Reason: fmt.Sprintf("file ends inside an entry of %d bytes", length)}
+			return seg, nil
 		}
 		body := make([]byte, length+1)
 		if _, err := io.ReadFull(r, body); err != nil {
@@ -159,16 +171,10 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		if body[length] != endOfRecord {
-			// A write cut short leaves zeros where the rest of the entry
-			// would be. Data after a missing end-of-record byte means the
-			// length itself is wrong.
-			zero, err := rest()
-			if err != nil {
-				return nil, err
-			}
-			if !zero && length > tornEntryLimit {
-				return nil, &CorruptionError{File: path, Offset: off,
-					Reason: fmt.Sprintf("entry of length %d has no end-of-record byte and data follows it: the length is damaged", length)}
+			if length > tornEntryLimit {
+				if reason, damaged := damagedLength(body[:length], length, sum, off); damaged {
+					return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
+				}
 			}
 			seg.Torn = &TornTail{File: path, Offset: off, Reason: "entry has no end-of-record byte (partial write)"}
 			return seg, nil
@@ -199,13 +205,38 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 	}
 }
 
-// tornEntryLimit is the longest entry that a torn write can leave running
-// past the end of a segment, or cut short with data after it: ZooKeeper's
-// readers refuse longer entries (jute.maxbuffer plus its extra size, both
-// at their defaults, with room to spare), and zkd's writer preallocates
-// room for a whole entry before writing any of it. A longer entry that
-// does not fit in its file is a damaged length, not a torn tail.
+// tornEntryLimit bounds the entries whose partial writes are judged as
+// before zkd wrote entries longer than ZooKeeper's readers accept
+// (jute.maxbuffer plus its extra size, with room to spare). A longer
+// entry that does not fit in its file, or lacks its end-of-record byte,
+// is looked at more closely: if a shorter whole entry hides behind its
+// length, the length is damaged and the segment is corrupt.
 const tornEntryLimit = 2*jute.DefaultMaxBuffer + 1<<20
+
+// damagedLength reports whether the bytes after an entry header of the
+// given length hold a whole, shorter entry: an end-of-record byte after a
+// payload that matches the header's checksum and decodes as a
+// transaction. Then the length, not the data, is damaged, and what
+// follows is not a torn tail but entries that must not be cut off.
+func damagedLength(b []byte, length int64, sum uint64, off int64) (string, bool) {
+	h := adler32.New()
+	done := 0
+	for p := 0; p < len(b); p++ {
+		if b[p] != endOfRecord {
+			continue
+		}
+		h.Write(b[done:p])
+		done = p
+		if uint64(h.Sum32()) != sum {
+			continue
+		}
+		if _, err := jute.DecodeTxn(b[:p]); err == nil {
+			return fmt.Sprintf("entry length %d is damaged: a whole %d-byte entry with a matching checksum ends at offset %d, and entries may follow it",
+				length, p, off+12+int64(p)), true
+		}
+	}
+	return "", false
+}
 
 func allZero(b []byte) bool {
 	for _, c := range b {
