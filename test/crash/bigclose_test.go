@@ -95,10 +95,17 @@ func TestAClosedSessionOf100000EphemeralsBootsAfterSIGKILL(t *testing.T) {
 	if size <= storage.ZooKeeperMaxEntry {
 		t.Fatalf("the closeSession entry is %d bytes: not above ZooKeeper's %d, the test proves nothing", size, storage.ZooKeeperMaxEntry)
 	}
-	if log, _ := os.ReadFile(z.LogPath); !strings.Contains(string(log), "larger than Apache ZooKeeper reads back") ||
-		!strings.Contains(string(log), "size="+itoa(size)) {
+	log, _ := os.ReadFile(z.LogPath)
+	warning := ""
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.Contains(line, "larger than Apache ZooKeeper reads back") && strings.Contains(line, "size="+itoa(size)) {
+			warning = line
+		}
+	}
+	if warning == "" {
 		t.Fatalf("no warning naming the %d-byte entry in the server's log:\n%s", size, z.LogTail())
 	}
+	t.Log(warning)
 	start = time.Now()
 	z = testcluster.StartZkd(t, testcluster.ZkdOptions{DataDir: z.DataDir})
 	t.Logf("restarted on a log with a %d-byte closeSession in %v", size, time.Since(start))
@@ -255,21 +262,8 @@ func TestAnEnsembleReplicatesLogsAndRestartsOnABigCloseSession(t *testing.T) {
 
 	// Each server logs the close: the leader and the follower that acked
 	// it at once, the late one from the DIFF.
-	deadline := time.Now().Add(30 * time.Second)
 	for _, m := range e.Servers() {
-		for {
-			size, err := lastCloseEntry(m.DataDir)
-			if err != nil {
-				t.Fatalf("zk%d's log: %v", m.ID, err)
-			}
-			if size > storage.ZooKeeperMaxEntry {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("zk%d has not logged the big closeSession (last one %d bytes)\n%s", m.ID, size, m.LogTail())
-			}
-			time.Sleep(50 * time.Millisecond) // polling a file: there is no event to wait on
-		}
+		waitForBigClose(t, m)
 		if log, _ := os.ReadFile(m.LogPath); !strings.Contains(string(log), "larger than Apache ZooKeeper reads back") {
 			t.Fatalf("zk%d logged the big closeSession without the warning\n%s", m.ID, m.LogTail())
 		}
@@ -283,6 +277,76 @@ func TestAnEnsembleReplicatesLogsAndRestartsOnABigCloseSession(t *testing.T) {
 	e.WaitForLeader(t, 60*time.Second)
 	for _, m := range e.Servers() {
 		checkTreeAfterBigClose(t, m.Addr, keep)
+	}
+}
+
+// waitForBigClose waits up to 30 seconds for m to log a closeSession
+// longer than ZooKeeper reads back by default.
+func waitForBigClose(t *testing.T, m *testcluster.Member) {
+	t.Helper()
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		size, err := lastCloseEntry(m.DataDir)
+		if err != nil {
+			t.Fatalf("zk%d's log: %v", m.ID, err)
+		}
+		return size > storage.ZooKeeperMaxEntry, fmt.Sprintf("zk%d has not logged the big closeSession (last one %d bytes)\n%s", m.ID, size, m.LogTail())
+	})
+}
+
+// waitFor polls cond (files have no event to wait on) until it holds, and
+// fails the test with its message when timeout passes first.
+func waitFor(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAnApacheFollowerNeedsJuteMaxBufferForABigCloseSession pins what the
+// README tells operators of mixed ensembles: an Apache ZooKeeper follower
+// drops a closeSession PROPOSAL above storage.ZooKeeperMaxEntry
+// ("Unreasonable length", over and over) and follows it once its JVM has
+// -Djute.maxbuffer of at least the entry's size.
+func TestAnApacheFollowerNeedsJuteMaxBufferForABigCloseSession(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
+	const size = 4700036 // 100,000 ephemerals of 40-byte names under /e
+	for _, flags := range [][]string{nil, {"-Djute.maxbuffer=" + itoa(size)}} {
+		t.Run(fmt.Sprintf("flags %q", flags), func(t *testing.T) {
+			e := testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
+				// Apache gets the lowest id, so that a zkd member wins
+				// the election (equal zxids: the highest id leads).
+				Members:  []testcluster.Kind{testcluster.KindApache, testcluster.KindZkd, testcluster.KindZkd},
+				TickTime: 500, JVMFlags: flags})
+			leader := e.WaitForLeader(t, 30*time.Second)
+			if leader.Kind != testcluster.KindZkd {
+				t.Skip("Apache ZooKeeper won the election; the test needs a zkd leader")
+			}
+			c := testcluster.ConnectRaw(t, leader.Addr)
+			if h := c.Call(1, jute.OpCreate, &jute.CreateRequest{Path: "/e", ACL: openACL}, nil); h.Err != jute.OK {
+				t.Fatalf("create /e: %v", h.Err)
+			}
+			createEphemerals(t, c, ephemeralPaths("/e", 100_000, 40), 1000)
+			closeSession(t, c)
+			apache := e.Server(1)
+			if flags != nil {
+				waitForBigClose(t, apache)
+				checkTreeAfterBigClose(t, apache.Addr, map[string]string{"/e": ""})
+				return
+			}
+			refused := "Unreasonable length = " + itoa(size)
+			waitFor(t, 30*time.Second, func() (bool, string) {
+				log, _ := os.ReadFile(apache.LogPath)
+				return strings.Contains(string(log), refused), fmt.Sprintf("Apache ZooKeeper did not log %q\n%s", refused, apache.LogTail())
+			})
+		})
 	}
 }
 
