@@ -129,7 +129,7 @@ func (l *Log) Append(t *jute.Txn) error {
 	b := l.enc.Bytes()
 	payload := b[12 : len(b)-1]
 	if len(payload) > l.maxTxn {
-		l.enc.Reset()
+		l.enc = jute.NewEncoder(nil)
 		return l.rollback(fmt.Errorf("append zxid %v (%v) of %d bytes: %w (limit %d bytes)",
 			t.Header.Zxid, t.Header.Type, len(payload), ErrTxnTooLarge, l.maxTxn))
 	}
@@ -149,8 +149,15 @@ func (l *Log) Append(t *jute.Txn) error {
 	l.pos += int64(len(b))
 	l.lastZxid = t.Header.Zxid
 	l.Appended++
+	if cap(b) > encoderKeep {
+		// Do not hold on to the buffer of a rare large entry.
+		l.enc = jute.NewEncoder(nil)
+	}
 	return nil
 }
+
+// encoderKeep is the largest encoding buffer a Log keeps between appends.
+const encoderKeep = 4 << 20
 
 func (l *Log) startSegment(zxid jute.Zxid) error {
 	name := filepath.Join(l.dir, LogName(zxid))
