@@ -10,6 +10,14 @@ import (
 // payload, buffer or string accepted from a peer (0xfffff bytes).
 const DefaultMaxBuffer = 0xfffff
 
+// MaxTxnSize is the largest transaction payload (TxnHeader, record and
+// digest) zkd writes to its log or sends in a PROPOSAL: 1 GiB. Its log
+// reader and quorum links accept every payload up to it, so that a
+// transaction zkd acknowledged always replays. It is a sanity bound, not a
+// tuning knob: jute.maxbuffer bounds client frames, but a closeSession
+// lists every ephemeral of its session and so has no bound of its own.
+const MaxTxnSize = 1 << 30
+
 // ErrShort is returned when a record needs more bytes than its input holds.
 var ErrShort = errors.New("jute: record truncated")
 

@@ -312,7 +312,10 @@ func (t *Txn) Encode(e *Encoder) {
 // read when bytes remain.
 func DecodeTxn(buf []byte) (*Txn, error) {
 	d := NewDecoder(buf)
-	d.MaxLen = 2 * DefaultMaxBuffer
+	// Any buffer or string that fits in the payload is accepted: the
+	// writer's jute.maxbuffer may have been larger than the default, and
+	// the entry's own length is already bounded by MaxTxnSize.
+	d.MaxLen = max(len(buf), 1)
 	t := &Txn{}
 	t.Header.Decode(d)
 	if err := d.Err(); err != nil {
@@ -333,7 +336,7 @@ func DecodeTxn(buf []byte) (*Txn, error) {
 		}
 		// Legacy CreateTxnV0: no parentCVersion.
 		d = NewDecoder(buf[start:])
-		d.MaxLen = 2 * DefaultMaxBuffer
+		d.MaxLen = max(len(buf), 1)
 		c := &CreateTxn{Path: d.String(), Data: d.BufferCopy(), ACL: DecodeACLs(d), Ephemeral: d.Bool(), ParentCVersion: -1}
 		if err := d.Err(); err != nil {
 			return nil, fmt.Errorf("txn zxid %v create: %w", t.Header.Zxid, err)

@@ -674,7 +674,7 @@ func (p *Peer) acceptLoop(ctx context.Context) {
 func (p *Peer) startLink(l *quorumLink, learnerSide bool) {
 	tick := p.tickDuration()
 	readTimeout := tick * time.Duration(max(p.zc.InitLimit, p.zc.SyncLimit, 1))
-	maxData := 2*p.zc.JuteMaxBuffer() + 1<<20
+	maxString := 2*p.zc.JuteMaxBuffer() + 1<<20
 	p.wg.Go(func() {
 		if err := l.writeLoop(readTimeout); err != nil {
 			p.log.Debug("quorum link write failed", "peer", l.sid, "err", err)
@@ -685,7 +685,7 @@ func (p *Peer) startLink(l *quorumLink, learnerSide bool) {
 		r := bufio.NewReaderSize(l.conn, 64<<10)
 		for {
 			l.conn.SetReadDeadline(time.Now().Add(readTimeout))
-			pkt, err := readPacket(r, maxData)
+			pkt, err := readPacket(r, maxString)
 			if err != nil {
 				p.inbox.push(event{kind: evLinkClosed, link: l, err: err})
 				l.close()

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 )
 
 // readPacket reads one QuorumPacket from the quorum stream, which has no
-// framing beyond the jute record itself (storage spec §5.1). maxData bounds
-// the data buffer.
-func readPacket(r *bufio.Reader, maxData int) (jute.QuorumPacket, error) {
+// framing beyond the jute record itself (storage spec §5.1). The data
+// buffer may be as long as the largest transaction a PROPOSAL carries
+// (jute.MaxTxnSize, or maxString if that is larger); maxString bounds the
+// authinfo strings.
+func readPacket(r *bufio.Reader, maxString int) (jute.QuorumPacket, error) {
 	var p jute.QuorumPacket
 	var head [16]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
@@ -27,13 +30,14 @@ func readPacket(r *bufio.Reader, maxData int) (jute.QuorumPacket, error) {
 	n := int32(binary.BigEndian.Uint32(head[12:16]))
 	switch {
 	case n == -1:
-	case n < 0 || int(n) > maxData:
+	case n < 0 || int(n) > max(jute.MaxTxnSize, maxString):
 		return p, fmt.Errorf("quorum packet %v: data length %d out of range", p.Type, n)
 	default:
-		p.Data = make([]byte, n)
-		if _, err := io.ReadFull(r, p.Data); err != nil {
+		data, err := readData(r, int(n))
+		if err != nil {
 			return p, noEOF(err)
 		}
+		p.Data = data
 	}
 	count, err := readInt32(r)
 	if err != nil {
@@ -47,14 +51,26 @@ func readPacket(r *bufio.Reader, maxData int) (jute.QuorumPacket, error) {
 	}
 	p.Auth = make([]jute.Id, count)
 	for i := range p.Auth {
-		if p.Auth[i].Scheme, err = readString(r, maxData); err != nil {
+		if p.Auth[i].Scheme, err = readString(r, maxString); err != nil {
 			return p, err
 		}
-		if p.Auth[i].ID, err = readString(r, maxData); err != nil {
+		if p.Auth[i].ID, err = readString(r, maxString); err != nil {
 			return p, err
 		}
 	}
 	return p, nil
+}
+
+// readData reads n bytes into a buffer that grows as they arrive: a peer
+// that announces a large packet and sends less costs no more memory than
+// it sent.
+func readData(r io.Reader, n int) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(min(n, 64<<10))
+	if _, err := io.CopyN(&b, r, int64(n)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func readInt32(r *bufio.Reader) (int32, error) {

@@ -209,7 +209,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.snapshotAtStart = background
 		if s.committer == nil {
 			snapDir, logDir := s.dataDirs()
-			logOpts := storage.LogOptions{FS: s.fs, PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync()}
+			logOpts := storage.LogOptions{FS: s.fs, PreAllocSize: cfg.PreAllocSize(), ForceSync: cfg.ForceSync(), Logger: s.log}
 			l, err := storage.OpenLog(logDir, logOpts)
 			if err != nil {
 				return nil, err

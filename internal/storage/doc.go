@@ -21,6 +21,16 @@
 // with file and offset — except at the very tail of the newest segment,
 // followed only by zeros, where it is a torn write like the others.
 //
+// Entry lengths: the writer takes payloads up to jute.MaxTxnSize (1 GiB)
+// and the reader accepts every one of them, so whatever was acknowledged
+// replays; entries above ZooKeeperMaxEntry, which Apache ZooKeeper does not
+// read back by default, are logged with a warning. The reader allocates no
+// more than the file holds. A length beyond jute.MaxTxnSize is corruption;
+// so is a long entry (above what ZooKeeper writes) that runs past the end
+// of a segment other than the last, or behind whose length a shorter whole
+// entry with a matching checksum hides (the length, not the data, is
+// damaged).
+//
 // The package does no concurrency of its own: the server's log-writer
 // goroutine owns a Log; Append buffers, Commit flushes and fsyncs once for
 // everything appended since the previous Commit (group commit).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/adler32"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/zkd/zkd/internal/jute"
@@ -31,7 +32,23 @@ type LogOptions struct {
 	PreAllocSize int64
 	// ForceSync makes Commit fsync (zookeeper.forceSync, default yes).
 	ForceSync bool
+	// Logger receives the warning for an entry Apache ZooKeeper could not
+	// read back; nil means slog.Default().
+	Logger *slog.Logger
 }
+
+// ZooKeeperMaxEntry is the largest log entry payload Apache ZooKeeper 3.8
+// reads back with its default jute.maxbuffer (0xfffff) and
+// zookeeper.jute.maxbuffer.extrasize (equal to it): 2,097,150 bytes.
+// Measured: it restarts on a log whose closeSession payload is this long
+// and refuses one byte more ("Unreasonable length = 2097151"). A longer
+// entry needs -Djute.maxbuffer of at least its length on the ZooKeeper
+// JVM that reads it.
+const ZooKeeperMaxEntry = 2 * jute.DefaultMaxBuffer
+
+// ErrTxnTooLarge reports a transaction longer than [jute.MaxTxnSize]: the
+// log refuses it and writes nothing.
+var ErrTxnTooLarge = errors.New("transaction too large for the log")
 
 // Log appends transactions to log segments in a directory. It is not safe
 // for concurrent use.
@@ -40,6 +57,10 @@ type Log struct {
 	dir      string
 	preAlloc int64
 	force    bool
+	logger   *slog.Logger
+	// maxTxn is the longest payload Append accepts: jute.MaxTxnSize
+	// (tests lower it).
+	maxTxn int
 
 	cur      File
 	bw       *bufio.Writer
@@ -71,17 +92,23 @@ func OpenLog(dir string, opts LogOptions) (*Log, error) {
 	case opts.PreAllocSize < 0:
 		opts.PreAllocSize = 0
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	if err := opts.FS.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
-	return &Log{fs: opts.FS, dir: dir, preAlloc: opts.PreAllocSize, force: opts.ForceSync, enc: jute.NewEncoder(nil)}, nil
+	return &Log{fs: opts.FS, dir: dir, preAlloc: opts.PreAllocSize, force: opts.ForceSync, logger: opts.Logger, maxTxn: jute.MaxTxnSize, enc: jute.NewEncoder(nil)}, nil
 }
 
 // Dir returns the log directory.
 func (l *Log) Dir() string { return l.dir }
 
 // Append buffers one transaction. It opens a new segment, named after the
-// transaction's zxid, if none is open.
+// transaction's zxid, if none is open. A transaction longer than
+// [jute.MaxTxnSize] fails with [ErrTxnTooLarge]; like any failed write it
+// discards what was appended since the last Commit. One longer than
+// [ZooKeeperMaxEntry] is written with a warning naming its zxid and size.
 func (l *Log) Append(t *jute.Txn) error {
 	if l.broken != nil {
 		return l.broken
@@ -101,6 +128,16 @@ func (l *Log) Append(t *jute.Txn) error {
 	l.enc.Byte(endOfRecord)
 	b := l.enc.Bytes()
 	payload := b[12 : len(b)-1]
+	if len(payload) > l.maxTxn {
+		l.enc = jute.NewEncoder(nil)
+		return l.rollback(fmt.Errorf("append zxid %v (%v) of %d bytes: %w (limit %d bytes)",
+			t.Header.Zxid, t.Header.Type, len(payload), ErrTxnTooLarge, l.maxTxn))
+	}
+	if len(payload) > ZooKeeperMaxEntry {
+		l.logger.Warn("transaction log entry is larger than Apache ZooKeeper reads back with its default jute.maxbuffer; "+
+			"before starting ZooKeeper on this dataDir, give its JVM -Djute.maxbuffer of at least this size",
+			"zxid", t.Header.Zxid, "type", t.Header.Type, "size", len(payload), "zookeeper_limit", ZooKeeperMaxEntry, "file", l.cur.Name())
+	}
 	binary.BigEndian.PutUint64(b, uint64(adler32.Checksum(payload)))
 	binary.BigEndian.PutUint32(b[8:], uint32(len(payload)))
 	if err := l.preallocate(int64(len(b))); err != nil {
@@ -112,8 +149,15 @@ func (l *Log) Append(t *jute.Txn) error {
 	l.pos += int64(len(b))
 	l.lastZxid = t.Header.Zxid
 	l.Appended++
+	if cap(b) > encoderKeep {
+		// Do not hold on to the buffer of a rare large entry.
+		l.enc = jute.NewEncoder(nil)
+	}
 	return nil
 }
+
+// encoderKeep is the largest encoding buffer a Log keeps between appends.
+const encoderKeep = 4 << 20
 
 func (l *Log) startSegment(zxid jute.Zxid) error {
 	name := filepath.Join(l.dir, LogName(zxid))

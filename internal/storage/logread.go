@@ -131,16 +131,36 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 		if length == 0 {
 			return seg, torn(frame[:], "zero-length entry followed by data")
 		}
-		if length < 0 || length > 2*jute.DefaultMaxBuffer+1<<20 {
+		if length < 0 || length > jute.MaxTxnSize {
 			zero, err := rest()
 			if err != nil {
 				return nil, err
 			}
+			reason := fmt.Sprintf("unreasonable entry length %d", length)
 			if tailOK && zero {
-				seg.Torn = &TornTail{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", length)}
+				seg.Torn = &TornTail{File: path, Offset: off, Reason: reason}
 				return seg, nil
 			}
-			return nil, &CorruptionError{File: path, Offset: off, Reason: fmt.Sprintf("unreasonable entry length %d", length)}
+			return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
+		}
+		// left is what the file holds after the entry header: no entry is
+		// read into memory unless the file holds all of it.
+		left := size - off - int64(len(frame))
+		if length >= left && length > tornEntryLimit {
+			// A long entry that does not fit: a write whose growth of the
+			// file was lost in a crash, or a damaged length.
+			tail := make([]byte, max(left, 0))
+			if _, err := io.ReadFull(r, tail); err != nil {
+				return nil, fmt.Errorf("read %s: %w", path, err)
+			}
+			if reason, damaged := damagedLength(tail, length, sum, off); damaged || !tailOK {
+				if !damaged {
+					reason = fmt.Sprintf("entry of %d bytes runs past the end of a segment that is not the last (%d bytes left)", length, left)
+				}
+				return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
+			}
+			seg.Torn = &TornTail{File: path, Offset: off, Reason: fmt.Sprintf("file ends inside an entry of %d bytes", length)}
+			return seg, nil
 		}
 		body := make([]byte, length+1)
 		if _, err := io.ReadFull(r, body); err != nil {
@@ -151,6 +171,11 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		if body[length] != endOfRecord {
+			if length > tornEntryLimit {
+				if reason, damaged := damagedLength(body[:length], length, sum, off); damaged {
+					return nil, &CorruptionError{File: path, Offset: off, Reason: reason}
+				}
+			}
 			seg.Torn = &TornTail{File: path, Offset: off, Reason: "entry has no end-of-record byte (partial write)"}
 			return seg, nil
 		}
@@ -178,6 +203,39 @@ func readSegment(fs FS, path string, tailOK bool, stopAfter jute.Zxid) (*Segment
 		off += size
 		seg.End = off
 	}
+}
+
+// tornEntryLimit bounds the entries whose partial writes are judged as
+// before zkd wrote entries longer than ZooKeeper's readers accept
+// (jute.maxbuffer plus its extra size, with room to spare). A longer
+// entry that does not fit in its file, or lacks its end-of-record byte,
+// is looked at more closely: if a shorter whole entry hides behind its
+// length, the length is damaged and the segment is corrupt.
+const tornEntryLimit = 2*jute.DefaultMaxBuffer + 1<<20
+
+// damagedLength reports whether the bytes after an entry header of the
+// given length hold a whole, shorter entry: an end-of-record byte after a
+// payload that matches the header's checksum and decodes as a
+// transaction. Then the length, not the data, is damaged, and what
+// follows is not a torn tail but entries that must not be cut off.
+func damagedLength(b []byte, length int64, sum uint64, off int64) (string, bool) {
+	h := adler32.New()
+	done := 0
+	for p := 0; p < len(b); p++ {
+		if b[p] != endOfRecord {
+			continue
+		}
+		h.Write(b[done:p])
+		done = p
+		if uint64(h.Sum32()) != sum {
+			continue
+		}
+		if _, err := jute.DecodeTxn(b[:p]); err == nil {
+			return fmt.Sprintf("entry length %d is damaged: a whole %d-byte entry with a matching checksum ends at offset %d, and entries may follow it",
+				length, p, off+12+int64(p)), true
+		}
+	}
+	return "", false
 }
 
 func allZero(b []byte) bool {
