@@ -238,7 +238,7 @@ func lastCloseEntry(dataDir string) (int, error) {
 func TestAnEnsembleReplicatesLogsAndRestartsOnABigCloseSession(t *testing.T) {
 	testcluster.RequireInterop(t)
 	e := testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
-		Members: []testcluster.Kind{testcluster.KindZkd, testcluster.KindZkd, testcluster.KindZkd}, TickTime: 500})
+		Members: []testcluster.Kind{testcluster.KindZkd, testcluster.KindZkd, testcluster.KindZkd}})
 	leader := e.WaitForLeader(t, 30*time.Second)
 	var followers []*testcluster.Member
 	for _, m := range e.Servers() {
@@ -324,7 +324,7 @@ func TestAnApacheFollowerNeedsJuteMaxBufferForABigCloseSession(t *testing.T) {
 				// Apache gets the lowest id, so that a zkd member wins
 				// the election (equal zxids: the highest id leads).
 				Members:  []testcluster.Kind{testcluster.KindApache, testcluster.KindZkd, testcluster.KindZkd},
-				TickTime: 500, JVMFlags: flags})
+				JVMFlags: flags})
 			leader := e.WaitForLeader(t, 30*time.Second)
 			if leader.Kind != testcluster.KindZkd {
 				t.Skip("Apache ZooKeeper won the election; the test needs a zkd leader")
