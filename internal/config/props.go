@@ -346,12 +346,14 @@ var fourLetterWords = []string{
 
 // defaultFourLetterWords are enabled when zookeeper.4lw.commands.whitelist
 // is unset. This is zkd's choice, wider than ZooKeeper's "srvr" alone, so
-// that common health checks (ruok, mntr, stat) work out of the box.
-var defaultFourLetterWords = []string{"srvr", "stat", "mntr", "ruok", "isro"}
+// that common health checks (ruok, mntr) work out of the box; none of them
+// shows a client's address or session id (stat lists every client, so it
+// must be whitelisted explicitly).
+var defaultFourLetterWords = []string{"srvr", "mntr", "ruok", "isro"}
 
 // FourLetterWhitelist returns the set of four-letter commands that may run
 // (client spec §11.2). When zookeeper.4lw.commands.whitelist is unset it is
-// zkd's default: srvr, stat, mntr, ruok and isro. Otherwise it is the
+// zkd's default: srvr, mntr, ruok and isro. Otherwise it is the
 // comma-separated list, with blanks trimmed and unknown words dropped, where
 // "*" stands for every known word. srvr is always included, and isro is
 // added when readonlymode.enabled is true.
