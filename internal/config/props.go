@@ -105,6 +105,10 @@ var knownProps = map[string]propSpec{
 	"letAnySaslUserDoX":                        {kind: propString},
 	"serverCnxnFactory":                        {kind: propString},
 
+	// zkd only: the secret shared by an ensemble's servers that keys
+	// session passwords (Config.SessionSecretFile).
+	"zkd.sessionSecretFile": {kind: propString},
+
 	// Admin server.
 	"admin.enableServer":  {kind: propBool},
 	"admin.serverAddress": {kind: propString},
@@ -334,6 +338,20 @@ func (c *Config) SkipACL() bool {
 // user rights (zookeeper.DigestAuthenticationProvider.superDigest), or "".
 func (c *Config) SuperDigest() string {
 	v, _ := c.prop("DigestAuthenticationProvider.superDigest")
+	return v
+}
+
+// SessionSecretFileKey is the zkd-only zoo.cfg key naming a shared session
+// secret file.
+const SessionSecretFileKey = "zkd.sessionSecretFile"
+
+// SessionSecretFile returns the file holding the secret that keys session
+// passwords on every server of the ensemble (zoo.cfg zkd.sessionSecretFile;
+// ZooKeeper ignores the key), or "" when unset: a standalone server then
+// keeps its own secret in its dataDir, and an ensemble uses ZooKeeper's
+// derivable passwords so that Java servers can check them.
+func (c *Config) SessionSecretFile() string {
+	v, _ := c.prop(SessionSecretFileKey)
 	return v
 }
 
