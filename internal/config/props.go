@@ -108,6 +108,9 @@ var knownProps = map[string]propSpec{
 	// zkd only: the secret shared by an ensemble's servers that keys
 	// session passwords (Config.SessionSecretFile).
 	"zkd.sessionSecretFile": {kind: propString},
+	// zkd only: AdminServer commands that list sessions or connections
+	// need authentication (AdminServer.CommandAuth).
+	"zkd.admin.commandAuth": {kind: propBool},
 
 	// Admin server.
 	"admin.enableServer":  {kind: propBool},
@@ -535,6 +538,10 @@ type AdminServer struct {
 	Address     string // host:port to listen on
 	IdleTimeout time.Duration
 	CommandURL  string
+	// CommandAuth makes the commands that list sessions or client
+	// connections require authentication (zkd-only zkd.admin.commandAuth,
+	// default true; false answers them to anyone, as ZooKeeper 3.8 does).
+	CommandAuth bool
 }
 
 // AdminServer returns the AdminServer settings with ZooKeeper's defaults:
@@ -553,6 +560,7 @@ func (c *Config) AdminServer() AdminServer {
 		Address:     hostPort(host, c.intProp("admin.serverPort", 8080)),
 		IdleTimeout: time.Duration(c.intProp("admin.idleTimeout", 30000)) * time.Millisecond,
 		CommandURL:  url,
+		CommandAuth: c.boolProp("zkd.admin.commandAuth", true),
 	}
 }
 

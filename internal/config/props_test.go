@@ -249,3 +249,17 @@ func TestParseJavaInt(t *testing.T) {
 		})
 	}
 }
+
+func TestZkdOnlySecurityKeys(t *testing.T) {
+	c := Default()
+	if !c.AdminServer().CommandAuth || c.SessionSecretFile() != "" {
+		t.Fatalf("defaults: commandAuth %v, sessionSecretFile %q", c.AdminServer().CommandAuth, c.SessionSecretFile())
+	}
+	c, warnings, err := Parse(strings.NewReader("dataDir=/d\nclientPort=2181\nzkd.admin.commandAuth=false\nzkd.sessionSecretFile=/etc/zkd/secret\n"), "zoo.cfg")
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("%v %v", err, warnings)
+	}
+	if c.AdminServer().CommandAuth || c.SessionSecretFile() != "/etc/zkd/secret" {
+		t.Fatalf("from zoo.cfg: commandAuth %v, sessionSecretFile %q", c.AdminServer().CommandAuth, c.SessionSecretFile())
+	}
+}

@@ -529,7 +529,7 @@ func (s *Server) startAdminServer() {
 	}
 	s.adminAddr = ln.Addr()
 	s.admin = &http.Server{
-		Handler:           admin.NewHandler(s, admin.HandlerOptions{CommandURL: ac.CommandURL}),
+		Handler:           admin.NewHandler(s, s.adminOptions(ac)),
 		IdleTimeout:       ac.IdleTimeout,
 		ReadHeaderTimeout: 10 * time.Second,
 	}
