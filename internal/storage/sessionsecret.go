@@ -143,6 +143,11 @@ func readLegacy(path string) (fp string, ids []jute.SessionID, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("read legacy session list: %w", err)
 	}
+	return decodeLegacy(path, b)
+}
+
+// decodeLegacy parses the content b of the legacy list at path.
+func decodeLegacy(path string, b []byte) (fp string, ids []jute.SessionID, err error) {
 	ids = []jute.SessionID{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {

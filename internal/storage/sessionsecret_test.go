@@ -119,3 +119,20 @@ func TestBadSessionSecretFilesAreRefusedWithTheirName(t *testing.T) {
 		})
 	}
 }
+
+func FuzzDecodeLegacy(f *testing.F) {
+	f.Add(encodeLegacy("0011223344556677", []jute.SessionID{1, 0x100006ddd710004}))
+	f.Add([]byte("secret 00\nbanana\n"))
+	f.Add([]byte("0x1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fp, ids, err := decodeLegacy("zkd-session-legacy", b)
+		if err != nil {
+			return
+		}
+		// What decodes encodes back to the same list.
+		fp2, ids2, err := decodeLegacy("again", encodeLegacy(fp, ids))
+		if err != nil || fp2 != fp || !slices.Equal(ids, ids2) {
+			t.Fatalf("round trip of %q: %q %v %v", b, fp2, ids2, err)
+		}
+	})
+}
