@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/session"
@@ -155,5 +157,45 @@ func TestASharedSessionSecretGivesEveryServerTheSamePasswords(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(a.cfg.DataDir, storage.SessionSecretFile)); err == nil {
 		t.Fatal("a dataDir secret was made although a shared one is configured")
+	}
+}
+
+func TestEnsembleWithASharedSecretMovesSessionsWithUnguessablePasswords(t *testing.T) {
+	e := startEnsemble(t, 3, 0)
+	e.waitForLeader()
+	shared := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(shared, bytes.Repeat([]byte{3}, storage.SessionSecretLen), 0o600)
+	for i := range e.servers { // the same file on every server
+		e.stop(i)
+		e.cfgText[i] += config.SessionSecretFileKey + "=" + shared + "\n"
+	}
+	for i := range e.servers {
+		e.start(i)
+	}
+	leader := e.waitForLeader()
+	fs := others(3, leader)
+	ctx := t.Context()
+	c, err := client.Connect(ctx, []string{e.addr(fs[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, passwd := c.SessionID(), c.SessionPassword()
+	if bytes.Equal(passwd, session.ZooKeeperPassword(jute.SessionID(id))) {
+		t.Fatal("a session of an ensemble with a shared secret got ZooKeeper's password")
+	}
+	if _, _, err := c.Create(ctx, "/eph", nil, client.ModeEphemeral, client.WorldACL(client.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	e.stop(fs[0])
+	if _, err := client.Connect(ctx, []string{e.addr(leader)}, client.WithSession(id, session.ZooKeeperPassword(jute.SessionID(id)))); !errors.Is(err, client.ErrSessionExpired) {
+		t.Fatalf("ZooKeeper's password on the leader: %v, want session expired", err)
+	}
+	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, passwd))
+	if err != nil {
+		t.Fatalf("reattach with the real password on another server: %v", err)
+	}
+	defer moved.Close(ctx)
+	if _, st, err := moved.Get(ctx, "/eph"); err != nil || st.EphemeralOwner != id {
+		t.Fatalf("ephemeral after the move: %v %+v", err, st)
 	}
 }
