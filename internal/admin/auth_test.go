@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -137,5 +139,20 @@ func TestSecretPropertiesAreNeverShown(t *testing.T) {
 		if !strings.Contains(out, "superDigest") || !strings.Contains(out, redacted) || !strings.Contains(out, "1000") {
 			t.Errorf("%s should name the redacted keys and show the others:\n%s", name, out)
 		}
+	}
+}
+
+func TestInitialConfigurationHidesSecretValues(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "zoo.cfg")
+	text := "tickTime=2000\r\nDigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n# ssl.keyStore.password=commented\nssl.keyStore.password = hunter2"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := standaloneConfig()
+	cfg.File = path
+	h := NewHandler(&fakeSource{snap: httpFresh(t), cfg: cfg}, HandlerOptions{Registry: testRegistry()})
+	want := `"initial_configuration" : "tickTime=2000\r\nDigestAuthenticationProvider.superDigest=<redacted>\n# ssl.keyStore.password=commented\nssl.keyStore.password =<redacted>",`
+	if body := httpGet(t, h, http.MethodGet, "/commands/icfg").Body.String(); !strings.Contains(body, want) {
+		t.Errorf("icfg = %s, want it to contain %s", body, want)
 	}
 }

@@ -77,7 +77,7 @@ func NewHandler(src Source, opts HandlerOptions) http.Handler {
 		// standalone main does, so an ensemble member answers null
 		// [live].
 		if b, err := os.ReadFile(cfg.File); err == nil {
-			text := string(b)
+			text := redactConfigText(string(b))
 			h.initialConfig = &text
 		}
 	}

@@ -30,3 +30,19 @@ func shownProperties(props config.Properties) map[string]string {
 	}
 	return out
 }
+
+// redactConfigText returns a zoo.cfg's text with the value of every
+// key=value line whose key holds a secret replaced, for
+// initial_configuration (which in ZooKeeper shows the file as it is).
+func redactConfigText(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	for i, l := range lines {
+		key, _, ok := strings.Cut(l, "=")
+		if !ok || strings.HasPrefix(strings.TrimSpace(key), "#") || !secretProperty(strings.TrimSpace(key)) {
+			continue
+		}
+		end := l[len(strings.TrimRight(l, "\r\n")):]
+		lines[i] = key + "=" + redacted + end
+	}
+	return strings.Join(lines, "")
+}
