@@ -251,8 +251,8 @@ func (c *call) envi() string {
 	}
 	// Then the effective ZooKeeper system properties (zoo.cfg pass-through
 	// keys, JVMFLAGS and -D arguments), where a JVM would list them among
-	// its own properties.
-	props := c.config().Props
+	// its own properties; secrets redacted.
+	props := shownProperties(c.config().Props)
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		b.WriteString(k + "=" + props[k] + "\n")
 	}

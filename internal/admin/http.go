@@ -25,6 +25,13 @@ type HandlerOptions struct {
 	// process-wide registry RunFourLetter uses, so that stmk on the client
 	// port and set_trace_mask here change the same mask, as in ZooKeeper.
 	Registry *Registry
+	// Auth, when set, makes the commands that list sessions or client
+	// connections (connections, dump, stats, watches, watches_by_path)
+	// require authentication, the way ZooKeeper 3.9 guards its snapshot
+	// command: an Authorization header whose identities hold every
+	// permission on "/". Nil runs every command for anyone, as ZooKeeper
+	// 3.8 does.
+	Auth Authorizer
 }
 
 // NewHandler returns ZooKeeper's AdminServer as an http.Handler (client
@@ -35,7 +42,12 @@ type HandlerOptions struct {
 // run: an unknown name, a server that is not serving, a bad argument).
 // HEAD answers the same headers and OPTIONS the allowed methods; other
 // methods get 405 and other paths 404.
-// The four-letter-word whitelist does not apply.
+// The four-letter-word whitelist does not apply. With opts.Auth, a command
+// that needs authentication and fails it gets ZooKeeper 3.9's answers:
+// HTTP 401 with "Auth info is missing for the command" or "Not
+// authenticated", 403 with "Not authorized", or 500 with "Error occurred
+// during auth" in the JSON's "error" (after the unknown-command and
+// not-serving checks, which keep their HTTP 200).
 //
 // The handler reads the configuration file named by src.Config().File
 // once, now, for initial_configuration. It is safe for concurrent use if
@@ -44,6 +56,7 @@ func NewHandler(src Source, opts HandlerOptions) http.Handler {
 	h := &handler{
 		src:    src,
 		reg:    opts.Registry,
+		auth:   opts.Auth,
 		prefix: commandURL(opts.CommandURL),
 		byName: make(map[string]*adminCommand),
 	}
@@ -64,7 +77,7 @@ func NewHandler(src Source, opts HandlerOptions) http.Handler {
 		// standalone main does, so an ensemble member answers null
 		// [live].
 		if b, err := os.ReadFile(cfg.File); err == nil {
-			text := string(b)
+			text := redactConfigText(string(b))
 			h.initialConfig = &text
 		}
 	}
@@ -86,7 +99,8 @@ func commandURL(u string) string {
 type handler struct {
 	src    Source
 	reg    *Registry
-	prefix string // "/commands"
+	auth   Authorizer // nil: no command needs authentication
+	prefix string     // "/commands"
 
 	commands []*adminCommand          // by primary name
 	byName   map[string]*adminCommand // primary names and aliases
@@ -108,6 +122,9 @@ type adminCommand struct {
 	needsServing bool
 	// json returns the command's fields, or an error message.
 	json func(a *adminCall) (jsonObject, string)
+	// needsAuth is whether it reveals sessions or client connections, and
+	// so needs authentication when the handler checks it.
+	needsAuth bool
 }
 
 // adminCall is one run of a command on the AdminServer.
@@ -144,37 +161,49 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, "text/html; charset=utf-8", h.index)
 		return
 	}
-	answer(w, "application/json", marshalJackson(h.run(name, r.URL.Query())))
+	obj, status := h.run(name, r)
+	answerStatus(w, status, "application/json", marshalJackson(obj))
 }
 
 // answer writes body with status 200.
 func answer(w http.ResponseWriter, contentType string, body []byte) {
+	answerStatus(w, http.StatusOK, contentType, body)
+}
+
+// answerStatus writes body with status.
+func answerStatus(w http.ResponseWriter, status int, contentType string, body []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	// An error means the client went away; there is no one to tell.
 	_, _ = w.Write(body)
 }
 
-// run runs the command called name and returns its answer.
-func (h *handler) run(name string, query url.Values) jsonObject {
+// run runs the command called name for request r and returns its answer
+// and HTTP status.
+func (h *handler) run(name string, r *http.Request) (jsonObject, int) {
 	ac, ok := h.byName[name]
 	if !ok {
-		return jsonObject{{"command", name}, {"error", "Unknown command: " + name}}
+		return jsonObject{{"command", name}, {"error", "Unknown command: " + name}}, http.StatusOK
 	}
-	a := &adminCall{call: &call{reg: h.reg, cmd: ac.cmd, src: h.src}, h: h, query: query}
+	a := &adminCall{call: &call{reg: h.reg, cmd: ac.cmd, src: h.src}, h: h, query: r.URL.Query()}
 	if ac.needsServing && !a.snapshot().Serving {
-		return jsonObject{{"command", ac.cmd.Name}, {"error", notServingMessage}}
+		return jsonObject{{"command", ac.cmd.Name}, {"error", notServingMessage}}, http.StatusOK
+	}
+	if ac.needsAuth && h.auth != nil {
+		if status, msg := h.authorize(r); status != 0 {
+			return jsonObject{{"command", ac.cmd.Name}, {"error", msg}}, status
+		}
 	}
 	fields, errMsg := ac.json(a)
 	if errMsg != "" {
 		// A command's own error comes first and replaces its fields
 		// [live: leader, set_trace_mask].
-		return jsonObject{{"error", errMsg}, {"command", ac.cmd.Name}}
+		return jsonObject{{"error", errMsg}, {"command", ac.cmd.Name}}, http.StatusOK
 	}
 	fields.add("command", ac.cmd.Name)
 	fields.add("error", nil)
-	return fields
+	return fields, http.StatusOK
 }
 
 // commandIndex returns the page GET CommandURL answers: a link per command,
@@ -197,6 +226,7 @@ func adminCommands(reg *Registry) []*adminCommand {
 		aliases []string // of AdminServer-only commands, which read no Snapshot details
 		serving bool
 		json    func(a *adminCall) (jsonObject, string)
+		auth    bool // lists sessions or client connections
 	}
 	// Whether a command needs a serving server is what ZooKeeper 3.8.0
 	// does on its AdminServer [live], which is not always what it does on
@@ -204,9 +234,9 @@ func adminCommands(reg *Registry) []*adminCommand {
 	entries := []entry{
 		{name: "configuration", serving: true, json: (*adminCall).configuration},
 		{name: "connection_stat_reset", serving: true, json: (*adminCall).connectionStatReset},
-		{name: "connections", serving: true, json: (*adminCall).connections},
+		{name: "connections", serving: true, json: (*adminCall).connections, auth: true},
 		{name: "dirs", serving: true, json: (*adminCall).dirs},
-		{name: "dump", serving: true, json: (*adminCall).dump},
+		{name: "dump", serving: true, json: (*adminCall).dump, auth: true},
 		{name: "environment", json: (*adminCall).environment},
 		{name: "get_trace_mask", json: (*adminCall).getTraceMask},
 		{name: "hash", serving: true, json: (*adminCall).hash},
@@ -223,12 +253,12 @@ func adminCommands(reg *Registry) []*adminCommand {
 		{name: "server_stats", serving: true, json: (*adminCall).serverStats},
 		{name: "set_trace_mask", json: (*adminCall).setTraceMask},
 		{name: "stat_reset", serving: true, json: (*adminCall).statReset},
-		{name: "stats", serving: true, json: (*adminCall).stats},
+		{name: "stats", serving: true, json: (*adminCall).stats, auth: true},
 		{name: "system_properties", aliases: []string{"sysp"}, json: (*adminCall).systemProperties},
 		{name: "voting_view", serving: true, json: (*adminCall).votingView},
 		{name: "watch_summary", serving: true, json: (*adminCall).watchSummary},
-		{name: "watches", serving: true, json: (*adminCall).watches},
-		{name: "watches_by_path", serving: true, json: (*adminCall).watchesByPath},
+		{name: "watches", serving: true, json: (*adminCall).watches, auth: true},
+		{name: "watches_by_path", serving: true, json: (*adminCall).watchesByPath, auth: true},
 		{name: "zabstate", json: (*adminCall).zabState},
 	}
 	out := make([]*adminCommand, 0, len(entries))
@@ -237,7 +267,7 @@ func adminCommands(reg *Registry) []*adminCommand {
 		if !ok || cmd.Name != e.name {
 			cmd = &Command{Name: e.name, Aliases: e.aliases, ServerRequired: e.serving}
 		}
-		out = append(out, &adminCommand{cmd: cmd, needsServing: e.serving, json: e.json})
+		out = append(out, &adminCommand{cmd: cmd, needsServing: e.serving, json: e.json, needsAuth: e.auth})
 	}
 	slices.SortFunc(out, func(a, b *adminCommand) int { return strings.Compare(a.cmd.Name, b.cmd.Name) })
 	return out

@@ -201,7 +201,8 @@ var javaSystemProperties = map[string]bool{
 
 // systemProperties lists the system properties sorted by name: the
 // runtime's (as environment describes it) and ZooKeeper's (zoo.cfg
-// pass-through keys, JVMFLAGS and -D arguments), which win.
+// pass-through keys, JVMFLAGS and -D arguments), which win, with secrets
+// redacted.
 func (a *adminCall) systemProperties() (jsonObject, string) {
 	props := make(map[string]string)
 	for _, p := range a.reg.environment() {
@@ -209,7 +210,7 @@ func (a *adminCall) systemProperties() (jsonObject, string) {
 			props[p.key] = p.value
 		}
 	}
-	maps.Copy(props, a.config().Props)
+	maps.Copy(props, shownProperties(a.config().Props))
 	o := make(jsonObject, 0, len(props))
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		o.add(k, props[k])

@@ -122,6 +122,13 @@ var knownProps = map[string]propSpec{
 	"letAnySaslUserDoX":                        {kind: propString},
 	"serverCnxnFactory":                        {kind: propString},
 
+	// zkd only: the secret shared by an ensemble's servers that keys
+	// session passwords (Config.SessionSecretFile).
+	"zkd.sessionSecretFile": {kind: propString},
+	// zkd only: AdminServer commands that list sessions or connections
+	// need authentication (AdminServer.CommandAuth).
+	"zkd.admin.commandAuth": {kind: propBool},
+
 	// Admin server.
 	"admin.enableServer":  {kind: propBool},
 	"admin.serverAddress": {kind: propString},
@@ -354,6 +361,20 @@ func (c *Config) SuperDigest() string {
 	return v
 }
 
+// SessionSecretFileKey is the zkd-only zoo.cfg key naming a shared session
+// secret file.
+const SessionSecretFileKey = "zkd.sessionSecretFile"
+
+// SessionSecretFile returns the file holding the secret that keys session
+// passwords on every server of the ensemble (zoo.cfg zkd.sessionSecretFile;
+// ZooKeeper ignores the key), or "" when unset: a standalone server then
+// keeps its own secret in its dataDir, and an ensemble uses ZooKeeper's
+// derivable passwords so that Java servers can check them.
+func (c *Config) SessionSecretFile() string {
+	v, _ := c.prop(SessionSecretFileKey)
+	return v
+}
+
 // fourLetterWords are the four-letter commands a server knows (client spec
 // §11.1), in the order the spec lists them.
 var fourLetterWords = []string{
@@ -363,12 +384,14 @@ var fourLetterWords = []string{
 
 // defaultFourLetterWords are enabled when zookeeper.4lw.commands.whitelist
 // is unset. This is zkd's choice, wider than ZooKeeper's "srvr" alone, so
-// that common health checks (ruok, mntr, stat) work out of the box.
-var defaultFourLetterWords = []string{"srvr", "stat", "mntr", "ruok", "isro"}
+// that common health checks (ruok, mntr) work out of the box; none of them
+// shows a client's address or session id (stat lists every client, so it
+// must be whitelisted explicitly).
+var defaultFourLetterWords = []string{"srvr", "mntr", "ruok", "isro"}
 
 // FourLetterWhitelist returns the set of four-letter commands that may run
 // (client spec §11.2). When zookeeper.4lw.commands.whitelist is unset it is
-// zkd's default: srvr, stat, mntr, ruok and isro. Otherwise it is the
+// zkd's default: srvr, mntr, ruok and isro. Otherwise it is the
 // comma-separated list, with blanks trimmed and unknown words dropped, where
 // "*" stands for every known word. srvr is always included, and isro is
 // added when readonlymode.enabled is true.
@@ -532,6 +555,10 @@ type AdminServer struct {
 	Address     string // host:port to listen on
 	IdleTimeout time.Duration
 	CommandURL  string
+	// CommandAuth makes the commands that list sessions or client
+	// connections require authentication (zkd-only zkd.admin.commandAuth,
+	// default true; false answers them to anyone, as ZooKeeper 3.8 does).
+	CommandAuth bool
 }
 
 // AdminServer returns the AdminServer settings with ZooKeeper's defaults:
@@ -550,6 +577,7 @@ func (c *Config) AdminServer() AdminServer {
 		Address:     hostPort(host, c.intProp("admin.serverPort", 8080)),
 		IdleTimeout: time.Duration(c.intProp("admin.idleTimeout", 30000)) * time.Millisecond,
 		CommandURL:  url,
+		CommandAuth: c.boolProp("zkd.admin.commandAuth", true),
 	}
 }
 

@@ -105,7 +105,7 @@ func TestFourLetterWhitelist(t *testing.T) {
 		props Properties
 		want  []string
 	}{
-		{"unset gives zkd's default set", nil, []string{"isro", "mntr", "ruok", "srvr", "stat"}},
+		{"unset gives zkd's default set, which shows no client addresses", nil, []string{"isro", "mntr", "ruok", "srvr"}},
 		{"a list is taken with blanks trimmed and srvr added", Properties{"zookeeper.4lw.commands.whitelist": " ruok , conf"}, []string{"conf", "ruok", "srvr"}},
 		{"unknown words are dropped", Properties{"zookeeper.4lw.commands.whitelist": "ruok,nope"}, []string{"ruok", "srvr"}},
 		{"an empty list leaves srvr alone", Properties{"zookeeper.4lw.commands.whitelist": ""}, []string{"srvr"}},
@@ -247,5 +247,19 @@ func TestParseJavaInt(t *testing.T) {
 				t.Errorf("parseJavaInt(%q) = %d, %q; want %d, %q", tt.in, got, reason, tt.want, tt.reason)
 			}
 		})
+	}
+}
+
+func TestZkdOnlySecurityKeys(t *testing.T) {
+	c := Default()
+	if !c.AdminServer().CommandAuth || c.SessionSecretFile() != "" {
+		t.Fatalf("defaults: commandAuth %v, sessionSecretFile %q", c.AdminServer().CommandAuth, c.SessionSecretFile())
+	}
+	c, warnings, err := Parse(strings.NewReader("dataDir=/d\nclientPort=2181\nzkd.admin.commandAuth=false\nzkd.sessionSecretFile=/etc/zkd/secret\n"), "zoo.cfg")
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("%v %v", err, warnings)
+	}
+	if c.AdminServer().CommandAuth || c.SessionSecretFile() != "/etc/zkd/secret" {
+		t.Fatalf("from zoo.cfg: commandAuth %v, sessionSecretFile %q", c.AdminServer().CommandAuth, c.SessionSecretFile())
 	}
 }

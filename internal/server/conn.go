@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -132,12 +131,12 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 		other.closing = true
 		other.c.Close()
 	}
-	if s.role.learning() && bytes.Equal(req.Passwd, session.Password(req.SessionID)) {
+	if s.role.learning() && s.passwords.Valid(req.SessionID, req.Passwd) {
 		s.revalidateOnLeader(cs, req, timeout, at)
 		return
 	}
 	sess, ok := s.sessions.Get(req.SessionID)
-	if !ok || sess.Closing || !bytes.Equal(req.Passwd, session.Password(req.SessionID)) {
+	if !ok || sess.Closing || !s.passwords.Valid(req.SessionID, req.Passwd) {
 		// (A session whose close is in flight is Closing too.)
 		s.log.Info("invalid session on reconnect", "peer", c.Remote(), "session", req.SessionID)
 		cs.closing = true
@@ -166,7 +165,7 @@ func (s *Server) establish(cs *connState, id jute.SessionID, timeout int32) {
 	cs.stats.timeout = timeout
 	cs.c.SetIdleTimeout(time.Duration(timeout) * time.Millisecond)
 	cs.c.SendConnectResponse(&jute.ConnectResponse{
-		Timeout: timeout, SessionID: id, Passwd: session.Password(id), HasReadOnly: cs.readOnlyByte,
+		Timeout: timeout, SessionID: id, Passwd: s.passwords.For(id), HasReadOnly: cs.readOnlyByte,
 	}, false)
 	s.log.Debug("session established", "session", id, "peer", cs.c.Remote(), "timeout_ms", timeout)
 }

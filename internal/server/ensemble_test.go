@@ -287,7 +287,7 @@ func TestEnsembleSessionMovesBetweenServersWithItsEphemerals(t *testing.T) {
 	// reattaches on another follower (zkd's own client can name it).
 	e.stop(fs[0])
 	ctx := t.Context()
-	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.Password(jute.SessionID(id))),
+	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.ZooKeeperPassword(jute.SessionID(id))),
 		client.WithSessionTimeout(4*time.Second))
 	if err != nil {
 		t.Fatalf("reattach session %#x on another server: %v", id, err)
@@ -311,7 +311,7 @@ func TestEnsembleSessionMovesBetweenServersWithItsEphemerals(t *testing.T) {
 		}
 	}
 	// The leader answers the follower's REVALIDATE: the session is gone.
-	_, err = client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.Password(jute.SessionID(id))))
+	_, err = client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.ZooKeeperPassword(jute.SessionID(id))))
 	if !errors.Is(err, client.ErrSessionExpired) {
 		t.Fatalf("reattach a closed session: %v, want session expired", err)
 	}
@@ -423,7 +423,7 @@ func TestEnsembleAnswersSessionMovedToTheServerTheSessionLeft(t *testing.T) {
 	ctx := t.Context()
 	// The session moves to the other follower, which revalidates it on
 	// the leader and so becomes its owner.
-	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.Password(jute.SessionID(id))),
+	moved, err := client.Connect(ctx, []string{e.addr(fs[1])}, client.WithSession(id, session.ZooKeeperPassword(jute.SessionID(id))),
 		client.WithSessionTimeout(4*time.Second))
 	if err != nil {
 		t.Fatal(err)

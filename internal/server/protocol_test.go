@@ -26,7 +26,7 @@ func TestHandshakeEchoesTheReadOnlyByteOnlyWhenSent(t *testing.T) {
 		}
 		var resp jute.ConnectResponse
 		jute.Decode(frame, &resp)
-		if !bytes.Equal(resp.Passwd, session.Password(resp.SessionID)) || uint64(resp.SessionID)>>56 != 1 {
+		if !bytes.Equal(resp.Passwd, s.passwords.For(resp.SessionID)) || bytes.Equal(resp.Passwd, session.ZooKeeperPassword(resp.SessionID)) || uint64(resp.SessionID)>>56 != 1 {
 			t.Fatalf("session %x passwd %x", resp.SessionID, resp.Passwd)
 		}
 	}

@@ -119,6 +119,8 @@ type Server struct {
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
+	// passwords gives sessions their passwords and checks them.
+	passwords *session.Passwords
 
 	// snap is the background snapshot in progress (core-owned); snapWG
 	// tracks its writer goroutines.
@@ -199,6 +201,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		if r, err = s.restore(s.fs); err != nil {
 			return nil, err
 		}
+		if s.passwords, err = s.loadPasswords(r.sessions); err != nil {
+			return nil, err
+		}
 		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
 			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
 		s.recordRestore(r)
@@ -231,6 +236,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if s.committer == nil {
 		s.committer = &MemoryCommitter{}
+	}
+	if s.passwords == nil { // -in-memory
+		var err error
+		if s.passwords, err = s.loadPasswords(nil); err != nil {
+			return nil, err
+		}
 	}
 	s.tree = r.tree
 	s.restoredSessions = r.sessions
@@ -537,7 +548,7 @@ func (s *Server) startAdminServer() {
 	}
 	s.adminAddr = ln.Addr()
 	s.admin = &http.Server{
-		Handler:           admin.NewHandler(s, admin.HandlerOptions{CommandURL: ac.CommandURL}),
+		Handler:           admin.NewHandler(s, s.adminOptions(ac)),
 		IdleTimeout:       ac.IdleTimeout,
 		ReadHeaderTimeout: 10 * time.Second,
 	}

@@ -20,10 +20,11 @@ const PasswordLen = 16
 // by Apache ZooKeeper verifiable here.
 const passwordSecret = 0xB3415C00
 
-// Password returns the password of session id: 16 bytes of Java's
-// java.util.Random seeded with id XOR 0xB3415C00, exactly as ZooKeeper
-// derives it, so a client of a Java server can resume here.
-func Password(id jute.SessionID) []byte {
+// ZooKeeperPassword returns the password ZooKeeper gives session id: 16
+// bytes of Java's java.util.Random seeded with id XOR 0xB3415C00
+// (client-protocol.md §2.4). Anyone who knows the id can compute it;
+// [Passwords] decides when zkd uses it.
+func ZooKeeperPassword(id jute.SessionID) []byte {
 	const (
 		mult = 0x5DEECE66D
 		mask = 1<<48 - 1

@@ -10,7 +10,7 @@ import (
 func TestPasswordMatchesZooKeeper38Capture(t *testing.T) {
 	// client-protocol.md Appendix B: session 0x0100006ddd710004 got this
 	// password from a live 3.8.0 server.
-	got := hex.EncodeToString(Password(0x0100006ddd710004))
+	got := hex.EncodeToString(ZooKeeperPassword(0x0100006ddd710004))
 	if got != "4184a9545e7911c8302cadfca6f4c7ae" {
 		t.Fatal(got)
 	}

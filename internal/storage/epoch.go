@@ -73,7 +73,19 @@ func WriteEpoch(fs FS, snapDir, name string, epoch int64) error {
 	if err != nil {
 		return fmt.Errorf("write epoch file %s: %w", path, err)
 	}
-	_, err = f.Write([]byte(strconv.FormatInt(epoch, 10)))
+	if err := replaceWith(fs, f, path, []byte(strconv.FormatInt(epoch, 10))); err != nil {
+		return fmt.Errorf("write epoch file %s: %w", path, err)
+	}
+	return nil
+}
+
+// replaceWith writes data to f, a new temporary file beside path, fsyncs
+// it, renames it over path and fsyncs the directory, so that a crash
+// leaves either the old or the new content under path. On failure before
+// the rename the temporary file is removed.
+func replaceWith(fs FS, f File, path string, data []byte) error {
+	tmp := f.Name()
+	_, err := f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -85,10 +97,10 @@ func WriteEpoch(fs FS, snapDir, name string, epoch int64) error {
 	}
 	if err != nil {
 		fs.Remove(tmp)
-		return fmt.Errorf("write epoch file %s: %w", path, err)
+		return err
 	}
-	if err := fs.SyncDir(snapDir); err != nil {
-		return fmt.Errorf("write epoch file %s: sync %s: %w", path, snapDir, err)
+	if err := fs.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("sync %s: %w", filepath.Dir(path), err)
 	}
 	return nil
 }
