@@ -227,6 +227,7 @@ func (s *Server) becomeLooking() {
 // becomeLeader starts client service as the leader of epoch.
 func (s *Server) becomeLeader(epoch int64) {
 	s.role = roleLeader
+	s.lastReap = time.Now() // the first reaping one interval from now, as in ZooKeeper
 	clear(s.sessionOwners) // the first server to use a session claims it
 	s.recordElection()
 	s.nextZxid = jute.MakeZxid(uint32(epoch), 1)

@@ -281,6 +281,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.restoredSessions = nil
 	s.nextZxid = s.tree.LastZxid() + 1
 	s.lookingSince = s.started
+	// Like ZooKeeper's container manager, the first reaping comes one
+	// znode.container.checkIntervalMs after the start, not at once.
+	s.lastReap = s.started
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.committer.Start(func(batch []*jute.Txn, err error) {
 		s.inbox.push(event{kind: evCommitted, batch: batch, err: err})

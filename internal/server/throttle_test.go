@@ -181,3 +181,24 @@ func TestAClientThatDoesNotReadItsRepliesStopsBeingRead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Like ZooKeeper's container manager, the reaper first runs one
+// znode.container.checkIntervalMs after the start: a TTL node that expired
+// while the server was down survives the first ticks (zkd used to reap on
+// the first tick after a restart).
+func TestTheFirstReapingWaitsOneCheckInterval(t *testing.T) {
+	dir := t.TempDir()
+	props := []string{"zookeeper.extendedTypesEnabled", "true", "znode.container.checkIntervalMs", "3600000"}
+	s, stop := startServerAt(t, dir, props...)
+	c := rawConnect(t, s)
+	if h := c.call(1, jute.OpCreateTTL, &jute.CreateTTLRequest{Path: "/ttl", ACL: openACL, Flags: jute.ModePersistentWithTTL, TTL: 1}, nil); h.Err != jute.OK {
+		t.Fatalf("create TTL node: %v", h.Err)
+	}
+	stop()
+	s, _ = startServerAt(t, dir, props...)
+	time.Sleep(1500 * time.Millisecond) // past the first tick (1 s): an absence cannot be waited for
+	c = rawConnect(t, s)
+	if h := c.call(1, jute.OpExists, &jute.PathWatchRequest{Path: "/ttl"}, &jute.StatResponse{}); h.Err != jute.OK {
+		t.Fatalf("the expired TTL node was reaped before the first check interval: %v", h.Err)
+	}
+}
