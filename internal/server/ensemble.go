@@ -228,7 +228,7 @@ func (s *Server) becomeLooking() {
 func (s *Server) becomeLeader(epoch int64) {
 	s.role = roleLeader
 	s.lastReap = time.Now() // the first reaping one interval from now, as in ZooKeeper
-	clear(s.sessionOwners) // the first server to use a session claims it
+	clear(s.sessionOwners)  // the first server to use a session claims it
 	s.recordElection()
 	s.nextZxid = jute.MakeZxid(uint32(epoch), 1)
 	s.prep.Overlay.Reset()
