@@ -167,9 +167,7 @@ func (c *Conn) Close() {
 // writeLoop owns the socket's writes.
 func (c *Conn) writeLoop() {
 	defer c.nc.Close()
-	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
 	var batch []outgoing
-	enc := jute.NewEncoder(make([]byte, 0, 4096))
 	for {
 		select {
 		case <-c.signal:
@@ -185,66 +183,94 @@ func (c *Conn) writeLoop() {
 		}
 		// A client that stops reading must not hold the writer forever.
 		c.nc.SetWriteDeadline(time.Now().Add(max(2*time.Duration(c.idleTimeout.Load()), 30*time.Second)))
-		closeAfter := false
-		replies, bytes, notified := 0, int64(0), int64(0)
-		for _, o := range batch {
-			enc.Reset()
-			enc.Int(0) // frame length, patched below
-			if !o.raw {
-				o.hdr.Encode(enc)
-			}
-			if o.body != nil {
-				o.body.Encode(enc)
-			}
-			b := enc.Bytes()
-			binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-			if _, err := bw.Write(b); err != nil {
-				c.Close()
-				return
-			}
-			c.Sent.Add(1)
-			c.l.sent.Add(1)
-			bytes += o.size
-			switch {
-			case o.raw:
-			case o.hdr.Xid == jute.XidNotification:
-				notified += o.size
-			default:
-				replies++
-			}
-			if o.close {
-				closeAfter = true
-				break
-			}
-		}
+		res, err := c.writeBatch(batch)
 		clear(batch)
 		if cap(batch) > 1024 {
 			batch = nil
 		}
-		if cap(enc.Bytes()) > keptBufferSize {
-			// A large reply's buffer serves the rest of its batch, but is
-			// not pinned for the connection's life.
-			enc = jute.NewEncoder(make([]byte, 0, 4096))
-		}
-		err := bw.Flush()
-		if notified > 0 {
+		if res.notified > 0 {
 			c.mu.Lock()
-			c.notificationBytes -= notified
+			c.notificationBytes -= res.notified
 			c.mu.Unlock()
 		}
-		c.release(replies, bytes)
-		if err != nil || closeAfter {
+		c.release(res.replies, res.bytes)
+		if err != nil || res.closeAfter {
 			c.Close()
 			return
 		}
 	}
 }
 
+// written is what writeBatch wrote: the replies among the frames, their
+// estimated bytes and those of the notifications among them, and whether
+// a frame asked for the connection to close after it.
+type written struct {
+	replies         int
+	bytes, notified int64
+	closeAfter      bool
+}
+
+// socketWriter is the buffer and encoder a connection writes a batch
+// with; they come from a pool, so that idle connections hold none.
+type socketWriter struct {
+	bw  *bufio.Writer
+	enc *jute.Encoder
+}
+
+var socketWriters = sync.Pool{New: func() any {
+	return &socketWriter{bw: bufio.NewWriterSize(nil, writeBufferSize), enc: jute.NewEncoder(make([]byte, 0, 4096))}
+}}
+
+// writeBatch encodes and writes batch and flushes it.
+func (c *Conn) writeBatch(batch []outgoing) (res written, err error) {
+	w := socketWriters.Get().(*socketWriter)
+	w.bw.Reset(c.nc)
+	defer func() {
+		w.bw.Reset(nil)
+		if cap(w.enc.Bytes()) > keptBufferSize {
+			// A large reply's buffer served its batch; it is not kept.
+			w.enc = jute.NewEncoder(make([]byte, 0, 4096))
+		}
+		socketWriters.Put(w)
+	}()
+	for _, o := range batch {
+		enc := w.enc
+		enc.Reset()
+		enc.Int(0) // frame length, patched below
+		if !o.raw {
+			o.hdr.Encode(enc)
+		}
+		if o.body != nil {
+			o.body.Encode(enc)
+		}
+		b := enc.Bytes()
+		binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+		if _, err := w.bw.Write(b); err != nil {
+			return res, err
+		}
+		c.Sent.Add(1)
+		c.l.sent.Add(1)
+		res.bytes += o.size
+		switch {
+		case o.raw:
+		case o.hdr.Xid == jute.XidNotification:
+			res.notified += o.size
+		default:
+			res.replies++
+		}
+		if o.close {
+			res.closeAfter = true
+			break
+		}
+	}
+	return res, w.bw.Flush()
+}
+
 // Socket buffer sizes per connection: small, since thousands of mostly
 // idle connections each hold one of each; frames larger than a buffer go
 // to the socket directly.
 const (
-	readBufferSize  = 16 << 10
+	readBufferSize  = 4 << 10
 	writeBufferSize = 16 << 10
 	// keptBufferSize is the largest frame buffer a connection keeps for
 	// reuse.
