@@ -131,12 +131,18 @@ func slowReaders(ctx context.Context, addr string) string {
 	var sent atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr onceError
+	// Every session is up before any request goes out: a stalled server
+	// would not answer the later handshakes.
+	var opened []net.Conn
 	for range conns {
 		conn, _, err := dialSession(ctx, addr)
 		if err != nil {
 			firstErr.set(err)
 			continue
 		}
+		opened = append(opened, conn)
+	}
+	for _, conn := range opened {
 		wg.Go(func() {
 			defer conn.Close()
 			var buf []byte
@@ -203,6 +209,14 @@ func writeFlood(ctx context.Context, addr string) string {
 		value[i] = byte('a' + i%26)
 	}
 	acl := []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
+	// Every session is up and has its node before any flood goes out: a
+	// stalled server would not answer the later handshakes.
+	type flooder struct {
+		conn net.Conn
+		r    *bufio.Reader
+		path string
+	}
+	var flooders []flooder
 	for c := range conns {
 		conn, r, err := dialSession(ctx, addr)
 		if err != nil {
@@ -216,6 +230,10 @@ func writeFlood(ctx context.Context, addr string) string {
 			conn.Close()
 			continue
 		}
+		flooders = append(flooders, flooder{conn, r, path})
+	}
+	for _, f := range flooders {
+		conn, r, path := f.conn, f.r, f.path
 		wg.Go(func() {
 			defer conn.Close()
 			// pipeline copies each request before asking for the next,
@@ -364,10 +382,12 @@ func (o *onceError) suffix() string {
 // canaryOp is one getData or setData of the canary.
 type canaryOp struct {
 	start, end time.Time
-	failed     bool
+	err        string // empty if the operation succeeded
 }
 
-func (o canaryOp) bad() bool { return o.failed || o.end.Sub(o.start) > canarySlow }
+func (o canaryOp) failed() bool { return o.err != "" }
+
+func (o canaryOp) bad() bool { return o.failed() || o.end.Sub(o.start) > canarySlow }
 
 // canary is a well-behaved client: one go-zookeeper session doing getData
 // then setData of its own node in a closed loop, recording every
@@ -379,7 +399,6 @@ type canary struct {
 	mu       sync.Mutex // guards the fields below
 	ops      []canaryOp
 	inFlight time.Time // start of the operation under way; zero between operations
-	errs     map[string]int
 
 	stop chan struct{}
 	done chan struct{}
@@ -391,7 +410,7 @@ func startCanary(ctx context.Context, addr, path string) (*canary, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &canary{conn: conns[0], path: path, errs: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &canary{conn: conns[0], path: path, stop: make(chan struct{}), done: make(chan struct{})}
 	if _, err := c.conn.Create(path, []byte("canary"), 0, openACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		c.conn.Close()
 		return nil, fmt.Errorf("create %s on %s: %w", path, addr, err)
@@ -423,10 +442,11 @@ func (c *canary) loop() {
 			end := time.Now()
 			c.mu.Lock()
 			c.inFlight = time.Time{}
-			c.ops = append(c.ops, canaryOp{start: start, end: end, failed: err != nil})
+			op := canaryOp{start: start, end: end}
 			if err != nil {
-				c.errs[err.Error()]++
+				op.err = err.Error()
 			}
+			c.ops = append(c.ops, op)
 			c.mu.Unlock()
 			if err != nil {
 				// A failing client does not spin: go-zookeeper fails
@@ -497,6 +517,7 @@ type cell struct {
 	rssPeak     int64 // sampled VmRSS during the attack and the recovery watch
 	treeBuild   time.Duration
 	serverDied  bool
+	deathNote   string // the server's last log lines on why it exited
 	openFiles   string // the server's RLIMIT_NOFILE
 	loadAverage string // at the attack's end
 }
@@ -598,16 +619,17 @@ func runCell(ctx context.Context, b *testing.B, cfg attackSettings, a attack, zk
 	var addr string
 	var pid int
 	var stop func()
+	var logTail func() string
 	if zkd {
 		c.server = "zkd"
 		z := testcluster.StartZkd(b, testcluster.ZkdOptions{ExtraConfig: extra})
-		addr, stop = z.Addr, z.Stop
+		addr, stop, logTail = z.Addr, z.Stop, z.LogTail
 		pid = mustPID(b, z.Port)
 	} else {
 		// zkServer.sh gives the server a 1000 MB heap; testcluster's
 		// 256 MB would make this a test of the heap size.
 		z := testcluster.StartApacheZK(b, testcluster.ApacheOptions{ExtraConfig: extra, JVMFlags: []string{"-Xmx1000m"}})
-		addr, stop = z.Addr, z.Stop
+		addr, stop, logTail = z.Addr, z.Stop, z.LogTail
 		pid = mustPID(b, z.Port)
 	}
 	defer stop()
@@ -662,17 +684,28 @@ func runCell(ctx context.Context, b *testing.B, cfg attackSettings, a attack, zk
 	// Closing the session fails the operation under way; operations that
 	// end from here on are not the server's doing.
 	watchStop := time.Now()
+	can.mu.Lock()
+	if stuck := can.inFlight; !stuck.IsZero() && watchStop.Sub(stuck) > canarySlow {
+		can.ops = append(can.ops, canaryOp{start: stuck, end: watchStop, err: "no answer by the end of the recovery watch"})
+	}
+	can.mu.Unlock()
 	can.close()
 	c.rssPeak, c.serverDied = sampler.stop()
+	if c.serverDied {
+		c.deathNote = lastLinesLike(logTail(), "outofmemory", "exiting", "fatal", "panic", "killed")
+	}
 
 	can.mu.Lock()
 	ops := can.ops
-	c.errMsgs = can.errs
 	can.mu.Unlock()
+	c.errMsgs = map[string]int{}
 	var base, during []canaryOp
 	for _, o := range ops {
 		if o.end.After(watchStop) {
 			continue
+		}
+		if o.failed() {
+			c.errMsgs[o.err]++
 		}
 		switch {
 		case o.start.Before(baselineStart):
@@ -680,11 +713,11 @@ func runCell(ctx context.Context, b *testing.B, cfg attackSettings, a attack, zk
 			base = append(base, o)
 		case o.start.Before(attackEnd):
 			during = append(during, o)
-			if o.failed {
+			if o.failed() {
 				c.errsDuring++
 			}
 		default:
-			if o.failed {
+			if o.failed() {
 				c.errsAfter++
 			}
 		}
@@ -844,6 +877,13 @@ func printAttackReport(w io.Writer, cfg attackSettings, results [][2]*cell, load
 			fmt.Fprintf(bw, "- canary errors, %s on %s: %s\n", a.title, c.server, strings.Join(msgs, ", "))
 		}
 	}
+	for i, a := range cfg.attacks {
+		for _, c := range results[i] {
+			if c.serverDied {
+				fmt.Fprintf(bw, "- %s exited during %s; its log ends with: %s\n", c.server, a.title, c.deathNote)
+			}
+		}
+	}
 	limits := map[string][]string{}
 	for i := range cfg.attacks {
 		for _, c := range results[i] {
@@ -854,4 +894,23 @@ func printAttackReport(w io.Writer, cfg attackSettings, results [][2]*cell, load
 	}
 	fmt.Fprintf(bw, "- the servers' open-files limit (soft RLIMIT_NOFILE): zkd %s, ZooKeeper %s\n",
 		strings.Join(limits["zkd"], ", "), strings.Join(limits["ZooKeeper"], ", "))
+}
+
+// lastLinesLike returns the last three lines of log that contain one of
+// the words, ignoring case, joined by " / ".
+func lastLinesLike(log string, words ...string) string {
+	var found []string
+	for line := range strings.Lines(log) {
+		lower := strings.ToLower(line)
+		for _, w := range words {
+			if strings.Contains(lower, w) {
+				found = append(found, "`"+strings.TrimSpace(line)+"`")
+				break
+			}
+		}
+	}
+	if len(found) == 0 {
+		return "(nothing about it)"
+	}
+	return strings.Join(found[max(0, len(found)-3):], " / ")
 }
