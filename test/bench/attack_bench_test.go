@@ -803,8 +803,11 @@ func fmtLatency(d time.Duration) string {
 }
 
 func fmtRecovery(d, watch time.Duration) string {
-	if d < 0 {
+	switch {
+	case d < 0:
 		return fmt.Sprintf("did not recover within %v", watch)
+	case d == 0:
+		return "0 (nothing bad after the attack)"
 	}
 	return fmtLatency(d)
 }
@@ -837,24 +840,34 @@ func printAttackReport(w io.Writer, cfg attackSettings, results [][2]*cell, load
 	}
 
 	ratio := func(z, k float64) string {
-		if k == 0 {
+		switch r := z / k; {
+		case k == 0:
 			return "n/a"
+		case r < 0.1:
+			return fmt.Sprintf("**%.2g**", r)
+		default:
+			return fmt.Sprintf("**%.2f**", r)
 		}
-		return fmt.Sprintf("**%.2f**", z/k)
 	}
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "| attack | canary ops zkd ÷ ZK | p99 zkd ÷ ZK | max zkd ÷ ZK | normal again zkd ÷ ZK | peak RSS zkd ÷ ZK |")
 	fmt.Fprintln(bw, "|---|--:|--:|--:|--:|--:|")
 	for i, a := range cfg.attacks {
 		z, k := results[i][0], results[i][1]
-		rec := "n/a"
-		switch {
-		case z.recovery < 0 || k.recovery < 0:
-			rec = fmt.Sprintf("zkd %s, ZK %s", fmtRecovery(z.recovery, cfg.recovery), fmtRecovery(k.recovery, cfg.recovery))
-		case k.recovery > 0:
-			rec = ratio(float64(z.recovery), float64(k.recovery))
-		default:
-			rec = fmt.Sprintf("zkd %s, ZK 0", fmtLatency(z.recovery))
+		// A ratio says little when either side did not recover or had
+		// nothing to recover from; the two times say it all then.
+		rec := ratio(float64(z.recovery), float64(k.recovery))
+		if z.recovery <= 0 || k.recovery <= 0 {
+			short := func(d time.Duration) string {
+				switch {
+				case d < 0:
+					return fmt.Sprintf("> %v", cfg.recovery)
+				case d == 0:
+					return "0"
+				}
+				return fmtLatency(d)
+			}
+			rec = fmt.Sprintf("zkd %s, ZK %s", short(z.recovery), short(k.recovery))
 		}
 		fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s |\n", a.title,
 			ratio(float64(z.during.ops), float64(k.during.ops)),
