@@ -37,4 +37,13 @@
 // Both at once:
 //
 //	ZKD_BENCH_ENSEMBLE=1 go test ./test/bench -run '^$' -bench '^BenchmarkEnsemble' -benchtime 1x -timeout 60m
+//
+// BenchmarkAttacks skips unless ZKD_BENCH_ATTACK=1. It runs each
+// misbehaving client of the hardening issue (slow readers, 1,000 large
+// reads in flight, a 1 MB write flood, 5,000 connections, 1,000 half
+// handshakes) against a fresh zkd and a fresh ZooKeeper while a canary
+// session reads and writes, and prints the canary's latency, errors and
+// time to recover, and the server's RSS:
+//
+//	ZKD_BENCH_ATTACK=1 go test ./test/bench -run '^$' -bench '^BenchmarkAttacks$' -benchtime 1x -timeout 30m
 package bench
