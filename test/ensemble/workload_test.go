@@ -34,13 +34,19 @@ const (
 // startEnsemble starts three zkd servers with short ticks so that
 // elections and failure detection take a second or two: a follower that
 // hears nothing from its leader for syncLimit×tickTime = 600 ms gives up
-// on it.
+// on it. A learner has initLimit×tickTime to take a SNAP: 1 s, or 4 s for
+// race-detector binaries, which on a loaded machine took longer than 1 s
+// to install even a small snapshot, and were dropped by their leader.
 func startEnsemble(t *testing.T, proxied bool) *testcluster.Ensemble {
 	t.Helper()
+	initLimit := 10
+	if testcluster.RaceEnabled() {
+		initLimit = 40
+	}
 	return testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
 		Members:      []testcluster.Kind{testcluster.KindZkd, testcluster.KindZkd, testcluster.KindZkd},
 		TickTime:     100,
-		InitLimit:    10,
+		InitLimit:    initLimit,
 		SyncLimit:    6,
 		Proxied:      proxied,
 		StartTimeout: 30 * time.Second,
