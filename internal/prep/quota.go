@@ -161,9 +161,9 @@ func (p *Preparer) checkQuota(path string, dCount, dBytes int64) (code jute.Code
 // logs usage beyond the limit that applies, hard or soft, as ZooKeeper
 // does: "Quota exceeded: /a [current count=4, hardCountLimit=3]".
 func (p *Preparer) overLimit(path, root, what string, usage, hard, soft int64) bool {
-	limit, kind := soft, "soft"
+	limit, kind := hardOrSoft(hard, soft), "soft"
 	if hard > -1 {
-		limit, kind = hard, "hard"
+		kind = "hard"
 	}
 	if usage <= limit {
 		return false
@@ -182,4 +182,42 @@ func (p *Preparer) overLimit(path, root, what string, usage, hard, soft int64) b
 	}
 	p.QuotaExceeded[topNamespace(path)]++
 	return true
+}
+
+// QuotaGauges returns ZooKeeper's quota gauge sets for the quotas of t, by
+// family and top-level namespace: quota_count_limit_per_namespace and
+// quota_bytes_limit_per_namespace (the hard limit when set, else the soft
+// one), quota_count_usage_per_namespace and quota_bytes_usage_per_namespace
+// (the stats nodes), each summed over the quotas of a namespace. A quota
+// whose text does not parse is left out. They do not depend on
+// zookeeper.enforceQuota.
+func QuotaGauges(t *tree.Tree) map[string]map[string]float64 {
+	g := map[string]map[string]float64{
+		"quota_count_limit_per_namespace": {}, "quota_bytes_limit_per_namespace": {},
+		"quota_count_usage_per_namespace": {}, "quota_bytes_usage_per_namespace": {},
+	}
+	for _, root := range t.Quotas() {
+		ns := topNamespace(root)
+		if n, ok := t.Get(tree.QuotaLimitsPath(root)); ok {
+			if l, err := parseStatsTrack(string(n.Data)); err == nil {
+				g["quota_count_limit_per_namespace"][ns] += float64(hardOrSoft(l.get("countHardLimit"), l.get("count")))
+				g["quota_bytes_limit_per_namespace"][ns] += float64(hardOrSoft(l.get("byteHardLimit"), l.get("bytes")))
+			}
+		}
+		if n, ok := t.Get(tree.QuotaStatsPath(root)); ok {
+			if u, err := parseStatsTrack(string(n.Data)); err == nil {
+				g["quota_count_usage_per_namespace"][ns] += float64(u.get("count"))
+				g["quota_bytes_usage_per_namespace"][ns] += float64(u.get("bytes"))
+			}
+		}
+	}
+	return g
+}
+
+// hardOrSoft returns the limit that applies: hard when set, else soft.
+func hardOrSoft(hard, soft int64) int64 {
+	if hard > -1 {
+		return hard
+	}
+	return soft
 }

@@ -91,6 +91,15 @@ func (t *Tree) QuotaRoot(path string) (string, bool) {
 	return t.quotaRootOf(path)
 }
 
+// Quotas returns the registered quota paths, in no particular order.
+func (t *Tree) Quotas() []string {
+	out := make([]string, 0, len(t.quotas))
+	for p := range t.quotas {
+		out = append(out, p)
+	}
+	return out
+}
+
 // QuotaLimitsPath returns the path of the node that holds the limits of the
 // quota on root.
 func QuotaLimitsPath(root string) string { return QuotaPath + root + "/" + quotaLimitsNode }
