@@ -2,6 +2,7 @@ package interop
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +43,6 @@ func TestQuotaEnforcementMatchesApacheZooKeeper(t *testing.T) {
 			apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: mode.flags, ExtraConfig: mode.config})
 			want := runQuotaScript(t, apache.Addr)
 			wantMntr := quotaMntr(t, apache.Addr)
-			t.Logf("Apache ZooKeeper's mntr quota lines:\n%s", wantMntr)
 			zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: mode.flags, ExtraConfig: mode.config})
 			got := runQuotaScript(t, zkd.Addr)
 			gotMntr := quotaMntr(t, zkd.Addr)
@@ -52,9 +52,28 @@ func TestQuotaEnforcementMatchesApacheZooKeeper(t *testing.T) {
 			if d := diffLines(wantMntr, gotMntr); d != "" {
 				t.Errorf("zkd's quota mntr lines differ from Apache ZooKeeper's:\n%s", d)
 			}
+			enforced := mode.config == nil
 			exceeded := slices.ContainsFunc(want, func(l string) bool { return strings.Contains(l, "-125") })
-			if enforced := mode.config == nil; exceeded != enforced {
+			if exceeded != enforced {
 				t.Errorf("Apache ZooKeeper: QUOTAEXCEEDED seen = %v with enforcement %v:\n%s", exceeded, enforced, strings.Join(want, "\n"))
+			}
+			// Both log the same warnings, hard and soft, when enforcing
+			// (ZooKeeper rate-limits repeats; these are all distinct).
+			for _, server := range []struct{ name, log string }{{"Apache ZooKeeper", apache.LogPath}, {"zkd", zkd.LogPath}} {
+				b, err := os.ReadFile(server.log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range []string{
+					"Quota exceeded: /c [current count=4, hardCountLimit=3]",
+					"Quota exceeded: /b [current bytes=11, hardByteLimit=10]",
+					"Quota exceeded: /s [current count=2, softCountLimit=1]",
+					"Quota exceeded: /s [current bytes=2, softByteLimit=1]",
+				} {
+					if logged := strings.Contains(string(b), line); logged != enforced {
+						t.Errorf("%s logged %q: %v, want %v", server.name, line, logged, enforced)
+					}
+				}
 			}
 		})
 	}
