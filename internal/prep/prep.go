@@ -21,6 +21,10 @@ type Settings struct {
 	// EnforceQuota makes creates and setData beyond a hard quota fail with
 	// QUOTAEXCEEDED (zookeeper.enforceQuota, 3.7+; see quota.go).
 	EnforceQuota bool
+	// Warn, when set, receives the warnings of quota checks (a limit
+	// exceeded, a quota that cannot be read) with the request's path, for
+	// the server's log.
+	Warn func(msg, path string)
 }
 
 // Request is a write request as prep sees it.

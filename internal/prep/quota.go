@@ -3,7 +3,6 @@ package prep
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -124,7 +123,7 @@ func (p *Preparer) checkQuota(path string, dCount, dBytes int64) (code jute.Code
 	}
 	limits, err := parseStatsTrack(string(limitsNode.Data))
 	if err != nil {
-		slog.Error("cannot check quota", "path", path, "quota", root, "err", err)
+		p.warn(fmt.Sprintf("cannot check the quota on %s (%s): %v", root, tree.QuotaLimitsPath(root), err), path)
 		return jute.ErrMarshallingError, true
 	}
 	checkCount := dCount != 0 && (limits.get("count") > -1 || limits.get("countHardLimit") > -1)
@@ -138,7 +137,7 @@ func (p *Preparer) checkQuota(path string, dCount, dBytes int64) (code jute.Code
 	}
 	stats, err := parseStatsTrack(string(statsNode.Data))
 	if err != nil {
-		slog.Error("cannot check quota", "path", path, "quota", root, "err", err)
+		p.warn(fmt.Sprintf("cannot check the quota on %s (%s): %v", root, tree.QuotaStatsPath(root), err), path)
 		return jute.ErrMarshallingError, true
 	}
 	count, bytes := stats.get("count"), stats.get("bytes")
@@ -157,6 +156,13 @@ func (p *Preparer) checkQuota(path string, dCount, dBytes int64) (code jute.Code
 	return jute.OK, false
 }
 
+// warn hands a message about the request on path to Settings.Warn.
+func (p *Preparer) warn(msg, path string) {
+	if p.Settings.Warn != nil {
+		p.Settings.Warn(msg, path)
+	}
+}
+
 // overLimit reports whether usage is beyond the hard limit (when set), and
 // logs usage beyond the limit that applies, hard or soft, as ZooKeeper
 // does: "Quota exceeded: /a [current count=4, hardCountLimit=3]".
@@ -172,8 +178,7 @@ func (p *Preparer) overLimit(path, root, what string, usage, hard, soft int64) b
 	if what == "Byte" {
 		unit = "bytes"
 	}
-	slog.Warn(fmt.Sprintf("Quota exceeded: %s [current %s=%d, %s%sLimit=%d]", root, unit, usage, kind, what, limit),
-		"path", path, "enforced", kind == "hard")
+	p.warn(fmt.Sprintf("Quota exceeded: %s [current %s=%d, %s%sLimit=%d]", root, unit, usage, kind, what, limit), path)
 	if kind != "hard" {
 		return false
 	}

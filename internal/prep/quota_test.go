@@ -241,3 +241,35 @@ func TestParseStatsTrackLikeZooKeeper(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotaWarningsAreWordedLikeZooKeeper(t *testing.T) {
+	cases := []struct {
+		name, limits string
+		body         jute.Record
+		op           jute.OpCode
+		path, want   string
+	}{
+		{"nothing within the limits", countHard2, create("/q/a", ""), jute.OpCreate, "/q/a", ""},
+		{"hard count exceeded", "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=1", create("/q/a", ""), jute.OpCreate, "/q/a",
+			"Quota exceeded: /q [current count=2, hardCountLimit=1]"},
+		{"soft bytes exceeded", "count=-1,bytes=2", setData("/q", "123", -1), jute.OpSetData, "/q",
+			"Quota exceeded: /q [current bytes=3, softByteLimit=2]"},
+		{"broken limits", "count", create("/q/a", ""), jute.OpCreate, "/q/a",
+			`cannot check the quota on /q (/zookeeper/quota/q/zookeeper_limits): bad StatsTrack text: pair "count" has no value`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _, _ := quotaFixture(t, true, tc.limits)
+			var got []string
+			p.Settings.Warn = func(msg, path string) { got = append(got, msg+" @"+path) }
+			p.Prepare(&Request{Op: tc.op, Body: tc.body}, 100, 1000)
+			var want []string
+			if tc.want != "" {
+				want = append(want, tc.want+" @"+tc.path)
+			}
+			if len(got) != len(want) || (len(got) == 1 && got[0] != want[0]) {
+				t.Errorf("warnings %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -184,7 +184,7 @@ func (s *Server) replaceState(t *tree.Tree, sessions map[jute.SessionID]int32) {
 	s.tree = t
 	s.prep = prep.New(t, prep.Settings{
 		ACL: s.aclConf, ExtendedTypes: s.cfg.ExtendedTypesEnabled(), ReconfigEnabled: s.cfg.ReconfigEnabled,
-		EnforceQuota: s.cfg.EnforceQuota(),
+		EnforceQuota: s.cfg.EnforceQuota(), Warn: logQuotaWarning,
 	})
 	for _, sess := range s.sessions.All() {
 		s.sessions.Remove(sess.ID)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"maps"
 	"sync"
 	"time"
@@ -241,3 +242,8 @@ func (s *Server) fillQuotaMetrics(snap *admin.Snapshot) {
 	}
 	snap.GaugeSets = prep.QuotaGauges(s.tree)
 }
+
+// logQuotaWarning logs what a quota check reports (prep.Settings.Warn):
+// "Quota exceeded: /app [current count=11, softCountLimit=10]", as
+// ZooKeeper words it.
+func logQuotaWarning(msg, path string) { slog.Warn(msg, "path", path) }
