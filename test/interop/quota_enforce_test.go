@@ -42,6 +42,7 @@ func TestQuotaEnforcementMatchesApacheZooKeeper(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: mode.flags, ExtraConfig: mode.config})
 			want := runQuotaScript(t, apache.Addr)
+			t.Logf("Apache ZooKeeper:\n%s", strings.Join(want, "\n"))
 			wantMntr := quotaMntr(t, apache.Addr)
 			zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: mode.flags, ExtraConfig: mode.config})
 			got := runQuotaScript(t, zkd.Addr)
@@ -199,6 +200,12 @@ func runQuotaScript(t *testing.T, addr string) []string {
 	multi("two setData growing /b by 3 bytes each",
 		&zk.SetDataRequest{Path: "/b/x", Data: []byte("abc"), Version: -1},
 		&zk.SetDataRequest{Path: "/b/x", Data: []byte("abcdef"), Version: -1})
+	stats("/b")
+	// setData after a create in the same multi grows from the created
+	// data (/b holds 9 of 10 bytes).
+	multi("create then setData of the new node",
+		&zk.CreateRequest{Path: "/b/w", Data: []byte("1"), Acl: openACL},
+		&zk.SetDataRequest{Path: "/b/w", Data: []byte("12"), Version: -1})
 	stats("/b")
 
 	// Soft limits (count, bytes) are only logged; with both, the hard one
