@@ -3,8 +3,8 @@
 // in ZooKeeper's order (client-protocol.md §4.3), names sequential nodes,
 // decides multi requests as a whole (§7), and, with
 // zookeeper.enforceQuota, refuses creates and setData beyond hard quotas
-// (§9.4). A request that fails becomes
-// an error transaction, which still consumes a zxid, as in ZooKeeper.
+// (§9.4). A request that fails becomes an error transaction, which still
+// consumes a zxid, as in ZooKeeper.
 //
 // Prep never mutates the tree. It judges each request against the tree plus
 // the changes of transactions that are prepared but not yet applied (the
