@@ -55,11 +55,19 @@ var (
 // sync_processor_queue_and_flush_time_ms, snapshottime, dbinittime,
 // startup_snap_load_time, startup_txns_load_time and startup_txns_loaded.
 //
-// Labelled families ZooKeeper adds (quota_*_per_namespace,
-// read_per_namespace, write_per_namespace, ack_latency, ...) and the JVM's
-// are not served. The collector is safe for concurrent use if src is.
+// Of the labelled families ZooKeeper adds, the quota ones are served:
+// LabelledCounters and LabelledGauges, one series per label value under
+// the label "key", as ZooKeeper's provider labels them. The others
+// (read_per_namespace, write_per_namespace, ack_latency, ...) and the
+// JVM's are not. The collector is safe for concurrent use if src is.
 func NewCollector(src Source) prometheus.Collector {
-	c := &collector{src: src, byKey: make(map[string]collectorMetric)}
+	c := &collector{src: src, byKey: make(map[string]collectorMetric), sets: make(map[string]collectorMetric)}
+	for _, name := range LabelledCounters {
+		c.sets[name] = collectorMetric{desc: prometheus.NewDesc(name, name, []string{setLabel}, nil), typ: prometheus.CounterValue}
+	}
+	for _, name := range LabelledGauges {
+		c.sets[name] = collectorMetric{desc: prometheus.NewDesc(name, name, []string{setLabel}, nil), typ: prometheus.GaugeValue}
+	}
 	counters := make(map[string]bool, len(mntrCounters))
 	for _, name := range mntrCounters {
 		counters[name] = true
@@ -97,6 +105,21 @@ func NewCollector(src Source) prometheus.Collector {
 	return c
 }
 
+// LabelledCounters are the counter sets (ZooKeeper's CounterSet) the
+// collector serves from Snapshot.CounterSets.
+var LabelledCounters = []string{"quota_exceeded_error_per_namespace"}
+
+// LabelledGauges are the gauge sets (ZooKeeper's GaugeSet) the collector
+// serves from Snapshot.GaugeSets.
+var LabelledGauges = []string{
+	"quota_count_limit_per_namespace", "quota_bytes_limit_per_namespace",
+	"quota_count_usage_per_namespace", "quota_bytes_usage_per_namespace",
+}
+
+// setLabel is the label ZooKeeper's Prometheus provider gives the series of
+// a labelled family.
+const setLabel = "key"
+
 // zkDesc describes a ZooKeeper metric the way its Prometheus provider
 // does: no labels, and the name as help text.
 func zkDesc(name string) *prometheus.Desc {
@@ -108,6 +131,7 @@ func zkDesc(name string) *prometheus.Desc {
 type collector struct {
 	src       Source
 	byKey     map[string]collectorMetric // gauges and counters by mntr key
+	sets      map[string]collectorMetric // labelled families by name
 	summaries []collectorSummary
 }
 
@@ -129,6 +153,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range c.byKey {
 		ch <- m.desc
 	}
+	for _, m := range c.sets {
+		ch <- m.desc
+	}
 	for _, s := range c.summaries {
 		ch <- s.desc
 	}
@@ -148,6 +175,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if v, ok := metricValue(m.value); ok {
 			ch <- prometheus.MustNewConstMetric(cm.desc, cm.typ, v)
+		}
+	}
+	for name, values := range s.CounterSets {
+		if m, ok := c.sets[name]; ok {
+			for key, v := range values {
+				ch <- prometheus.MustNewConstMetric(m.desc, m.typ, float64(v), key)
+			}
+		}
+	}
+	for name, values := range s.GaugeSets {
+		if m, ok := c.sets[name]; ok {
+			for key, v := range values {
+				ch <- prometheus.MustNewConstMetric(m.desc, m.typ, v, key)
+			}
 		}
 	}
 	for _, sum := range c.summaries {

@@ -156,18 +156,13 @@ func scrape(t *testing.T, src Source) string {
 }
 
 // zkLabelledFamilies are the families ZooKeeper 3.8.0 declares that zkd
-// does not serve: labelled per-namespace, per-learner and quota families.
+// does not serve: labelled per-namespace and per-learner families.
 var zkLabelledFamilies = map[string]bool{
-	"quota_count_limit_per_namespace":    true,
-	"quota_bytes_limit_per_namespace":    true,
-	"quota_count_usage_per_namespace":    true,
-	"quota_bytes_usage_per_namespace":    true,
-	"quota_exceeded_error_per_namespace": true,
-	"read_per_namespace":                 true,
-	"write_per_namespace":                true,
-	"learner_handler_qp_size":            true,
-	"learner_handler_qp_time_ms":         true,
-	"ack_latency":                        true,
+	"read_per_namespace":         true,
+	"write_per_namespace":        true,
+	"learner_handler_qp_size":    true,
+	"learner_handler_qp_time_ms": true,
+	"ack_latency":                true,
 }
 
 // runtimeFamily reports whether name is a family of the language runtime
@@ -185,7 +180,9 @@ func TestMetricsServeZooKeeperFamiliesWithZooKeeperTypes(t *testing.T) {
 	for _, scenario := range []string{"standalone-fresh", "standalone-busy"} {
 		t.Run(scenario, func(t *testing.T) {
 			zk := promCapture(t, scenario)
-			got := parseProm(t, scrape(t, &fakeSource{snap: freshSnapshot(), cfg: standaloneConfig()}))
+			// ZooKeeper declares its labelled families even before they
+			// have a series; client_golang prints a family with one.
+			got := parseProm(t, scrape(t, &fakeSource{snap: quotaSnapshot(), cfg: standaloneConfig()}))
 			for name, f := range zk {
 				if runtimeFamily(name) {
 					continue
@@ -472,5 +469,44 @@ func TestMetricsServeTheLeadersQuorumGauges(t *testing.T) {
 	standalone := parseProm(t, scrape(t, &fakeSource{snap: freshSnapshot(), cfg: standaloneConfig()}))
 	if f := standalone["learners"]; f != nil && len(f.samples) > 0 {
 		t.Error("a standalone server serves the leader's learners gauge")
+	}
+}
+
+// quotaSnapshot is a fresh snapshot with a quota on /app: limits and usage,
+// and two QUOTAEXCEEDED failures.
+func quotaSnapshot() Snapshot {
+	s := freshSnapshot()
+	s.CounterSets = map[string]map[string]int64{"quota_exceeded_error_per_namespace": {"app": 2}}
+	s.GaugeSets = map[string]map[string]float64{
+		"quota_count_limit_per_namespace": {"app": 10},
+		"quota_bytes_limit_per_namespace": {"app": 100},
+		"quota_count_usage_per_namespace": {"app": 3},
+		"quota_bytes_usage_per_namespace": {"app": 42},
+	}
+	return s
+}
+
+func TestMetricsServeQuotaFamiliesLabelledByNamespace(t *testing.T) {
+	got := parseProm(t, scrape(t, &fakeSource{snap: quotaSnapshot(), cfg: standaloneConfig()}))
+	for name, want := range map[string]float64{
+		"quota_exceeded_error_per_namespace": 2,
+		"quota_count_limit_per_namespace":    10,
+		"quota_bytes_limit_per_namespace":    100,
+		"quota_count_usage_per_namespace":    3,
+		"quota_bytes_usage_per_namespace":    42,
+	} {
+		f := got[name]
+		if f == nil || len(f.samples) != 1 {
+			t.Errorf("%s: %+v, want one sample", name, f)
+			continue
+		}
+		s := f.samples[0]
+		if s.labels["key"] != "app" || s.value != want {
+			t.Errorf("%s: labels %v value %v, want key=app value %v", name, s.labels, s.value, want)
+		}
+	}
+	mntr := (&call{src: &fakeSource{snap: quotaSnapshot(), cfg: standaloneConfig()}, cmd: &Command{}}).mntr()
+	if strings.Contains(mntr, "quota") {
+		t.Errorf("mntr prints quota lines; ZooKeeper 3.8.0's does not:\n%s", mntr)
 	}
 }

@@ -109,6 +109,15 @@ type Snapshot struct {
 	// name (e.g. "fsynctime"); the others print as zeros.
 	Summaries map[string]Summary
 
+	// CounterSets and GaugeSets hold ZooKeeper's labelled families, by
+	// family name and then label value, e.g.
+	// CounterSets["quota_exceeded_error_per_namespace"]["app"]. Like
+	// ZooKeeper's default metrics provider, mntr does not print them; the
+	// Prometheus collector serves those in LabelledCounters and
+	// LabelledGauges.
+	CounterSets map[string]map[string]int64
+	GaugeSets   map[string]map[string]float64
+
 	// Quorum is set on an ensemble member: what ZooKeeper adds to srvr and
 	// mntr for its role.
 	Quorum *QuorumStatus

@@ -347,6 +347,12 @@ func (c *Config) ExtendedTypesEnabled() bool {
 	return c.boolProp("extendedTypesEnabled", false)
 }
 
+// EnforceQuota reports whether hard quotas are enforced
+// (zookeeper.enforceQuota, 3.7+, default false).
+func (c *Config) EnforceQuota() bool {
+	return c.boolProp("enforceQuota", false)
+}
+
 // SkipACL reports whether all ACL checks are skipped. Like ZooKeeper, only
 // the exact value "yes" of zookeeper.skipACL turns them off.
 func (c *Config) SkipACL() bool {

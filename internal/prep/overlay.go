@@ -10,6 +10,8 @@ type NodeInfo struct {
 	Stat        jute.StatPersisted
 	ACL         []jute.ACL
 	NumChildren int32
+	// DataLen is the length of the node's data.
+	DataLen int
 }
 
 type change struct {
@@ -27,6 +29,9 @@ type Overlay struct {
 	// touched lists (zxid, path) in the order changes were made, so that
 	// Applied retires a transaction's changes without scanning them all.
 	touched []touch
+	// quota lists, in zxid order, how the prepared transactions change
+	// the usage of quotas (see checkQuota).
+	quota []quotaDelta
 }
 
 type touch struct {
@@ -49,6 +54,7 @@ func (o *Overlay) merge(c *Overlay) {
 		o.changes[p] = ch
 	}
 	o.touched = append(o.touched, c.touched...)
+	o.quota = append(o.quota, c.quota...)
 }
 
 // Lookup returns the node at path as prepared transactions will leave it.
@@ -62,7 +68,7 @@ func (o *Overlay) Lookup(path string) (NodeInfo, bool) {
 	if !ok {
 		return NodeInfo{}, false
 	}
-	return NodeInfo{Stat: n.Stat, ACL: n.ACL, NumChildren: int32(n.NumChildren())}, true
+	return NodeInfo{Stat: n.Stat, ACL: n.ACL, NumChildren: int32(n.NumChildren()), DataLen: len(n.Data)}, true
 }
 
 // Pending returns the number of paths with pending changes.
@@ -83,6 +89,12 @@ func (o *Overlay) Applied(zxid jute.Zxid) {
 	}
 	clear(o.touched[:n])
 	o.touched = o.touched[n:]
+	n = 0
+	for n < len(o.quota) && o.quota[n].zxid <= zxid {
+		n++
+	}
+	clear(o.quota[:n])
+	o.quota = o.quota[n:]
 }
 
 // Reset drops every pending change (after a failure of the commit step,
@@ -90,6 +102,7 @@ func (o *Overlay) Applied(zxid jute.Zxid) {
 func (o *Overlay) Reset() {
 	clear(o.changes)
 	o.touched = nil
+	o.quota = nil
 }
 
 func (o *Overlay) set(path string, zxid jute.Zxid, info NodeInfo, deleted bool) {
@@ -130,15 +143,17 @@ func (o *Overlay) record(h *jute.TxnHeader, rec jute.Record) {
 		if r.Ephemeral {
 			owner = int64(h.ClientID)
 		}
-		o.created(h, r.Path, r.ACL, owner, r.ParentCVersion)
+		o.created(h, r.Path, len(r.Data), r.ACL, owner, r.ParentCVersion)
 	case *jute.CreateContainerTxn:
-		o.created(h, r.Path, r.ACL, tree.ContainerOwner, r.ParentCVersion)
+		o.created(h, r.Path, len(r.Data), r.ACL, tree.ContainerOwner, r.ParentCVersion)
 	case *jute.CreateTTLTxn:
-		o.created(h, r.Path, r.ACL, tree.TTLOwner(r.TTL), r.ParentCVersion)
+		o.created(h, r.Path, len(r.Data), r.ACL, tree.TTLOwner(r.TTL), r.ParentCVersion)
 	case *jute.DeleteTxn:
 		o.deleted(h.Zxid, r.Path)
 	case *jute.SetDataTxn:
 		info, _ := o.Lookup(r.Path)
+		o.quotaChange(h.Zxid, r.Path, 0, int64(len(r.Data)-info.DataLen))
+		info.DataLen = len(r.Data)
 		info.Stat.Version = r.Version
 		info.Stat.Mzxid = h.Zxid
 		info.Stat.Mtime = h.Time
@@ -159,11 +174,13 @@ func (o *Overlay) record(h *jute.TxnHeader, rec jute.Record) {
 	}
 }
 
-func (o *Overlay) created(h *jute.TxnHeader, path string, acl []jute.ACL, owner int64, parentCV int32) {
+func (o *Overlay) created(h *jute.TxnHeader, path string, dataLen int, acl []jute.ACL, owner int64, parentCV int32) {
 	o.set(path, h.Zxid, NodeInfo{
-		Stat: jute.StatPersisted{Czxid: h.Zxid, Mzxid: h.Zxid, Pzxid: h.Zxid, Ctime: h.Time, Mtime: h.Time, EphemeralOwner: owner},
-		ACL:  acl,
+		Stat:    jute.StatPersisted{Czxid: h.Zxid, Mzxid: h.Zxid, Pzxid: h.Zxid, Ctime: h.Time, Mtime: h.Time, EphemeralOwner: owner},
+		ACL:     acl,
+		DataLen: dataLen,
 	}, false)
+	o.quotaChange(h.Zxid, path, 1, int64(dataLen))
 	pp := tree.Parent(path)
 	parent, _ := o.Lookup(pp)
 	parent.Stat.Cversion = parentCV
@@ -178,6 +195,7 @@ func (o *Overlay) deleted(zxid jute.Zxid, path string) {
 		return
 	}
 	o.set(path, zxid, info, true)
+	o.quotaChange(zxid, path, -1, -int64(info.DataLen))
 	pp := tree.Parent(path)
 	parent, _ := o.Lookup(pp)
 	parent.NumChildren--
@@ -185,4 +203,13 @@ func (o *Overlay) deleted(zxid jute.Zxid, path string) {
 		parent.Stat.Pzxid = zxid
 	}
 	o.set(pp, zxid, parent, false)
+}
+
+// quotaChange notes that the transaction zxid changes the nodes and bytes
+// under path; it matters only while a quota may cover path.
+func (o *Overlay) quotaChange(zxid jute.Zxid, path string, count, bytes int64) {
+	if _, ok := o.tree.QuotaRoot(path); !ok {
+		return
+	}
+	o.quota = append(o.quota, quotaDelta{zxid: zxid, path: path, count: count, bytes: bytes})
 }

@@ -18,6 +18,13 @@ type Settings struct {
 	// ReconfigEnabled selects RECONFIGDISABLED vs UNIMPLEMENTED for reconfig
 	// on a standalone server.
 	ReconfigEnabled bool
+	// EnforceQuota makes creates and setData beyond a hard quota fail with
+	// QUOTAEXCEEDED (zookeeper.enforceQuota, 3.7+; see quota.go).
+	EnforceQuota bool
+	// Warn, when set, receives the warnings of quota checks (a limit
+	// exceeded, a quota that cannot be read) with the request's path, for
+	// the server's log.
+	Warn func(msg, path string)
 }
 
 // Request is a write request as prep sees it.
@@ -42,6 +49,11 @@ type Request struct {
 type Preparer struct {
 	Settings Settings
 	Overlay  *Overlay
+	// QuotaExceeded counts the QUOTAEXCEEDED failures so far.
+	QuotaExceeded QuotaExceeded
+	// brokenQuota is set by a quota check that could not parse a quota's
+	// text: the whole request fails with MARSHALLINGERROR.
+	brokenQuota bool
 }
 
 // New returns a Preparer over t.
@@ -104,6 +116,7 @@ func (p *Preparer) Prepare(req *Request, zxid jute.Zxid, now int64) *jute.Txn {
 		txn.Record = &jute.ErrorTxn{Err: code}
 		return txn
 	}
+	p.brokenQuota = false
 	rec, code := p.one(p.Overlay, &txn.Header, req.Op, req.Body, req.Identities)
 	if code != jute.OK {
 		txn.Header.Type = jute.OpError
@@ -127,8 +140,14 @@ func (p *Preparer) multi(h *jute.TxnHeader, req *Request) jute.Record {
 	}
 	scratch := p.Overlay.child()
 	ops := make([]jute.TxnOp, 0, len(m.Ops))
+	p.brokenQuota = false
 	for i, op := range m.Ops {
 		rec, code := p.one(scratch, h, op.Type, op.Req, req.Identities)
+		if p.brokenQuota {
+			// ZooKeeper fails the whole multi, not just the op.
+			h.Type = jute.OpError
+			return &jute.ErrorTxn{Err: code}
+		}
 		if code != jute.OK {
 			// Like ZooKeeper, keep the sub-txns that passed, then the
 			// error, then RUNTIMEINCONSISTENCY for the rest; nothing is
@@ -172,9 +191,16 @@ func (p *Preparer) one(o *Overlay, h *jute.TxnHeader, op jute.OpCode, body jute.
 		if !ok {
 			return nil, jute.ErrMarshallingError
 		}
-		n, code := p.versioned(o, r.Path, jute.PermWrite, r.Version, ids)
+		// Check order: client-protocol.md §4.3.5 (quota before version).
+		n, code := p.permitted(o, r.Path, jute.PermWrite, ids)
 		if code != jute.OK {
 			return nil, code
+		}
+		if code := p.quota(r.Path, 0, int64(len(r.Data)-n.DataLen)); code != jute.OK {
+			return nil, code
+		}
+		if r.Version != -1 && r.Version != n.Stat.Version {
+			return nil, jute.ErrBadVersion
 		}
 		return &jute.SetDataTxn{Path: r.Path, Data: r.Data, Version: n.Stat.Version + 1}, jute.OK
 	case jute.OpSetACL:
@@ -214,10 +240,23 @@ func (p *Preparer) one(o *Overlay, h *jute.TxnHeader, op jute.OpCode, body jute.
 	return nil, jute.ErrMarshallingError
 }
 
-// versioned runs the checks setData and check share, in ZooKeeper's order:
-// full path validation, existence, permission, then the expected data
-// version (-1 matches any).
+// versioned runs the checks of check (op 13), in ZooKeeper's order: full
+// path validation, existence, permission, then the expected data version
+// (-1 matches any).
 func (p *Preparer) versioned(o *Overlay, path string, perm int32, version int32, ids []jute.Id) (NodeInfo, jute.Code) {
+	n, code := p.permitted(o, path, perm, ids)
+	if code != jute.OK {
+		return NodeInfo{}, code
+	}
+	if version != -1 && version != n.Stat.Version {
+		return NodeInfo{}, jute.ErrBadVersion
+	}
+	return n, jute.OK
+}
+
+// permitted runs the first checks of setData and check: full path
+// validation, existence, then permission.
+func (p *Preparer) permitted(o *Overlay, path string, perm int32, ids []jute.Id) (NodeInfo, jute.Code) {
 	if !ValidPath(path) {
 		return NodeInfo{}, jute.ErrBadArguments
 	}
@@ -228,10 +267,16 @@ func (p *Preparer) versioned(o *Overlay, path string, perm int32, version int32,
 	if !p.Settings.ACL.Check(n.ACL, perm, ids) {
 		return NodeInfo{}, jute.ErrNoAuth
 	}
-	if version != -1 && version != n.Stat.Version {
-		return NodeInfo{}, jute.ErrBadVersion
-	}
 	return n, jute.OK
+}
+
+// quota runs checkQuota and notes a broken quota for the caller.
+func (p *Preparer) quota(path string, dCount, dBytes int64) jute.Code {
+	code, broken := p.checkQuota(path, dCount, dBytes)
+	if broken {
+		p.brokenQuota = true
+	}
+	return code
 }
 
 func (p *Preparer) create(o *Overlay, op jute.OpCode, path string, data []byte, aclList []jute.ACL, flags int32, ttl int64, hasTTL bool, ids []jute.Id) (jute.Record, jute.Code) {
@@ -276,6 +321,9 @@ func (p *Preparer) create(o *Overlay, op jute.OpCode, path string, data []byte, 
 	}
 	if tree.OwnerSession(parent.Stat.EphemeralOwner) != 0 {
 		return nil, jute.ErrNoChildrenForEphemerals
+	}
+	if code := p.quota(path, 1, int64(len(data))); code != jute.OK {
+		return nil, code
 	}
 	cv := parent.Stat.Cversion + 1
 	switch {

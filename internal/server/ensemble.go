@@ -182,9 +182,12 @@ func (s *Server) sessionList() []tree.SessionTimeout {
 func (s *Server) replaceState(t *tree.Tree, sessions map[jute.SessionID]int32) {
 	s.abortSnapshot()
 	s.tree = t
+	exceeded := s.prep.QuotaExceeded // a counter: it outlives the tree
 	s.prep = prep.New(t, prep.Settings{
 		ACL: s.aclConf, ExtendedTypes: s.cfg.ExtendedTypesEnabled(), ReconfigEnabled: s.cfg.ReconfigEnabled,
+		EnforceQuota: s.cfg.EnforceQuota(), Warn: logQuotaWarning,
 	})
+	s.prep.QuotaExceeded = exceeded
 	for _, sess := range s.sessions.All() {
 		s.sessions.Remove(sess.ID)
 	}

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
 	"github.com/zkd/zkd/internal/admin"
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/prep"
 )
 
 // This file holds the ZooKeeper metrics a standalone server measures for
@@ -241,3 +244,19 @@ func (st *summaryStat) reset() {
 	defer st.mu.Unlock()
 	st.r.Reset()
 }
+
+// fillQuotaMetrics puts ZooKeeper's quota families into snap: the
+// QUOTAEXCEEDED failures per namespace and the quota limit and usage
+// gauges (served by the Prometheus collector only, as in ZooKeeper 3.8,
+// whose mntr prints none of them).
+func (s *Server) fillQuotaMetrics(snap *admin.Snapshot) {
+	snap.CounterSets = map[string]map[string]int64{
+		"quota_exceeded_error_per_namespace": maps.Clone(map[string]int64(s.prep.QuotaExceeded)),
+	}
+	snap.GaugeSets = prep.QuotaGauges(s.tree)
+}
+
+// logQuotaWarning logs what a quota check reports (prep.Settings.Warn):
+// "Quota exceeded: /app [current count=11, softCountLimit=10]", as
+// ZooKeeper words it.
+func logQuotaWarning(msg, path string) { slog.Warn(msg, "path", path) }

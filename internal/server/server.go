@@ -247,6 +247,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.restoredSessions = r.sessions
 	s.prep = prep.New(r.tree, prep.Settings{
 		ACL: aclConf, ExtendedTypes: cfg.ExtendedTypesEnabled(), ReconfigEnabled: cfg.ReconfigEnabled,
+		EnforceQuota: cfg.EnforceQuota(), Warn: logQuotaWarning,
 	})
 	return s, nil
 }

@@ -118,6 +118,7 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 		s.logStats.fill(&snap, now)
 	}
 	s.zkMetrics.fill(&snap, now)
+	s.fillQuotaMetrics(&snap)
 	snap.Counters["bytes_received_count"] += s.fourLetterBytes.Load()
 	snap.Counters["large_requests_rejected"] = s.listener.LargeRequestsRejected()
 	snap.ConnectionDropProbability = s.connThrottle.drop

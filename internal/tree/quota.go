@@ -80,6 +80,34 @@ func (t *Tree) quotaAdjust(path string, dCount, dBytes int64) {
 	t.setStatsData(root, count+dCount, bytes+dBytes)
 }
 
+// QuotaRoot returns the quota path that covers path: the longest path with
+// a registered quota (a zookeeper_limits node under /zookeeper/quota) that
+// is path or one of its ancestors. Only that quota's usage changes when
+// path's subtree does, and only its limits are enforced (§9.4).
+func (t *Tree) QuotaRoot(path string) (string, bool) {
+	if len(t.quotas) == 0 {
+		return "", false
+	}
+	return t.quotaRootOf(path)
+}
+
+// Quotas returns the registered quota paths, in no particular order.
+func (t *Tree) Quotas() []string {
+	out := make([]string, 0, len(t.quotas))
+	for p := range t.quotas {
+		out = append(out, p)
+	}
+	return out
+}
+
+// QuotaLimitsPath returns the path of the node that holds the limits of the
+// quota on root.
+func QuotaLimitsPath(root string) string { return QuotaPath + root + "/" + quotaLimitsNode }
+
+// QuotaStatsPath returns the path of the node that holds the usage of the
+// quota on root (see QuotaLimitsPath).
+func QuotaStatsPath(root string) string { return QuotaPath + root + "/" + quotaStatsNode }
+
 // quotaRootOf returns the longest registered quota path that is path or an
 // ancestor of it.
 func (t *Tree) quotaRootOf(path string) (string, bool) {
