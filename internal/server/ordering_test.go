@@ -2,12 +2,10 @@ package server
 
 import (
 	"encoding/binary"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
 )
 
@@ -66,19 +64,7 @@ func (g *gatedCommitter) waitHeld(t *testing.T, n int) {
 
 func startGated(t *testing.T) (*Server, *gatedCommitter) {
 	t.Helper()
-	g := &gatedCommitter{}
-	cfg := config.Default()
-	cfg.ClientPort = 0
-	cfg.Props["zookeeper.admin.enableServer"] = "false"
-	s, err := New(cfg, Options{InMemory: true, Committer: g, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, g
+	return startGatedWith(t, nil)
 }
 
 // A session that moves to a new connection while its write is still being
