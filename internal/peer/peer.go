@@ -619,11 +619,20 @@ func (p *Peer) endRole(why string) {
 	}
 	// Proposals a failed batch never logged must not be DIFFed to anyone.
 	p.truncatedRecent(p.writer.lastZxid())
+	// The role may have committed proposals in the events handled just
+	// before this one, in the same batch: their deliveries wait in a
+	// Ready that flushZab never executes now, and Uncommitted no longer
+	// lists them. They are delivered first, then the uncommitted ones.
+	var unflushed []zab.Delivery
 	var pending []zab.Proposal
 	switch {
 	case p.leader != nil:
+		unflushed = p.leader.Ready().Deliveries
 		pending = p.leader.Uncommitted()
 	case p.learner != nil:
+		if r := p.learner.Ready(); !r.Truncate && !r.LoadSnapshot {
+			unflushed = r.Deliveries
+		}
 		pending = p.learner.Uncommitted()
 	}
 	reload := p.learner != nil && !p.learner.Serving() && p.syncReplaced
@@ -640,6 +649,11 @@ func (p *Peer) endRole(why string) {
 		}
 	} else {
 		var ff []zab.Delivery
+		for _, d := range unflushed {
+			if !d.Sync && d.Txn.Header.Zxid <= p.lastLogged {
+				ff = append(ff, zab.Delivery{Txn: d.Txn})
+			}
+		}
 		for _, pr := range pending {
 			if pr.Zxid <= p.lastLogged {
 				ff = append(ff, zab.Delivery{Txn: pr.Txn})

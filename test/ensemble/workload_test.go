@@ -88,9 +88,12 @@ type workload struct {
 	keys  []string
 	start time.Time // the history's clock is time since start (monotonic)
 
-	mu         sync.Mutex // guards the fields below
-	ops        []lincheck.Op
-	acked      int // acknowledged writes so far
+	mu    sync.Mutex // guards the fields below
+	ops   []lincheck.Op
+	acked int // acknowledged writes so far
+	// servers[i] is the server ops[i]'s connection was on when the call
+	// returned (for a call that failed, possibly the next one it tried).
+	servers    []string
 	nextClient int
 
 	stop chan struct{} // closed by stopClients
@@ -242,6 +245,7 @@ func (w *workload) do(c *zk.Conn, id int, in lincheck.Input) (lincheck.Op, error
 	}
 	o.Return = w.now()
 	o.Session = c.SessionID()
+	srv := c.Server()
 	switch {
 	case err == nil:
 		o.Result = lincheck.OK
@@ -263,6 +267,7 @@ func (w *workload) do(c *zk.Conn, id int, in lincheck.Input) (lincheck.Op, error
 	write := in.Kind == lincheck.Create || in.Kind == lincheck.Set || in.Kind == lincheck.Delete
 	w.mu.Lock()
 	w.ops = append(w.ops, o)
+	w.servers = append(w.servers, srv)
 	if write && o.Result == lincheck.OK {
 		w.acked++
 	}
@@ -411,6 +416,9 @@ func (w *workload) check(final finalState) {
 		w.t.Logf("linearizability check inconclusive within %v (seed %d)", checkTimeout, w.seed)
 	}
 	vs := lincheck.CheckSessions(h)
+	if len(vs) > 0 || res == porcupine.Illegal || w.t.Failed() {
+		w.keepEvidence()
+	}
 	for i, v := range vs {
 		if i == 10 {
 			w.t.Errorf("... and %d more session violations", len(vs)-10)
@@ -431,4 +439,40 @@ func deletedAfter(h []lincheck.Op, o lincheck.Op) bool {
 		}
 	}
 	return false
+}
+
+// keepEvidence copies what a failed check needs for a diagnosis into a
+// directory that outlives the test: the history with each call's server,
+// every server's log and data directory (whose transaction logs "zkd log
+// dump" prints). The history's clock starts at the time in its first line.
+func (w *workload) keepEvidence() {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("zkd-evidence-%s-%d", strings.ReplaceAll(w.t.Name(), "/", "_"), w.seed))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		w.t.Logf("keep evidence: %v", err)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "history clock starts at %s\n", w.start.Format(time.RFC3339Nano))
+	w.mu.Lock()
+	for i, o := range w.ops {
+		fmt.Fprintf(&b, "%v server %s\n", o, w.servers[i])
+	}
+	w.mu.Unlock()
+	err := os.WriteFile(filepath.Join(dir, "history.txt"), []byte(b.String()), 0o644)
+	for _, m := range w.e.Servers() {
+		if err != nil {
+			break
+		}
+		var data []byte
+		if data, err = os.ReadFile(m.LogPath); err == nil {
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("zk%d.log", m.ID)), data, 0o644)
+		}
+		if err == nil {
+			err = os.CopyFS(filepath.Join(dir, fmt.Sprintf("zk%d-data", m.ID)), os.DirFS(m.DataDir))
+		}
+	}
+	if err != nil {
+		w.t.Logf("keep evidence: %v", err)
+	}
+	w.t.Logf("history, servers' logs and data directories kept in %s", dir)
 }
