@@ -58,6 +58,19 @@ func maskCClient(s string) string {
 	return s
 }
 
+// cClientConnected is what the C client's watcher thread prints when the
+// session is up.
+const cClientConnected = "Watcher SESSION_EVENT state = CONNECTED_STATE\n"
+
+// connectedLast moves the session-up line to the end of a step's output:
+// the watcher thread prints it while the main thread prints the command's
+// first line, in either order, depending only on thread scheduling in the
+// client (a fast handshake put it first in one CI run).
+func connectedLast(out string) string {
+	n := strings.Count(out, cClientConnected)
+	return strings.ReplaceAll(out, cClientConnected, "") + strings.Repeat(cClientConnected, n)
+}
+
 // cClientTranscript runs cClientSteps against addr.
 func cClientTranscript(ctx context.Context, addr string) (string, error) {
 	var b strings.Builder
@@ -66,7 +79,7 @@ func cClientTranscript(ctx context.Context, addr string) (string, error) {
 		if err != nil {
 			return b.String(), err
 		}
-		b.WriteString("$ " + step + "\n" + maskCClient(out))
+		b.WriteString("$ " + step + "\n" + connectedLast(maskCClient(out)))
 	}
 	return b.String(), nil
 }
