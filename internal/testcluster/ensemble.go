@@ -242,17 +242,23 @@ func (e *portTakenError) Error() string {
 // startAttempt picks ports, writes every member's files, starts every
 // member and waits for a leader.
 func (e *Ensemble) startAttempt() error {
-	ports := freePorts(e.t, 3*len(e.members))
+	ports, release := holdFreePorts(e.t, 3*len(e.members))
 	for i, m := range e.members {
 		m.Addr = "127.0.0.1:" + strconv.Itoa(ports[3*i])
 		m.QuorumAddr = "127.0.0.1:" + strconv.Itoa(ports[3*i+1])
 		m.ElectionAddr = "127.0.0.1:" + strconv.Itoa(ports[3*i+2])
 	}
 	if e.opts.Proxied {
+		// The proxies take their ports while the members' are still held:
+		// otherwise a proxy could get a port just picked for a member, and
+		// the member's zoo.cfg would name it twice ("address ... is also
+		// used by server.N"; 2 of 40 runs of a partition test).
 		if err := e.startProxies(); err != nil {
+			release()
 			return err
 		}
 	}
+	release()
 	if err := e.writeFiles(); err != nil {
 		return err
 	}
@@ -332,22 +338,32 @@ func isMemberMode(mode string) bool {
 // ago, holding each open until all are picked so that none repeats.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports := make([]int, n)
+	ports, release := holdFreePorts(t, n)
+	release()
+	return ports
+}
+
+// holdFreePorts is freePorts that keeps the ports bound until release is
+// called, so that nothing else in this process picks them meanwhile.
+func holdFreePorts(t testing.TB, n int) (ports []int, release func()) {
+	t.Helper()
+	ports = make([]int, n)
 	var lns []net.Listener
-	defer func() {
+	release = func() {
 		for _, l := range lns {
 			l.Close()
 		}
-	}()
+	}
 	for i := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
+			release()
 			t.Fatalf("pick free ports: %v", err)
 		}
 		lns = append(lns, l)
 		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	return ports
+	return ports, release
 }
 
 // startProxies starts, for each ordered pair of members, the proxies
