@@ -256,7 +256,10 @@ func TestCloseWhileDisconnectedDoesNotWait(t *testing.T) {
 
 func TestWithSessionTakesOverASessionAndItsEphemerals(t *testing.T) {
 	addr := startServer(t, nil)
-	first := connect(t, addr)
+	// The first client reconnects (and takes its session back) after a
+	// full-jitter backoff: with the default 50 ms it came back, in one CI
+	// run, between the second client's handshake and its request.
+	first := connect(t, addr, client.WithBackoff(time.Second, 2*time.Second))
 	ctx := testCtx(t)
 	if _, _, err := first.Create(ctx, "/owned", nil, client.ModeEphemeral, open); err != nil {
 		t.Fatal(err)

@@ -128,6 +128,7 @@ func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at 
 	// the attempt as a revalidation either way.
 	s.zkMetrics.connectionRevalidates++
 	if other := s.owners[req.SessionID]; other != nil && other != cs {
+		s.runQueued(other) // what it sent before this handshake goes first
 		other.closing = true
 		other.c.Close()
 	}

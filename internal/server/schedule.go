@@ -168,15 +168,27 @@ func (s *Server) inProcess() int {
 // flushClosed runs, before the core forgets a closed connection, the
 // closeSession among its queued requests (everything else is dropped).
 func (s *Server) flushClosed(c *clientport.Conn) {
-	cs := s.conns[c]
-	if cs == nil || len(cs.incoming) == 0 {
+	if cs := s.conns[c]; cs != nil {
+		s.runQueued(cs)
+	}
+}
+
+// runQueued starts all of cs's queued requests now, in order, without
+// waiting for their turn (those of a closed connection but its
+// closeSession are dropped first). It runs before an event that ends the
+// connection: the requests arrived before that event, and go first, as
+// they would in plain arrival order.
+func (s *Server) runQueued(cs *connState) {
+	if len(cs.incoming) == 0 {
 		return
 	}
-	s.dropStale(cs)
+	if s.stale(cs) {
+		s.dropStale(cs)
+	}
 	for len(cs.incoming) > 0 {
 		a := cs.incoming[0]
 		cs.incoming = cs.incoming[1:]
-		s.handleRequest(c, a.req, a.at)
+		s.handleRequest(cs.c, a.req, a.at)
 	}
 	cs.incoming = nil
 }
