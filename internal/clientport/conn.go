@@ -270,7 +270,7 @@ func (c *Conn) writeBatch(batch []outgoing) (res written, err error) {
 // idle connections each hold one of each; frames larger than a buffer go
 // to the socket directly.
 const (
-	readBufferSize  = 4 << 10
+	readBufferSize  = 8 << 10
 	writeBufferSize = 16 << 10
 	// keptBufferSize is the largest frame buffer a connection keeps for
 	// reuse.

@@ -146,8 +146,9 @@ func (c *Conn) release(n int, bytes int64) {
 				large += int64(ch.size)
 			}
 		}
-		c.charges = c.charges[n:]
-		if len(c.charges) == 0 {
+		// Copy the rest down so that the buffer is reused.
+		c.charges = c.charges[:copy(c.charges, c.charges[n:])]
+		if len(c.charges) == 0 && cap(c.charges) > 4096 {
 			c.charges = nil
 		}
 		c.mu.Unlock()

@@ -27,7 +27,7 @@ type connState struct {
 	// incoming holds requests read and not started (schedule.go); ready
 	// is set while the connection is on the scheduler's list;
 	// writeBytes is the request bytes of its writes in queue.
-	incoming     []arrival
+	incoming     arrivals
 	ready        bool
 	writeBytes   int64
 	stats        connStats

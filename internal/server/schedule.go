@@ -51,7 +51,7 @@ func (s *Server) arrive(c *clientport.Conn, r *clientport.Request, at time.Time)
 		s.zkMetrics.bytesReceived += 4 + int64(r.Size)
 		return
 	}
-	cs.incoming = append(cs.incoming, arrival{req: r, at: at})
+	cs.incoming.push(arrival{req: r, at: at})
 	if !cs.ready {
 		cs.ready = true
 		s.ready = append(s.ready, cs)
@@ -70,23 +70,19 @@ func (s *Server) serve() (more bool) {
 		progressed := false
 		keep := s.ready[:0]
 		for _, cs := range s.ready {
-			if len(cs.incoming) > 0 && s.stale(cs) {
+			if cs.incoming.len() > 0 && s.stale(cs) {
 				s.dropStale(cs)
 			}
-			if len(cs.incoming) == 0 {
+			if cs.incoming.len() == 0 {
 				cs.ready = false
-				cs.incoming = nil
 				continue
 			}
-			a := &cs.incoming[0]
-			if !s.mayStart(cs, a) {
+			if !s.mayStart(cs, cs.incoming.front()) {
 				keep = append(keep, cs)
 				continue
 			}
-			r, at := a.req, a.at
-			cs.incoming[0] = arrival{}
-			cs.incoming = cs.incoming[1:]
-			s.handleRequest(cs.c, r, at)
+			a := cs.incoming.pop()
+			s.handleRequest(cs.c, a.req, a.at)
 			progressed = true
 			keep = append(keep, cs)
 		}
@@ -116,20 +112,17 @@ func (s *Server) stale(cs *connState) bool {
 func (s *Server) dropStale(cs *connState) {
 	known := !cs.closing && s.conns[cs.c] == cs
 	keepAll := known && !s.throttle.DropStale
-	kept := cs.incoming[:0]
-	for _, a := range cs.incoming {
+	cs.incoming.filter(func(a arrival) bool {
 		if keepAll || known && a.req.Header.Type == jute.OpCloseSession {
-			kept = append(kept, a)
-			continue
+			return true
 		}
 		s.zkMetrics.staleRequests++
 		if s.throttle.DropStale || !known {
 			s.zkMetrics.staleRequestsDropped++
 		}
 		s.zkMetrics.bytesReceived += 4 + int64(a.req.Size)
-	}
-	clear(cs.incoming[len(kept):])
-	cs.incoming = kept
+		return false
+	})
 }
 
 // mayStart reports whether cs's next request may start now: its writes in
@@ -179,18 +172,16 @@ func (s *Server) flushClosed(c *clientport.Conn) {
 // connection: the requests arrived before that event, and go first, as
 // they would in plain arrival order.
 func (s *Server) runQueued(cs *connState) {
-	if len(cs.incoming) == 0 {
+	if cs.incoming.len() == 0 {
 		return
 	}
 	if s.stale(cs) {
 		s.dropStale(cs)
 	}
-	for len(cs.incoming) > 0 {
-		a := cs.incoming[0]
-		cs.incoming = cs.incoming[1:]
+	for cs.incoming.len() > 0 {
+		a := cs.incoming.pop()
 		s.handleRequest(cs.c, a.req, a.at)
 	}
-	cs.incoming = nil
 }
 
 // queueUp appends p to cs's queue of unanswered requests, counting the
@@ -222,4 +213,51 @@ func (s *Server) dropQueue(cs *connState) {
 		s.dequeued(cs, p)
 	}
 	cs.queue = nil
+}
+
+// arrivals is a connection's FIFO of requests not started. It reuses its
+// buffer: a pipelining client's requests cost no allocation per batch.
+type arrivals struct {
+	buf  []arrival
+	head int
+}
+
+func (q *arrivals) len() int { return len(q.buf) - q.head }
+
+func (q *arrivals) push(a arrival) {
+	if q.head > 0 && len(q.buf) == cap(q.buf) {
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, a)
+}
+
+// front returns the oldest request; the queue must not be empty.
+func (q *arrivals) front() *arrival { return &q.buf[q.head] }
+
+// pop removes and returns the oldest request; the queue must not be empty.
+func (q *arrivals) pop() arrival {
+	a := q.buf[q.head]
+	q.buf[q.head] = arrival{}
+	q.head++
+	if q.head == len(q.buf) {
+		q.buf, q.head = q.buf[:0], 0
+		if cap(q.buf) > 1024 {
+			q.buf = nil // a burst's buffer is not kept for the connection's life
+		}
+	}
+	return a
+}
+
+// filter keeps the requests for which keep is true, in order.
+func (q *arrivals) filter(keep func(arrival) bool) {
+	kept := q.buf[:0]
+	for _, a := range q.buf[q.head:] {
+		if keep(a) {
+			kept = append(kept, a)
+		}
+	}
+	clear(q.buf[len(kept):])
+	q.buf, q.head = kept, 0
 }
