@@ -202,3 +202,35 @@ func TestTheFirstReapingWaitsOneCheckInterval(t *testing.T) {
 		t.Fatalf("the expired TTL node was reaped before the first check interval: %v", h.Err)
 	}
 }
+
+// Large writes of all connections together have largeWriteBytes in flight
+// (one always may start); a small write always starts.
+func TestLargeWritesWaitForEachOtherButSmallOnesStart(t *testing.T) {
+	s, g := startGatedWith(t, nil)
+	a, b, c := rawConnect(t, s), rawConnect(t, s), rawConnect(t, s)
+	for _, r := range []*rawClient{a, b, c} {
+		if h := r.call(1, jute.OpCreate, &jute.CreateRequest{Path: fmt.Sprintf("/n%d", r.session), ACL: openACL}, nil); h.Err != jute.OK {
+			t.Fatalf("create: %v", h.Err)
+		}
+	}
+	big := make([]byte, 700<<10)
+	g.gate()
+	a.send(2, jute.OpSetData, &jute.SetDataRequest{Path: fmt.Sprintf("/n%d", a.session), Data: big, Version: -1})
+	g.waitHeld(t, 1)
+	b.send(2, jute.OpSetData, &jute.SetDataRequest{Path: fmt.Sprintf("/n%d", b.session), Data: big, Version: -1})
+	c.send(2, jute.OpSetData, &jute.SetDataRequest{Path: fmt.Sprintf("/n%d", c.session), Data: []byte("small"), Version: -1})
+	g.waitHeld(t, 2)                   // the small write started although the large one waits
+	time.Sleep(200 * time.Millisecond) // the large one must not start: an absence cannot be waited for
+	g.mu.Lock()
+	held := len(g.held)
+	g.mu.Unlock()
+	if held != 2 {
+		t.Fatalf("%d writes prepared with 700 KiB in flight, want 2 (the second large write waits)", held)
+	}
+	g.release()
+	for _, r := range []*rawClient{a, b, c} {
+		if h, _, _ := r.reply(); h.Xid != 2 || h.Err != jute.OK {
+			t.Fatalf("setData: %+v", h)
+		}
+	}
+}
