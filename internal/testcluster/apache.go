@@ -22,6 +22,9 @@ type ApacheOptions struct {
 	// DataDir, when set, is used as the data directory (which must exist)
 	// instead of a fresh one, e.g. one that zkd wrote.
 	DataDir string
+	// Env entries ("KEY=value") are added to the server's environment,
+	// for example KRB5_CONFIG for a test's own Kerberos realm.
+	Env []string
 }
 
 // ApacheZK is a standalone Apache ZooKeeper 3.8 server running as a child
@@ -66,7 +69,11 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 		}
 		args = append(args, opts.JVMFlags...)
 		args = append(args, "-cp", apacheClasspath(), "org.apache.zookeeper.server.ZooKeeperServerMain", cfg)
-		return exec.Command("java", args...)
+		cmd := exec.Command("java", args...)
+		if len(opts.Env) > 0 {
+			cmd.Env = append(os.Environ(), opts.Env...)
+		}
+		return cmd
 	}
 	zk.srv, zk.Port, zk.Addr = launch(t, "Apache ZooKeeper", dir, zk.DataDir, zk.LogPath, opts.ExtraConfig, command, apacheReady)
 	return zk
@@ -131,16 +138,35 @@ func (zk *ApacheZK) LogTail() string { return zk.srv.logTail() }
 // ExitCode on err to tell. Times in Stat output are printed in UTC. A run
 // takes about half a second (JVM start-up); ctx bounds it.
 func ZkCli(ctx context.Context, addr string, args ...string) (stdout, stderr string, err error) {
+	return ZkCliWith(ctx, ZkCliOptions{}, addr, args...)
+}
+
+// ZkCliOptions adjust one ZkCliWith run.
+type ZkCliOptions struct {
+	// JVMFlags are added to the client's JVM flags, for example
+	// "-Djava.security.auth.login.config=/path/jaas.conf" or
+	// "-Dzookeeper.client.secure=true".
+	JVMFlags []string
+	// Env entries ("KEY=value") are added to the client's environment,
+	// for example KRB5_CONFIG for a test's own Kerberos realm.
+	Env []string
+	// Args go before "-server", for example "-client-configuration", path.
+	Args []string
+}
+
+// ZkCliWith is ZkCli with extra JVM flags, environment and arguments.
+func ZkCliWith(ctx context.Context, opts ZkCliOptions, addr string, args ...string) (stdout, stderr string, err error) {
 	// -waitforconnection makes the client wait for the session before it
 	// runs the command, so the connection notice is printed first.
-	argv := append([]string{"-waitforconnection", "-server", addr}, args...)
+	argv := append(append(append([]string(nil), opts.Args...), "-waitforconnection", "-server", addr), args...)
 	cmd := exec.CommandContext(ctx, ZkCliScript, argv...)
 	// zkCli.sh passes CLIENT_JVMFLAGS to java. These flags trim JVM
 	// start-up work a one-shot client does not need. TZ=UTC makes the
 	// times in Stat output independent of the machine's zone.
-	cmd.Env = append(os.Environ(),
-		"CLIENT_JVMFLAGS="+zkCliJVMFlags,
-		"TZ=UTC")
+	flags := strings.Join(append([]string{zkCliJVMFlags}, opts.JVMFlags...), " ")
+	cmd.Env = append(append(os.Environ(),
+		"CLIENT_JVMFLAGS="+flags,
+		"TZ=UTC"), opts.Env...)
 	stdout, stderr, err = runOneShot(ctx, cmd)
 	if err != nil && ExitCode(err) == -1 {
 		err = fmt.Errorf("zkCli %s: %w\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout, stderr)
