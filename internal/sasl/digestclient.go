@@ -1,7 +1,6 @@
 package sasl
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -35,15 +34,7 @@ type digestClient struct {
 // the server's challenge (qop auth, the server's first realm), then a check
 // of the server's rspauth.
 func NewDigestMD5Client(cfg DigestMD5ClientConfig) Client {
-	if cfg.Protocol == "" {
-		cfg.Protocol = DigestProtocol
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = DigestServerName
-	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
-	}
+	digestDefaults(&cfg.Protocol, &cfg.ServerName, &cfg.Rand)
 	return &digestClient{cfg: cfg}
 }
 

@@ -81,6 +81,20 @@ func newNonce(r io.Reader) (string, error) {
 	return base64.StdEncoding.EncodeToString(b), nil
 }
 
+// digestDefaults fills in ZooKeeper's protocol and server name and the
+// system's random source where a configuration leaves them unset.
+func digestDefaults(protocol, serverName *string, r *io.Reader) {
+	if *protocol == "" {
+		*protocol = DigestProtocol
+	}
+	if *serverName == "" {
+		*serverName = DigestServerName
+	}
+	if *r == nil {
+		*r = rand.Reader
+	}
+}
+
 // DigestMD5ServerConfig is what a DIGEST-MD5 server needs: the users of the
 // JAAS Server section and the names ZooKeeper uses.
 type DigestMD5ServerConfig struct {
@@ -112,15 +126,7 @@ type digestServer struct {
 // directive (so qop "auth", the only one accepted). The client's first
 // token is ignored: DIGEST-MD5 has no initial response.
 func NewDigestMD5Server(cfg DigestMD5ServerConfig) Server {
-	if cfg.Protocol == "" {
-		cfg.Protocol = DigestProtocol
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = DigestServerName
-	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
-	}
+	digestDefaults(&cfg.Protocol, &cfg.ServerName, &cfg.Rand)
 	return &digestServer{cfg: cfg}
 }
 
