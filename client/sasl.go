@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/sasl"
 )
 
 // SASLMechanism is the client side of one SASL exchange (DIGEST-MD5,
@@ -146,4 +147,14 @@ func (c *Client) saslRound(cn *conn, tok []byte) ([]byte, error) {
 func isSASLError(err error) bool {
 	var se *SASLError
 	return errors.As(err, &se)
+}
+
+// DigestMD5 returns, for WithSASL, the DIGEST-MD5 mechanism with the
+// credentials a JAAS Client section's DigestLoginModule gives ZooKeeper's
+// Java client (username, password). The server knows the user as
+// sasl:<username>.
+func DigestMD5(username, password string) func(host string) (SASLMechanism, error) {
+	return func(string) (SASLMechanism, error) {
+		return sasl.NewDigestMD5Client(sasl.DigestMD5ClientConfig{Username: username, Password: password}), nil
+	}
 }
