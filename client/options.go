@@ -25,7 +25,7 @@ type options struct {
 	sessionID      int64
 	sessionPasswd  []byte
 	failFast       bool
-	tls            *tls.Config
+	tls            func(host string) (*tls.Config, error)
 	sasl           func(host string) (SASLMechanism, error)
 }
 
@@ -120,7 +120,22 @@ func WithFailFast() Option {
 // cfg.ServerName is empty, each connection verifies the certificate
 // against the host of the server it dials. cfg is not modified.
 func WithTLS(cfg *tls.Config) Option {
-	return func(o *options) { o.tls = cfg }
+	return WithTLSFor(func(host string) (*tls.Config, error) {
+		if cfg.ServerName != "" {
+			return cfg, nil
+		}
+		c := cfg.Clone()
+		c.ServerName = host
+		return c, nil
+	})
+}
+
+// WithTLSFor is WithTLS with a configuration made for each connection
+// from the host of the server it dials (as given to Connect), for
+// verification that depends on it. An error fails that connection
+// attempt.
+func WithTLSFor(config func(host string) (*tls.Config, error)) Option {
+	return func(o *options) { o.tls = config }
 }
 
 // WithSASL makes the Client authenticate with SASL (client-protocol.md

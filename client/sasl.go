@@ -3,7 +3,6 @@ package client
 import (
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/zkd/zkd/internal/jute"
@@ -50,11 +49,7 @@ func (e *SASLError) Unwrap() []error { return []error{ErrAuthFailed, e.Err} }
 // A *SASLError means the credentials were refused or the mechanism
 // failed; any other error means the connection failed.
 func (c *Client) authenticate(cn *conn) error {
-	host, _, err := net.SplitHostPort(cn.addr)
-	if err != nil {
-		host = cn.addr
-	}
-	mech, err := c.opts.sasl(host)
+	mech, err := c.opts.sasl(hostOf(cn.addr))
 	if err != nil {
 		return &SASLError{Server: cn.addr, Err: err}
 	}
