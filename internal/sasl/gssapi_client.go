@@ -157,11 +157,9 @@ func (c *gssapiClient) Start() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GSSAPI client: authenticator: %w", err)
 	}
-	et, err := crypto.GetEtype(key.KeyType)
-	if err != nil {
-		return nil, fmt.Errorf("GSSAPI client: session key: %w", err)
-	}
-	if err := auth.GenerateSeqNumberAndSubKey(key.KeyType, et.GetKeyByteSize()); err != nil {
+	// The subkey is as long as the session key (gokrb5's GetKeyByteSize
+	// says 24 for aes256-cts-hmac-sha384-192, whose keys are 32 bytes).
+	if err := auth.GenerateSeqNumberAndSubKey(key.KeyType, len(key.KeyValue)); err != nil {
 		return nil, fmt.Errorf("GSSAPI client: subkey: %w", err)
 	}
 	if err := checkCFXKey(auth.SubKey); err != nil {

@@ -244,3 +244,40 @@ func TestGSSAPIExpiredTicketsAreRefused(t *testing.T) {
 		t.Fatalf("client with an expired ticket cache: err = %v", err)
 	}
 }
+
+func TestGSSAPIAcceptorRereadsARotatedKeytab(t *testing.T) {
+	r := startRealm(t)
+	a := r.acceptor(t, nil)
+	alice := GSSAPIClientConfig{Principal: "alice", Keytab: r.aliceKT, Krb5Conf: r.conf}
+	try := func() error {
+		c, err := NewGSSAPIClient(alice, "zookeeper/localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exchange(t, c, a.NewServer())
+	}
+	if err := try(); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	// ktadd gives the service a new random key (kvno 3) and writes it to a
+	// new keytab; tickets are issued under the new key from now on.
+	rotated := filepath.Join(r.dir, "rotated.keytab")
+	r.kdc.Admin(t, "ktadd -k "+rotated+" zookeeper/localhost", "kvno 3")
+	if err := try(); err == nil || !strings.Contains(err.Error(), "does not decrypt with keytab") {
+		t.Fatalf("a ticket under the new key before the keytab changed: err = %v", err)
+	}
+	if err := os.Rename(rotated, r.svcKT); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := try()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rotated keytab was not picked up within 5 s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
