@@ -206,6 +206,12 @@ func (c *gssapiClient) Next(challenge []byte) ([]byte, bool, error) {
 		return []byte{}, false, nil
 	case 1:
 		return c.chooseLayer(challenge)
+	case 3:
+		// The server's reply to the last token carries nothing (Java's
+		// server sends a null token).
+		if len(challenge) == 0 {
+			return nil, true, nil
+		}
 	}
 	return nil, false, errors.New("GSSAPI client: challenge out of turn")
 }

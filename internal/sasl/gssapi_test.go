@@ -68,33 +68,15 @@ func (r *realm) acceptor(t *testing.T, mod func(*GSSAPIConfig)) *GSSAPIAcceptor 
 	return a
 }
 
-// exchange runs a whole SASL exchange between c and s as the client port
-// would, and returns the server's error (or the client's, prefixed).
-func exchange(t *testing.T, c Client, s Server) error {
+// gssExchange runs an exchange (see exchange) and returns the server's
+// error, else the client's.
+func gssExchange(t *testing.T, c Client, s Server) error {
 	t.Helper()
-	tok, err := c.Start()
-	if err != nil {
-		return err
+	serr, cerr := exchange(t, c, s)
+	if serr != nil {
+		return serr
 	}
-	for round := 0; round < 5; round++ {
-		reply, done, err := s.Next(tok)
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		var cdone bool
-		tok, cdone, err = c.Next(reply)
-		if err != nil {
-			return err
-		}
-		if cdone && tok == nil {
-			t.Fatalf("client finished with nothing to send, server not done")
-		}
-	}
-	t.Fatalf("exchange did not finish in 5 rounds")
-	return nil
+	return cerr
 }
 
 func TestGSSAPIClientAndServerAuthenticateThroughTheKDC(t *testing.T) {
@@ -129,7 +111,7 @@ func TestGSSAPIClientAndServerAuthenticateThroughTheKDC(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := a.NewServer()
-			if err := exchange(t, c, s); err != nil {
+			if err := gssExchange(t, c, s); err != nil {
 				t.Fatalf("exchange: %v", err)
 			}
 			if got := s.AuthorizationID(); got != tc.want {
@@ -150,7 +132,7 @@ func TestGSSAPIRefusals(t *testing.T) {
 
 	t.Run("a ticket for another service principal is refused", func(t *testing.T) {
 		c, _ := NewGSSAPIClient(alice, "zookeeper/otherhost")
-		err := exchange(t, c, a.NewServer())
+		err := gssExchange(t, c, a.NewServer())
 		if err == nil || !strings.Contains(err.Error(), "the ticket is for zookeeper/otherhost@GSS.TEST, but this server is zookeeper/localhost@GSS.TEST") {
 			t.Fatalf("err = %v", err)
 		}
@@ -254,7 +236,7 @@ func TestGSSAPIAcceptorRereadsARotatedKeytab(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return exchange(t, c, a.NewServer())
+		return gssExchange(t, c, a.NewServer())
 	}
 	if err := try(); err != nil {
 		t.Fatalf("before the rotation: %v", err)
