@@ -80,10 +80,15 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 }
 
 // apacheClasspath is the server's classpath: the ZooKeeper jar (which pulls
-// in its dependencies through its manifest) and, when installed, the log4j
-// binding for slf4j so that the server's log is not silently dropped.
+// in its dependencies through its manifest), Netty's codec jar, which that
+// manifest (Debian's) leaves out although NettyServerCnxnFactory, the
+// factory TLS needs, loads it, and, when installed, the log4j binding for
+// slf4j so that the server's log is not silently dropped.
 func apacheClasspath() string {
 	cp := []string{ZooKeeperJar}
+	if fileExists(nettyCodecJar) == nil {
+		cp = append(cp, nettyCodecJar)
+	}
 	if fileExists(slf4jLog4jJar) == nil && fileExists(log4jJar) == nil {
 		cp = append(cp, slf4jLog4jJar, log4jJar)
 	}

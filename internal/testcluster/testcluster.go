@@ -50,6 +50,10 @@ const (
 	// slf4j falls back to a no-op logger and the server says nothing.
 	slf4jLog4jJar = "/usr/share/java/slf4j-log4j12.jar"
 	log4jJar      = "/usr/share/java/log4j-1.2.jar"
+
+	// nettyCodecJar holds Netty's codecs, which Apache ZooKeeper's Netty
+	// connection factory (the one TLS needs) loads.
+	nettyCodecJar = "/usr/share/java/netty-codec.jar"
 )
 
 // RequireInteropEnv names the environment variable that turns a missing
