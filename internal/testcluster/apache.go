@@ -157,6 +157,10 @@ type ZkCliOptions struct {
 	Env []string
 	// Args go before "-server", for example "-client-configuration", path.
 	Args []string
+	// KeepNotices keeps stdout as the client printed it, with the
+	// connection-state notices ("WatchedEvent state:SaslAuthenticated
+	// type:None path:null", AuthFailed, ...) that CleanZkCliStdout removes.
+	KeepNotices bool
 }
 
 // ZkCliWith is ZkCli with extra JVM flags, environment and arguments.
@@ -176,7 +180,10 @@ func ZkCliWith(ctx context.Context, opts ZkCliOptions, addr string, args ...stri
 	if err != nil && ExitCode(err) == -1 {
 		err = fmt.Errorf("zkCli %s: %w\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout, stderr)
 	}
-	return CleanZkCliStdout(stdout), CleanZkCliStderr(stderr), err
+	if !opts.KeepNotices {
+		stdout = CleanZkCliStdout(stdout)
+	}
+	return stdout, CleanZkCliStderr(stderr), err
 }
 
 // ZkCliNettyClasspath is a JVM flag for ZkCliOptions.JVMFlags that gives

@@ -1,0 +1,47 @@
+package sasl
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestAKrb5LoginModuleServerSectionServesGSSAPI(t *testing.T) {
+	r := startRealm(t)
+	jaas := fmt.Sprintf(`Server {
+  com.sun.security.auth.module.Krb5LoginModule required
+  useKeyTab=true keyTab=%q storeKey=true useTicketCache=false
+  principal="zookeeper/localhost@%s";
+};
+NoKeytab {
+  com.sun.security.auth.module.Krb5LoginModule required
+  useTicketCache=true principal="zookeeper/localhost@%s";
+};
+`, r.svcKT, testRealm, testRealm)
+	j, err := ParseJAAS("jaas.conf", []byte(jaas))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := j.Section("Server")
+	f, mech, err := NewServerFactory("jaas.conf", sec, ServerOptions{Krb5Conf: r.kdc.ConfPath, RemoveRealmFromPrincipal: true})
+	if err != nil || mech != MechGSSAPI {
+		t.Fatalf("NewServerFactory: %q, %v; want GSSAPI", mech, err)
+	}
+	s, err := f("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewGSSAPIClient(GSSAPIClientConfig{Principal: "alice", Keytab: r.aliceKT, Krb5Conf: r.conf}, "zookeeper/localhost")
+	if err := gssExchange(t, c, s); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.AuthorizationID(); got != "alice" {
+		t.Fatalf("identity %q, want alice (removeRealmFromPrincipal)", got)
+	}
+
+	sec, _ = j.Section("NoKeytab")
+	_, _, err = NewServerFactory("jaas.conf", sec, ServerOptions{Krb5Conf: r.kdc.ConfPath})
+	if err == nil || !strings.Contains(err.Error(), "jaas.conf section NoKeytab: Krb5LoginModule: zkd's GSSAPI server needs useKeyTab=true and keyTab") {
+		t.Fatalf("a section without a keytab: err = %v", err)
+	}
+}
