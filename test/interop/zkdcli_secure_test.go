@@ -118,10 +118,37 @@ func TestZkdCliSecuredLikeZkCliAgainstApacheZooKeeper(t *testing.T) {
 		})
 	}
 
+	t.Run("the shell reports SaslAuthenticated after SyncConnected, as zkCli.sh", func(t *testing.T) {
+		opts := testcluster.ZkCliOptions{JVMFlags: []string{goodJAAS}, KeepNotices: true}
+		out, errOut, err := testcluster.ZkdCliWith(ctx, bin, opts, zk.Addr, "whoami\n")
+		if err != nil {
+			t.Fatalf("zkd cli script: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+		}
+		javaOut, javaErr, err := testcluster.ZkCliWith(ctx, opts, zk.Addr, "whoami")
+		if err != nil {
+			t.Fatalf("zkCli.sh whoami: %v\nstdout: %s\nstderr: %s", err, javaOut, javaErr)
+		}
+		// zkd cli's script ends its session (Closed); zkCli.sh's one-shot
+		// run leaves it.
+		got, want := slices.DeleteFunc(stateNotices(out), func(s string) bool { return s == "Closed" }), stateNotices(javaOut)
+		if !slices.Equal(want, []string{"SyncConnected", "SaslAuthenticated"}) || !slices.Equal(got, want) {
+			t.Fatalf("zkd cli's state notices %q, zkCli.sh's %q, want both [SyncConnected SaslAuthenticated]\nzkd cli stdout: %s", got, want, out)
+		}
+	})
+
 	t.Run("a wrong password", func(t *testing.T) {
 		out, errOut, err := testcluster.ZkdCliWith(ctx, bin, testcluster.ZkCliOptions{JVMFlags: []string{badJAAS}}, zk.Addr, "", "whoami")
 		if testcluster.ExitCode(err) != 1 || !strings.Contains(errOut, "SASL authentication with "+zk.Addr+" failed") || !strings.Contains(errOut, "AUTHFAILED") {
 			t.Fatalf("zkd cli with a wrong password: %v\nstdout: %s\nstderr: %s", err, out, errOut)
 		}
 	})
+}
+
+// stateNotices returns the connection states a cli printed, in order.
+func stateNotices(stdout string) []string {
+	var states []string
+	for _, m := range stateNotice.FindAllStringSubmatch(stdout, -1) {
+		states = append(states, m[1])
+	}
+	return states
 }
