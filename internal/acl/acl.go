@@ -27,6 +27,12 @@ type Settings struct {
 	SuperDigest string
 	// SkipACL disables every permission check (zookeeper.skipACL=yes).
 	SkipACL bool
+	// SASL registers the sasl scheme's provider (an authProvider.N naming
+	// ZooKeeper's SASLAuthenticationProvider); see sasl.go.
+	SASL bool
+	// LetAnySaslUserDoX is zookeeper.letAnySaslUserDoX: a sasl ACL entry
+	// with this id matches every sasl identity. "" means unset.
+	LetAnySaslUserDoX string
 }
 
 // Digest returns the digest identity for "user:password" credentials:
@@ -79,7 +85,7 @@ func (s Settings) Check(list []jute.ACL, perm int32, ids []jute.Id) bool {
 			return true
 		}
 		for _, id := range ids {
-			if id.Scheme == a.ID.Scheme && matches(a.ID.Scheme, id.ID, a.ID.ID) {
+			if id.Scheme == a.ID.Scheme && s.matches(a.ID.Scheme, id.ID, a.ID.ID) {
 				return true
 			}
 		}
@@ -87,12 +93,14 @@ func (s Settings) Check(list []jute.ACL, perm int32, ids []jute.Id) bool {
 	return false
 }
 
-func matches(scheme, have, want string) bool {
+func (s Settings) matches(scheme, have, want string) bool {
 	switch scheme {
 	case "digest":
 		return have == want
 	case "ip":
 		return ipMatches(have, want)
+	case "sasl":
+		return s.SASL && s.saslMatches(have, want)
 	}
 	return false
 }
@@ -130,13 +138,16 @@ func parseIPACL(id string) (netip.Prefix, bool) {
 }
 
 // authenticated reports whether a scheme's identities count for the auth
-// pseudo-scheme (ip and super do not).
-func authenticated(scheme string) bool { return scheme == "digest" }
+// pseudo-scheme (ip and super do not; sasl does when its provider is
+// registered).
+func (s Settings) authenticated(scheme string) bool {
+	return scheme == "digest" || scheme == "sasl" && s.SASL
+}
 
 // Normalize validates an ACL list being written by create or setACL and
 // expands auth entries into the caller's authenticated identities (§10.1).
 // ok is false when the list is invalid (INVALIDACL).
-func Normalize(list []jute.ACL, ids []jute.Id) (out []jute.ACL, ok bool) {
+func (s Settings) Normalize(list []jute.ACL, ids []jute.Id) (out []jute.ACL, ok bool) {
 	if len(list) == 0 {
 		return nil, false
 	}
@@ -156,7 +167,7 @@ func Normalize(list []jute.ACL, ids []jute.Id) (out []jute.ACL, ok bool) {
 		case "auth":
 			found := false
 			for _, id := range ids {
-				if authenticated(id.Scheme) {
+				if s.authenticated(id.Scheme) {
 					add(jute.ACL{Perms: a.Perms, ID: id})
 					found = true
 				}
@@ -172,6 +183,11 @@ func Normalize(list []jute.ACL, ids []jute.Id) (out []jute.ACL, ok bool) {
 			add(a)
 		case "ip":
 			if _, ok := parseIPACL(a.ID.ID); !ok {
+				return nil, false
+			}
+			add(a)
+		case "sasl":
+			if !s.SASL || !validSASLID(a.ID.ID) {
 				return nil, false
 			}
 			add(a)

@@ -87,7 +87,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, ok := Normalize(c.list, c.ids)
+			out, ok := Settings{}.Normalize(c.list, c.ids)
 			if ok != c.ok || len(out) != c.want {
 				t.Fatalf("got %v %v", out, ok)
 			}

@@ -120,6 +120,8 @@ var knownProps = map[string]propSpec{
 	"enforce.auth.schemes":                     {kind: propString},
 	"allowSaslFailedClients":                   {kind: propBool},
 	"letAnySaslUserDoX":                        {kind: propString},
+	"sasl.serverconfig":                        {kind: propString},
+	"SASLAuthenticationProvider.superPassword": {kind: propString},
 	"serverCnxnFactory":                        {kind: propString},
 
 	// zkd only: the secret shared by an ensemble's servers that keys
@@ -158,7 +160,7 @@ var knownProps = map[string]propSpec{
 
 // knownPropPrefixes are families of pass-through keys that draw no
 // unknown-key warning (TLS settings and extra authentication providers).
-var knownPropPrefixes = []string{"ssl.", "authProvider."}
+var knownPropPrefixes = []string{"ssl.", "authProvider.", "superUser."}
 
 // jvmAlias reports whether name is a property that Java reads without the
 // "zookeeper." prefix, so that the short and the prefixed spelling are kept

@@ -211,7 +211,7 @@ func (p *Preparer) one(o *Overlay, h *jute.TxnHeader, op jute.OpCode, body jute.
 		if !ValidPath(r.Path) {
 			return nil, jute.ErrBadArguments
 		}
-		list, valid := acl.Normalize(r.ACL, ids)
+		list, valid := p.Settings.ACL.Normalize(r.ACL, ids)
 		if !valid {
 			return nil, jute.ErrInvalidACL
 		}
@@ -294,7 +294,7 @@ func (p *Preparer) create(o *Overlay, op jute.OpCode, path string, data []byte, 
 	if !strings.Contains(path, "/") || strings.IndexByte(path, 0) >= 0 {
 		return nil, jute.ErrBadArguments
 	}
-	list, valid := acl.Normalize(aclList, ids)
+	list, valid := p.Settings.ACL.Normalize(aclList, ids)
 	if !valid {
 		return nil, jute.ErrInvalidACL
 	}

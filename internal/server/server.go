@@ -221,8 +221,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			}
 			l.SetLastZxid(r.lastZxid)
 			if ensemble {
+				var secure *peer.QuorumTLS
+				if secure, err = quorumTLS(cfg, s.log); err != nil {
+					l.Close()
+					return nil, err
+				}
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err
