@@ -154,3 +154,7 @@ func (c *Conn) countNonMTLS() {
 		c.l.nonMTLSRemote.Add(1)
 	}
 }
+
+// OnSecurePort reports whether the connection came to a TLS-only port
+// (ZooKeeper's secureClientPort), not a plaintext or unified one.
+func (c *Conn) OnSecurePort() bool { return c.l.tlsConf != nil && !c.l.unify }
