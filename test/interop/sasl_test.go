@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -237,5 +238,97 @@ func TestASASLExchangeCutOffHalfWayEndsItsConnectionOnly(t *testing.T) {
 			t.Fatalf("zkd did not log the cut-off exchange:\n%s", zkd.LogTail())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// rawWhoAmI returns the identities whoAmI reports, sorted.
+func rawWhoAmI(t *testing.T, c *testcluster.RawClient) []string {
+	t.Helper()
+	var resp jute.WhoAmIResponse
+	if h := c.Call(40, jute.OpWhoAmI, nil, &resp); h.Err != jute.OK {
+		t.Fatalf("whoAmI: %v", h.Err)
+	}
+	var out []string
+	for _, i := range resp.Infos {
+		out = append(out, i.AuthScheme+":"+i.User)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// enforcedOutcome is what one server did with each client of the enforced
+// authentication test.
+type enforcedOutcome struct {
+	PingReply, GetReply   jute.ReplyHeader
+	PingClosed, GetClosed bool
+	DigestPingClosed      bool
+	SASLWhoAmI            []string
+	WrongSASL             testcluster.SASLResult
+	WrongClosed           bool
+	AllowedWrong          testcluster.SASLResult
+	AllowedWhoAmI         []string
+	AllowedPingClosed     bool
+}
+
+// TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper: with
+// zookeeper.enforce.auth.enabled=true and schemes sasl,digest, an
+// unauthenticated connection's ping and getData are answered
+// {xid, 0, SESSIONCLOSEDREQUIRESASLAUTH} and the connection closes, a
+// digest auth packet or a SASL login lets it work (a SASL user named in
+// zookeeper.superUser also gets super), and a wrong SASL password is
+// answered -124 with a null token; with zookeeper.allowSaslFailedClients
+// and no enforcement, a wrong password is answered OK with a null token
+// and the connection stays, unauthenticated. The same on both servers.
+func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
+	f := writeSASLFiles(t)
+	enforced := saslPair(t, f, "-Dzookeeper.enforce.auth.enabled=true", "-Dzookeeper.enforce.auth.schemes=sasl,digest", "-Dzookeeper.superUser=bob")
+	allowing := saslPair(t, f, "-Dzookeeper.allowSaslFailedClients=true")
+	got := map[string]enforcedOutcome{}
+	for name, addr := range enforced {
+		var o enforcedOutcome
+		c := testcluster.ConnectRaw(t, addr)
+		c.Send(jute.XidPing, jute.OpPing, nil)
+		o.PingReply, _, _, _ = c.ReplyOrClosed()
+		c.ExpectClosed()
+		o.PingClosed = true
+		c = testcluster.ConnectRaw(t, addr)
+		c.Send(3, jute.OpGetData, &jute.PathWatchRequest{Path: "/"})
+		o.GetReply, _, _, _ = c.ReplyOrClosed()
+		c.ExpectClosed()
+		o.GetClosed = true
+		c = testcluster.ConnectRaw(t, addr)
+		if h := c.Call(4, jute.OpAuth, &jute.AuthPacket{Scheme: "digest", Auth: []byte("u:p")}, nil); h.Err != jute.OK {
+			t.Fatalf("%s: digest auth: %+v", name, h)
+		}
+		_, o.DigestPingClosed = c.Ping()
+		c = testcluster.ConnectRaw(t, addr)
+		if r := rawSASL(c, "bob", "bobsecret"); r.Header.Err != jute.OK {
+			t.Fatalf("%s: SASL login: %+v", name, r)
+		}
+		o.SASLWhoAmI = rawWhoAmI(t, c)
+		c = testcluster.ConnectRaw(t, addr)
+		o.WrongSASL = rawSASL(c, "bob", "wrong")
+		c.ExpectClosed()
+		o.WrongClosed = true
+		c = testcluster.ConnectRaw(t, allowing[name])
+		o.AllowedWrong = rawSASL(c, "bob", "wrong")
+		o.AllowedWrong.ClientErr = nil // a null token is no rspauth, on both
+		o.AllowedWhoAmI = rawWhoAmI(t, c)
+		_, o.AllowedPingClosed = c.Ping()
+		got[name] = o
+	}
+	a, z := got["Apache ZooKeeper"], got["zkd"]
+	t.Logf("Apache ZooKeeper: %+v", a)
+	if a.PingReply != (jute.ReplyHeader{Xid: jute.XidPing, Err: jute.ErrSessionClosedRequireSASL}) ||
+		!slices.Equal(a.SASLWhoAmI, []string{"ip:127.0.0.1", "sasl:bob", "super:"}) {
+		t.Fatalf("Apache ZooKeeper did not behave as this test expects: %+v", a)
+	}
+	if !slices.Equal(a.SASLWhoAmI, z.SASLWhoAmI) || !slices.Equal(a.AllowedWhoAmI, z.AllowedWhoAmI) {
+		t.Errorf("whoAmI differs:\nApache ZooKeeper: %v %v\nzkd:              %v %v", a.SASLWhoAmI, a.AllowedWhoAmI, z.SASLWhoAmI, z.AllowedWhoAmI)
+	}
+	a.SASLWhoAmI, z.SASLWhoAmI, a.AllowedWhoAmI, z.AllowedWhoAmI = nil, nil, nil, nil
+	if !reflect.DeepEqual(a, z) {
+		t.Errorf("outcomes differ:\nApache ZooKeeper: %+v\nzkd:              %+v", a, z)
 	}
 }
