@@ -332,3 +332,31 @@ func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 		t.Errorf("outcomes differ:\nApache ZooKeeper: %+v\nzkd:              %+v", a, z)
 	}
 }
+
+// TestSASLWithoutItsProviderMatchesApacheZooKeeper: with a JAAS Server
+// section but no SASLAuthenticationProvider, a SASL login succeeds, whoAmI
+// shows the sasl identity with an empty user (no provider names it), and
+// a sasl ACL is INVALIDACL — the same on both servers.
+func TestSASLWithoutItsProviderMatchesApacheZooKeeper(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
+	f := writeSASLFiles(t)
+	flags := []string{"-D" + config.JAASConfigKey + "=" + f.server}
+	servers := map[string]string{
+		"Apache ZooKeeper": testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: flags}).Addr,
+		"zkd":              testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: flags}).Addr,
+	}
+	got := map[string][]string{}
+	for name, addr := range servers {
+		c := testcluster.ConnectRaw(t, addr)
+		r := rawSASL(c, "bob", "bobsecret")
+		h := c.Call(3, jute.OpCreate, &jute.CreateRequest{Path: "/n", ACL: []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "sasl", ID: "bob"}}}}, nil)
+		got[name] = append(rawWhoAmI(t, c), r.Header.Err.Error(), h.Err.Error())
+	}
+	want := []string{"ip:127.0.0.1", "sasl:", jute.OK.Error(), jute.ErrInvalidACL.Error()}
+	if !slices.Equal(got["Apache ZooKeeper"], want) {
+		t.Fatalf("Apache ZooKeeper: %q, want %q", got["Apache ZooKeeper"], want)
+	}
+	if !slices.Equal(got["zkd"], want) {
+		t.Errorf("zkd: %q, want %q (as Apache ZooKeeper)", got["zkd"], want)
+	}
+}
