@@ -360,3 +360,46 @@ func TestSASLWithoutItsProviderMatchesApacheZooKeeper(t *testing.T) {
 		t.Errorf("zkd: %q, want %q (as Apache ZooKeeper)", got["zkd"], want)
 	}
 }
+
+// TestKazooLogsInWithDigestMD5OnZkdAsOnApacheZooKeeper: Kazoo with
+// pure-sasl, a third, independent client, logs in with DIGEST-MD5, creates
+// and reads a node with a sasl ACL; with a wrong password it connects
+// (Kazoo does not wait for the login) and its first request fails with
+// AuthFailedError — the same on both servers.
+func TestKazooLogsInWithDigestMD5OnZkdAsOnApacheZooKeeper(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper, testcluster.NeedKazoo)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := testcluster.Python(ctx, "-c", "import puresasl"); err != nil {
+		if os.Getenv("ZKD_REQUIRE_INTEROP") == "1" {
+			t.Fatalf("kazoo needs pure-sasl for SASL (Debian python3-pure-sasl): %v", err)
+		}
+		t.Skipf("kazoo needs pure-sasl for SASL (Debian python3-pure-sasl): %v", err)
+	}
+	f := writeSASLFiles(t)
+	servers := saslPair(t, f)
+	script, err := filepath.Abs("testdata/kazoo_sasl.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for name, addr := range servers {
+		good, err := testcluster.Python(ctx, script, addr, "bob", "bobsecret")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		bad, err := testcluster.Python(ctx, script, addr, "bob", "wrong")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got[name] = good + bad
+	}
+	t.Logf("Apache ZooKeeper:\n%s", got["Apache ZooKeeper"])
+	want := "start: ok CONNECTED\ncreate with sasl ACL: ok\nget: v\n"
+	if !strings.HasPrefix(got["Apache ZooKeeper"], want) {
+		t.Fatalf("Apache ZooKeeper with Kazoo:\n%s", got["Apache ZooKeeper"])
+	}
+	if got["zkd"] != got["Apache ZooKeeper"] {
+		t.Errorf("Kazoo differs:\nApache ZooKeeper:\n%s\nzkd:\n%s", got["Apache ZooKeeper"], got["zkd"])
+	}
+}
