@@ -152,7 +152,8 @@ func rawSASL(c *testcluster.RawClient, user, password string) testcluster.SASLRe
 // both servers byte for byte where they are fixed: a successful exchange
 // is two op 102 requests answered {xid, 0, 0}; a wrong password is
 // answered {xid, 0, AUTHFAILED} with a null token and the connection
-// closes; a server without SASL answers {xid, 0, 0} with a null token.
+// closes; a server without SASL answers {xid, 0, 0} with a null token; and
+// a DIGEST-MD5 authzid is ignored (bob asking to be super is sasl:bob).
 func TestSASLRepliesOnTheWireMatchApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
@@ -166,6 +167,7 @@ func TestSASLRepliesOnTheWireMatchApacheZooKeeper(t *testing.T) {
 		badClosed   bool
 		plain       testcluster.SASLResult
 		plainClosed bool
+		claimed     string // whoAmI after bob asked to be authorized as super
 	}
 	got := map[string]outcome{}
 	for name, addr := range servers {
@@ -179,6 +181,12 @@ func TestSASLRepliesOnTheWireMatchApacheZooKeeper(t *testing.T) {
 		o.plain = rawSASL(p, "bob", "bobsecret")
 		_, o.plainClosed = p.Ping()
 		o.plain.ClientErr = nil // both: the null token is no rspauth
+		c := testcluster.ConnectRaw(t, addr)
+		cl := sasl.NewDigestMD5Client(sasl.DigestMD5ClientConfig{Username: "bob", Password: "bobsecret", AuthzID: "super"})
+		if r := c.SASL(1, []byte{}, cl.Next); r.Header.Err != jute.OK {
+			t.Fatalf("%s: login with authzid super: %+v", name, r)
+		}
+		o.claimed = strings.Join(rawWhoAmI(t, c), " ")
 		got[name] = o
 	}
 	a, z := got["Apache ZooKeeper"], got["zkd"]
@@ -187,6 +195,9 @@ func TestSASLRepliesOnTheWireMatchApacheZooKeeper(t *testing.T) {
 	}
 	if a.bad.Header != (jute.ReplyHeader{Xid: 2, Err: jute.ErrAuthFailed}) || !a.bad.NullToken {
 		t.Fatalf("Apache ZooKeeper's answer to a wrong password: %+v", a.bad)
+	}
+	if a.claimed != "ip:127.0.0.1 sasl:bob" {
+		t.Fatalf("Apache ZooKeeper authorized bob, who asked for super, as %q", a.claimed)
 	}
 	if a.plain.Header != (jute.ReplyHeader{Xid: 1}) || !a.plain.NullToken || a.plainClosed {
 		t.Fatalf("Apache ZooKeeper without SASL: %+v closed %v", a.plain, a.plainClosed)
