@@ -133,16 +133,26 @@ var kerberosSteps = []kerberosStep{
 		[]string{"SyncConnected", "AuthFailed"}, anyOutput, 0},
 }
 
-func TestKerberosZkCliAuthenticatesToZkdAsToZooKeeper(t *testing.T) {
-	k := startKerberos(t)
+// kerberosServer is one of the two servers a Kerberos test runs against.
+type kerberosServer struct {
+	name string
+	port int
+	log  func() string // the server's log tail
+}
+
+// startServers starts Apache ZooKeeper and zkd, each with the JAAS
+// Server section, the realm's krb5.conf and the SASL provider.
+func (k *kerberosSetup) startServers(t *testing.T) []kerberosServer {
+	t.Helper()
 	provider := []string{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
 	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{ExtraConfig: provider, JVMFlags: k.serverFlags()})
 	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{ExtraConfig: provider, Flags: k.serverFlags()})
-	for _, srv := range []struct {
-		name string
-		port int
-		log  func() string
-	}{{"Apache ZooKeeper", apache.Port, apache.LogTail}, {"zkd", zkd.Port, zkd.LogTail}} {
+	return []kerberosServer{{"Apache ZooKeeper", apache.Port, apache.LogTail}, {"zkd", zkd.Port, zkd.LogTail}}
+}
+
+func TestKerberosZkCliAuthenticatesToZkdAsToZooKeeper(t *testing.T) {
+	k := startKerberos(t)
+	for _, srv := range k.startServers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			canary := startCanary(t, "127.0.0.1:"+strconv.Itoa(srv.port))
 			for _, st := range kerberosSteps {
