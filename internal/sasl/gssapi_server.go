@@ -271,9 +271,13 @@ func (s *gssapiServer) acceptLayer(token []byte) ([]byte, bool, error) {
 	if layers != layerNone {
 		return nil, false, fmt.Errorf("GSSAPI: %s chose security layer %#x; only 'no security layer' (0x01) was offered", s.peer, layers)
 	}
-	id, err := s.a.naming.Identity(s.peer)
+	id, fallback, err := s.a.naming.Identity(s.peer)
 	if err != nil {
 		return nil, false, fmt.Errorf("GSSAPI: %w", err)
+	}
+	if fallback {
+		s.a.log.Warn("GSSAPI: no auth_to_local rule applies (the principal's realm is not krb5.conf's default_realm); the identity is the whole principal name",
+			"principal", s.peer, "default_realm", s.a.naming.DefaultRealm)
 	}
 	s.id = id
 	s.stage = 3
