@@ -66,32 +66,3 @@ func TestWrapTokensOpenWhateverTheirShape(t *testing.T) {
 		}
 	}
 }
-
-func TestKerberosNamingFollowsZooKeeper(t *testing.T) {
-	tests := []struct {
-		naming    KerberosNaming
-		principal string
-		want      string
-		wantErr   string
-	}{
-		{KerberosNaming{DefaultRealm: "R"}, "alice@R", "alice@R", ""},
-		{KerberosNaming{DefaultRealm: "R"}, "zookeeper/host@R", "zookeeper/host@R", ""},
-		{KerberosNaming{DefaultRealm: "R", RemoveHost: true}, "zookeeper/host@R", "zookeeper@R", ""},
-		{KerberosNaming{DefaultRealm: "R", RemoveRealm: true}, "zookeeper/host@R", "zookeeper/host", ""},
-		{KerberosNaming{DefaultRealm: "R", RemoveHost: true, RemoveRealm: true}, "zookeeper/host@R", "zookeeper", ""},
-		{KerberosNaming{DefaultRealm: "R"}, "alice@OTHER", "", "no auth_to_local rule applies to alice@OTHER"},
-		{KerberosNaming{DefaultRealm: "R"}, "a/b/c@R", "", "malformed Kerberos name"},
-	}
-	for _, tc := range tests {
-		got, err := tc.naming.Identity(tc.principal)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%+v.Identity(%q) = %q, %v; want error %q", tc.naming, tc.principal, got, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%+v.Identity(%q) = %q, %v; want %q", tc.naming, tc.principal, got, err, tc.want)
-		}
-	}
-}

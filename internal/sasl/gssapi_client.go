@@ -303,9 +303,13 @@ type ServerPrincipalOptions struct {
 // ServerPrincipal returns the principal a ZooKeeper 3.8 Java client asks a
 // ticket for when it connects to host (as written in the connect string)
 // at address ip: zookeeper.server.principal if set, else
-// "<username>/<host>", where host is replaced by the canonical name of ip
-// (its reverse look-up, confirmed forward) unless canonicalization is off
-// or ip has no name.
+// "<username>/<host>". host is replaced by the canonical name of ip (its
+// reverse look-up, confirmed forward) unless canonicalization is off or ip
+// has no name; a host written as an address is replaced by its name even
+// then, as Java's InetSocketAddress.getHostName looks it up (checked on
+// 3.8.0: "-server 127.0.0.1:port" asks for zookeeper/localhost with
+// canonicalization off, and "-server vm:port", vm an alias of 127.0.0.1,
+// asks for zookeeper/localhost with it on and zookeeper/vm with it off).
 func ServerPrincipal(host string, ip net.IP, opts ServerPrincipalOptions) string {
 	if opts.Principal != "" {
 		return opts.Principal
@@ -314,7 +318,11 @@ func ServerPrincipal(host string, ip net.IP, opts ServerPrincipalOptions) string
 	if user == "" {
 		user = "zookeeper"
 	}
-	if !opts.NoCanonicalize && ip != nil {
+	literal := net.ParseIP(host)
+	if literal != nil {
+		ip = literal
+	}
+	if (!opts.NoCanonicalize || literal != nil) && ip != nil {
 		if name := canonicalName(ip); name != "" {
 			host = name
 		}

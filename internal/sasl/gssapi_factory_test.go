@@ -45,3 +45,18 @@ NoKeytab {
 		t.Fatalf("a section without a keytab: err = %v", err)
 	}
 }
+
+func TestAGSSAPIAcceptorNeedsTheKeysOfItsPrincipal(t *testing.T) {
+	r := startRealm(t)
+	_, err := NewGSSAPIAcceptor(GSSAPIConfig{Principal: "zookeeper/elsewhere@" + testRealm, Keytab: r.svcKT, Krb5Conf: r.conf})
+	if err == nil || !strings.Contains(err.Error(), "has no AES key for zookeeper/elsewhere@GSS.TEST") {
+		t.Fatalf("a keytab without the principal: err = %v", err)
+	}
+	_, err = NewGSSAPIAcceptor(GSSAPIConfig{Principal: "zookeeper/localhost", Keytab: r.svcKT})
+	if err == nil || !strings.Contains(err.Error(), "names no realm and krb5.conf has no default_realm") {
+		t.Fatalf("no realm anywhere: err = %v", err)
+	}
+	if _, err := NewGSSAPIAcceptor(GSSAPIConfig{Principal: "zookeeper/localhost", Keytab: r.svcKT, Krb5Conf: r.conf}); err != nil {
+		t.Fatalf("the realm from default_realm: %v", err)
+	}
+}

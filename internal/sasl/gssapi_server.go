@@ -94,10 +94,8 @@ func NewGSSAPIAcceptor(cfg GSSAPIConfig) (*GSSAPIAcceptor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GSSAPI: %w", err)
 	}
-	if _, _, err := kt.current().GetEncryptionKey(pn, realm, 0, 18); err != nil {
-		if _, _, err2 := kt.current().GetEncryptionKey(pn, realm, 0, 17); err2 != nil {
-			return nil, fmt.Errorf("GSSAPI: keytab %s has no AES key for %s@%s: %w", cfg.Keytab, pn.PrincipalNameString(), realm, err)
-		}
+	if !hasAESKey(kt, pn, realm) {
+		return nil, fmt.Errorf("GSSAPI: keytab %s has no AES key for %s@%s", cfg.Keytab, pn.PrincipalNameString(), realm)
 	}
 	return &GSSAPIAcceptor{
 		principal: pn,
@@ -112,6 +110,17 @@ func NewGSSAPIAcceptor(cfg GSSAPIConfig) (*GSSAPIAcceptor, error) {
 		log:    log,
 		replay: make(map[string]time.Time),
 	}, nil
+}
+
+// hasAESKey reports whether the keytab holds a key of an RFC 4121
+// encryption type for the principal.
+func hasAESKey(kt *reloadingKeytab, pn types.PrincipalName, realm string) bool {
+	for etype := range cfxEnctypes {
+		if _, _, err := kt.current().GetEncryptionKey(pn, realm, 0, etype); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Principal returns the service principal, "service/host@REALM".
@@ -271,9 +280,13 @@ func (s *gssapiServer) acceptLayer(token []byte) ([]byte, bool, error) {
 	if layers != layerNone {
 		return nil, false, fmt.Errorf("GSSAPI: %s chose security layer %#x; only 'no security layer' (0x01) was offered", s.peer, layers)
 	}
-	id, err := s.a.naming.Identity(s.peer)
+	id, fallback, err := s.a.naming.Identity(s.peer)
 	if err != nil {
 		return nil, false, fmt.Errorf("GSSAPI: %w", err)
+	}
+	if fallback {
+		s.a.log.Warn("GSSAPI: no auth_to_local rule applies (the principal's realm is not krb5.conf's default_realm); the identity is the whole principal name",
+			"principal", s.peer, "default_realm", s.a.naming.DefaultRealm)
 	}
 	s.id = id
 	s.stage = 3

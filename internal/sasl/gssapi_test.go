@@ -1,6 +1,7 @@
 package sasl
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,5 +262,28 @@ func TestGSSAPIAcceptorRereadsARotatedKeytab(t *testing.T) {
 			t.Fatalf("the rotated keytab was not picked up within 5 s: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestServerPrincipalIsTheOneJavasClientAsksFor(t *testing.T) {
+	lo := net.ParseIP("127.0.0.1")
+	tests := []struct {
+		host string
+		ip   net.IP
+		opts ServerPrincipalOptions
+		want string
+	}{
+		{"localhost", lo, ServerPrincipalOptions{}, "zookeeper/localhost"},
+		{"127.0.0.1", lo, ServerPrincipalOptions{}, "zookeeper/localhost"},
+		{"127.0.0.1", lo, ServerPrincipalOptions{NoCanonicalize: true}, "zookeeper/localhost"},
+		{"zk1.example", lo, ServerPrincipalOptions{}, "zookeeper/localhost"},
+		{"zk1.example", lo, ServerPrincipalOptions{NoCanonicalize: true}, "zookeeper/zk1.example"},
+		{"localhost", lo, ServerPrincipalOptions{Username: "zk"}, "zk/localhost"},
+		{"localhost", lo, ServerPrincipalOptions{Principal: "zk/other@R"}, "zk/other@R"},
+	}
+	for _, tc := range tests {
+		if got := ServerPrincipal(tc.host, tc.ip, tc.opts); got != tc.want {
+			t.Errorf("ServerPrincipal(%q, %v, %+v) = %q, want %q", tc.host, tc.ip, tc.opts, got, tc.want)
+		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 // as Apache ZooKeeper 3.8's SaslServerCallbackHandler does: the principal's
 // short name under the auth_to_local rule DEFAULT (its first component when
 // its realm is the default realm), then "/host" unless RemoveHost, then
-// "@REALM" unless RemoveRealm. Only the DEFAULT rule is implemented.
+// "@REALM" unless RemoveRealm. Only the DEFAULT rule is implemented
+// (zookeeper.security.auth_to_local other rules are not).
 type KerberosNaming struct {
 	// DefaultRealm is krb5.conf's default_realm.
 	DefaultRealm string
@@ -27,19 +28,22 @@ type KerberosNaming struct {
 var kerberosNameRE = regexp.MustCompile(`^([^/@]*)(/([^/@]*))?@([^/@]*)$`)
 
 // Identity returns the session identity for principal ("user@REALM" or
-// "service/host@REALM"). It fails when no rule applies — a principal of a
-// realm other than the default one. (Apache ZooKeeper then logs "Failed to
-// set name based on Kerberos authentication rules" and falls back to the
-// authorization id the client sent, which the client chooses freely; zkd
-// refuses instead.)
-func (n KerberosNaming) Identity(principal string) (string, error) {
+// "service/host@REALM"). When no rule applies — a principal of a realm
+// other than the default one — it returns the whole principal name and
+// fallback true. (Apache ZooKeeper then logs "Failed to set name based on
+// Kerberos authentication rules" and takes the authorization id the client
+// sent: Java's client sends its principal name, giving the same identity,
+// but a client may send any name — checked on 3.8.0, a forged "super"
+// became sasl:super — so zkd never takes the client's word for it.) A name
+// ZooKeeper's KerberosName cannot parse is an error, as in ZooKeeper.
+func (n KerberosNaming) Identity(principal string) (id string, fallback bool, err error) {
 	m := kerberosNameRE.FindStringSubmatch(principal)
 	if m == nil {
-		return "", fmt.Errorf("malformed Kerberos name %q", principal)
+		return "", false, fmt.Errorf("malformed Kerberos name %q", principal)
 	}
 	service, host, hasHost, realm := m[1], m[3], m[2] != "", m[4]
 	if realm != n.DefaultRealm {
-		return "", fmt.Errorf("no auth_to_local rule applies to %s: its realm is not the default realm %q (only the DEFAULT rule is supported)", principal, n.DefaultRealm)
+		return principal, true, nil
 	}
 	var b strings.Builder
 	b.WriteString(service)
@@ -49,5 +53,5 @@ func (n KerberosNaming) Identity(principal string) (string, error) {
 	if !n.RemoveRealm {
 		b.WriteString("@" + realm)
 	}
-	return b.String(), nil
+	return b.String(), false, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/sasl"
-	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // gssapiMech returns, for client.WithSASL, zkd's GSSAPI client logged in as
@@ -34,14 +33,7 @@ func (k *kerberosSetup) gssapiMech(t *testing.T, principal string, mutual bool, 
 
 func TestKerberosGoClientAuthenticatesToZooKeeperAndZkd(t *testing.T) {
 	k := startKerberos(t)
-	provider := []string{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
-	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{ExtraConfig: provider, JVMFlags: k.serverFlags()})
-	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{ExtraConfig: provider, Flags: k.serverFlags()})
-	for _, srv := range []struct {
-		name string
-		port int
-		log  func() string
-	}{{"Apache ZooKeeper", apache.Port, apache.LogTail}, {"zkd", zkd.Port, zkd.LogTail}} {
+	for _, srv := range k.startServers(t) {
 		for _, mutual := range []bool{false, true} {
 			name := srv.name + map[bool]string{false: ", as Java's client (no mutual authentication)", true: ", with mutual authentication"}[mutual]
 			t.Run(name, func(t *testing.T) {
