@@ -17,7 +17,8 @@ import (
 // against Apache ZooKeeper 3.8 and zkd with a Kerberos Server section:
 // logged in from a keytab and from a ticket cache, both clients report
 // sasl:alice@REALM on both servers. A ticket for another service principal
-// (zookeeper.server.principal) makes zkd cli fail with AUTHFAILED.
+// (zookeeper.server.principal) makes zkd cli fail with AUTHFAILED, and a
+// principal the KDC does not know makes it fail before connecting.
 func TestZkdCliKerberosLikeZkCli(t *testing.T) {
 	k := startKerberos(t)
 	bin := testcluster.ZkdBinary(t)
@@ -61,6 +62,15 @@ func TestZkdCliKerberosLikeZkCli(t *testing.T) {
 					}
 				})
 			}
+
+			t.Run("a principal the KDC does not know fails instead of going on unauthenticated", func(t *testing.T) {
+				// zkCli.sh reports AuthFailed, then connects without SASL.
+				opts := testcluster.ZkCliOptions{JVMFlags: append([]string{"-Djava.security.auth.login.config=" + k.writeJAAS(t, "Client", "gone")}, k.kdc.JVMFlags()...)}
+				out, errOut, err := testcluster.ZkdCliWith(ctx, bin, opts, addr, "", "whoami")
+				if testcluster.ExitCode(err) != 1 || !strings.Contains(errOut, "SASL authentication with "+addr+" failed") || !strings.Contains(errOut, "gone@"+kerberosRealm) {
+					t.Fatalf("zkd cli as an unknown principal: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+				}
+			})
 
 			t.Run("a ticket for another service principal", func(t *testing.T) {
 				opts := testcluster.ZkCliOptions{JVMFlags: append([]string{"-Djava.security.auth.login.config=" + keytabJAAS,
