@@ -93,6 +93,21 @@ func TestDigestMD5AgainstApacheZooKeeperAndZkd(t *testing.T) {
 	}
 }
 
+// TestSASLWithAServerWithoutSASLFails: a server with no SASL configured
+// answers the first sasl request with an empty success and no token
+// (client-protocol.md §10.8), which DIGEST-MD5 cannot answer; as Java's
+// client (a null server token fails its exchange), the Client stops with
+// AuthFailed rather than going on unauthenticated.
+func TestSASLWithAServerWithoutSASLFails(t *testing.T) {
+	ctx := testCtx(t)
+	_, err := client.Connect(ctx, []string{startServer(t, nil)}, client.WithSASL(client.DigestMD5("bob", "secret")))
+	var se *client.SASLError
+	if !errors.Is(err, client.ErrAuthFailed) || !errors.As(err, &se) || errors.Is(se.Err, client.ErrAuthFailed) {
+		t.Fatalf("Connect: %v, want a SASLError from the mechanism", err)
+	}
+	t.Log(err)
+}
+
 // tlsServers starts Apache ZooKeeper 3.8 and an in-process zkd, each
 // serving TLS on a secure port with a certificate of tl's CA and requiring
 // client certificates from it; the addresses are the secure ports.
