@@ -62,6 +62,8 @@ func TestBadClientPropertiesAreErrorsNamingTheKeyAndWhereItWasSet(t *testing.T) 
 	}{
 		{"an unknown key in the file", "zookeeper.client.secur=true\n", nil,
 			[]string{":1: zookeeper.client.secur: unknown client property"}},
+		{"a misspelt TLS key", "zookeeper.client.secure=true\nzookeeper.ssl.keyStore.locaton=/a.pem\n", nil,
+			[]string{":2: zookeeper.ssl.keyStore.locaton: unknown client property"}},
 		{"an unsupported key", "# c\nzookeeper.request.timeout=5000\n", nil,
 			[]string{":2: zookeeper.request.timeout: not supported"}},
 		{"a -D argument with an unknown key", "", []string{"-Dzookeeper.sasl.clinet=false"},
