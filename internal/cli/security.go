@@ -193,31 +193,31 @@ func (p *clientProps) clientOptions(log *slog.Logger) ([]client.Option, error) {
 // splitDefines takes the -Dkey=value arguments out of the flags before
 // the command (the first argument that is neither a flag nor a flag's
 // value), so that a command's own words are never taken for properties.
-// A -D without '=' sets the key to "", as java does.
-func splitDefines(fs *flag.FlagSet, args []string) (map[string]string, []string) {
-	defines := map[string]string{}
-	var rest []string
-	for i := 0; i < len(args); i++ {
+// A malformed one is an error, as for zkd server.
+func splitDefines(fs *flag.FlagSet, args []string) (map[string]string, []string, error) {
+	var defines, rest []string
+	i := 0
+	for ; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
-			return defines, append(rest, args[i:]...)
+			break
 		}
-		if body, ok := strings.CutPrefix(a, "-D"); ok && body != "" {
-			k, v, _ := strings.Cut(body, "=")
-			defines[k] = v
+		if strings.HasPrefix(a, "-D") {
+			defines = append(defines, a)
 			continue
 		}
 		rest = append(rest, a)
 		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+		if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && !strings.Contains(name, "=") && i+1 < len(args) {
 			i++
-			rest = append(rest, args[i])
+			rest = append(rest, args[i]) // the flag's value
 		}
 	}
-	return defines, rest
+	props, _, err := config.ParseDefineArgs(defines)
+	if err != nil {
+		return nil, nil, err
+	}
+	return props, append(rest, args[i:]...), nil
 }
 
 func isBoolFlag(f *flag.Flag) bool {

@@ -146,12 +146,15 @@ func TestDefinesAreTakenOnlyBeforeTheCommand(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.String("server", "", "")
 	fs.Bool("r", false, "")
-	defines, rest := splitDefines(fs, []string{"-Da=1", "-server", "-Dnot=a-define", "-r", "-Db", "create", "/x", "-Dc=2"})
-	if !maps.Equal(defines, map[string]string{"a": "1", "b": ""}) {
-		t.Fatalf("defines %v", defines)
+	defines, rest, err := splitDefines(fs, []string{"-Da=1", "-server", "-Dnot=a-define", "-r", "-Db=", "create", "/x", "-Dc=2"})
+	if err != nil || !maps.Equal(defines, map[string]string{"a": "1", "b": ""}) {
+		t.Fatalf("defines %v %v", defines, err)
 	}
 	if want := []string{"-server", "-Dnot=a-define", "-r", "create", "/x", "-Dc=2"}; !slices.Equal(rest, want) {
 		t.Fatalf("rest %q, want %q", rest, want)
+	}
+	if _, _, err := splitDefines(fs, []string{"-Dnovalue", "ls", "/"}); err == nil || !strings.Contains(err.Error(), "-Dnovalue") {
+		t.Fatalf("-Dnovalue: %v, want an error naming it", err)
 	}
 }
 

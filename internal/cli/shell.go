@@ -70,7 +70,11 @@ func Main(args []string, cfg Config) int {
 	jsonOut := fs.Bool("json", false, "print results as JSON documents instead of zkCli.sh's text")
 	fs.Bool("waitforconnection", true, "accepted for zkCli.sh compatibility: zkd cli always waits for the session")
 	clientConfig := fs.String("client-configuration", "", "ZooKeeper client properties `file` (TLS, SASL)")
-	defines, args := splitDefines(fs, args)
+	defines, args, err := splitDefines(fs, args)
+	if err != nil {
+		fmt.Fprintf(cfg.Stderr, "zkd cli: %v\n", err)
+		return exitInvalidArgs
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
