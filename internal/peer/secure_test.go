@@ -11,6 +11,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/zkd/zkd/internal/sasl"
 )
 
 // testCA is a certificate authority made for one test.
@@ -133,4 +135,107 @@ func TestCnxManagerOverTLSDropsAPlaintextPeerUnlessPortsAreUnified(t *testing.T)
 			expectCnxMsg(t, m, 2, "plain")
 		})
 	}
+}
+
+// digestQuorumSASL returns quorum SASL settings under which peers log in
+// as user with password and accept the users of accounts.
+func digestQuorumSASL(user, password string, accounts map[string]string, require bool) *QuorumSASL {
+	return &QuorumSASL{
+		Learner: func(string) (sasl.Client, error) {
+			return sasl.NewDigestMD5Client(sasl.DigestMD5ClientConfig{Username: user, Password: password,
+				Protocol: "zookeeper-quorum", ServerName: "zk-quorum-sasl-md5"}), nil
+		},
+		Server: func(string) (sasl.Server, error) {
+			return sasl.NewDigestMD5Server(sasl.DigestMD5ServerConfig{Users: accounts,
+				Protocol: "zookeeper-quorum", ServerName: "zk-quorum-sasl-md5"}), nil
+		},
+		Require: require,
+	}
+}
+
+func TestCnxManagerWithQuorumSASLLinksServersThatKnowThePassword(t *testing.T) {
+	noCnxLeaks(t)
+	accounts := map[string]string{"quorum": "s3cret"}
+	a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+	b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+	peers := map[int64]string{1: a.Addr(), 2: b.Addr()}
+	a.SetPeers(peers)
+	b.SetPeers(peers)
+	a.Send(2, []byte("from 1"))
+	b.Send(1, []byte("from 2"))
+	expectCnxMsg(t, b, 1, "from 1")
+	expectCnxMsg(t, a, 2, "from 2")
+}
+
+func TestCnxManagerWithQuorumSASLRefusesAWrongPassword(t *testing.T) {
+	for _, require := range []bool{true, false} {
+		t.Run(map[bool]string{true: "required", false: "not required"}[require], func(t *testing.T) {
+			noCnxLeaks(t)
+			accounts := map[string]string{"quorum": "s3cret"}
+			// Server 2 dials server 1 (the larger sid keeps the link), so
+			// 1 checks 2's password.
+			a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, require)})
+			b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "guess", accounts, require)})
+			peers := map[int64]string{1: a.Addr(), 2: b.Addr()}
+			a.SetPeers(peers)
+			b.SetPeers(peers)
+			b.Send(1, []byte("from 2"))
+			// A peer that knows the password reaches server 1 meanwhile:
+			// the refusal is specific to server 2.
+			c := startCnxManagerWith(t, CnxConfig{MyID: 3, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+			c.SetPeers(map[int64]string{1: a.Addr(), 3: c.Addr()})
+			c.Send(1, []byte("from 3"))
+			expectCnxMsg(t, a, 3, "from 3")
+			select {
+			case msg := <-a.Recv():
+				t.Fatalf("server 1 received %q from %d, which gave a wrong password", msg.Data, msg.From)
+			default:
+			}
+			if _, _, _, ok := a.linkInfo(2); ok {
+				t.Fatal("server 1 keeps a link to server 2, which gave a wrong password")
+			}
+		})
+	}
+}
+
+func TestCnxManagerWithQuorumSASLLetsInAPeerThatDoesNotTryUnlessRequired(t *testing.T) {
+	for _, require := range []bool{true, false} {
+		t.Run(map[bool]string{true: "required", false: "not required"}[require], func(t *testing.T) {
+			noCnxLeaks(t)
+			accounts := map[string]string{"quorum": "s3cret"}
+			a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, require)})
+			// Server 2 checks its peers but does not authenticate itself
+			// (quorum.auth.learnerRequireSasl=false).
+			lax := digestQuorumSASL("", "", accounts, false)
+			lax.Learner = nil
+			b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", SASL: lax})
+			peers := map[int64]string{1: a.Addr(), 2: b.Addr()}
+			a.SetPeers(peers)
+			b.SetPeers(peers)
+			b.Send(1, []byte("from 2"))
+			if !require {
+				expectCnxMsg(t, a, 2, "from 2")
+				return
+			}
+			c := startCnxManagerWith(t, CnxConfig{MyID: 3, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+			c.SetPeers(map[int64]string{1: a.Addr(), 3: c.Addr()})
+			c.Send(1, []byte("from 3"))
+			expectCnxMsg(t, a, 3, "from 3")
+			select {
+			case msg := <-a.Recv():
+				t.Fatalf("server 1 received %q from %d, which did not authenticate", msg.Data, msg.From)
+			default:
+			}
+		})
+	}
+}
+
+func TestQuorumSASLServerRefusesAPeerThatDoesNotAuthenticateWhenRequired(t *testing.T) {
+	noCnxLeaks(t)
+	accounts := map[string]string{"quorum": "s3cret"}
+	m := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+	c := rawDial(t, m.Addr())
+	rawWrite(t, c, rawHeader(protocolV1, 2, "127.0.0.1:1"))
+	rawWrite(t, c, rawFrame(5, []byte("plain")))
+	expectRawEOF(t, c)
 }

@@ -226,8 +226,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 					l.Close()
 					return nil, err
 				}
+				var auth *peer.QuorumSASL
+				if auth, err = quorumSASL(cfg, s.log); err != nil {
+					l.Close()
+					return nil, err
+				}
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, SASL: auth, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err
