@@ -40,40 +40,17 @@ func TestQuorumSASLWithApacheServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	flag := "-Djava.security.auth.login.config=" + jaas
-	initLimit := 10
-	if testcluster.RaceEnabled() {
-		initLimit = 75
-	}
 	// As in the TLS test: zk2 (zkd) leads first with the Java server
 	// following, then zk3 (Java) leads with zkd following.
-	e := testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
-		Members:      []testcluster.Kind{zkd, zkd, apache},
-		TickTime:     ensembleTick,
-		InitLimit:    initLimit,
-		StartTimeout: electionTimeout,
-		ExtraConfig:  quorumSASLKeys,
-		JVMFlags:     []string{flag},
-		ZkdFlags:     []string{flag},
+	e := startMixedWith(t, testcluster.EnsembleOptions{
+		Members:     []testcluster.Kind{zkd, zkd, apache},
+		ExtraConfig: quorumSASLKeys,
+		JVMFlags:    []string{flag},
+		ZkdFlags:    []string{flag},
 	})
-	keepEnsembleLogs(t, e)
-	want := map[string]string{}
-	replicateThroughEveryMember(t, e, "/sasl", want)
-	java := e.Server(3)
-	markLogFromStart(java).requireLogged(t, "a zkd server authenticated to the Java one",
+	want := replicateAcrossAFailover(t, e, "/sasl", "servers authenticate each other with SASL", func(*testcluster.Member) {})
+	logMark{e.Server(3), 0}.requireLogged(t, "a zkd server authenticated to the Java one",
 		"Successfully completed the authentication using SASL")
-	for _, m := range e.Servers() {
-		if m.Kind == zkd {
-			markLogFromStart(m).requireLogged(t, "quorum SASL on", "servers authenticate each other with SASL")
-		}
-	}
-
-	leader := e.WaitForLeader(t, electionTimeout)
-	leader.Kill()
-	next := e.WaitForLeader(t, electionTimeout)
-	t.Logf("zk%d (%v) led; after it died, zk%d (%v) leads", leader.ID, leader.Kind, next.ID, next.Kind)
-	replicateThroughEveryMember(t, e, "/sasl-after-failover", want)
-
-	rejoin(t, e, leader)
 
 	// zk1 (zkd) restarts with a wrong password: the others refuse it.
 	z1 := e.Server(1)
