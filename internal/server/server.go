@@ -560,11 +560,19 @@ func (s *Server) startAdminServer() {
 		s.log.Warn("AdminServer not started (set admin.serverPort, or admin.enableServer=false)", "addr", ac.Address, "err", err)
 		return
 	}
+	raw := ln
+	ln, handler, err := s.secureAdmin(raw, admin.NewHandler(s, s.adminOptions(ac)), ac)
+	if err != nil {
+		raw.Close()
+		s.log.Error("AdminServer not started", "err", err)
+		return
+	}
 	s.adminAddr = ln.Addr()
 	s.admin = &http.Server{
-		Handler:           admin.NewHandler(s, s.adminOptions(ac)),
+		Handler:           handler,
 		IdleTimeout:       ac.IdleTimeout,
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       adminConnContext,
 	}
 	s.log.Info("AdminServer listening", "addr", ln.Addr().String(), "url", ac.CommandURL)
 	s.wg.Go(func() {
