@@ -95,20 +95,6 @@ func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error
 	return st, nil
 }
 
-// configureSASL reads the client port's SASL settings into s, and the
-// sasl scheme's ACL settings into aclConf (and s.aclConf).
-func (s *Server) configureSASL(aclConf *acl.Settings) error {
-	st, err := newSASLSettings(s.cfg, s.log)
-	if err != nil {
-		return err
-	}
-	s.saslConf = st
-	aclConf.SASL = s.cfg.SASLProviderEnabled()
-	aclConf.LetAnySaslUserDoX = s.cfg.LetAnySaslUserDoX()
-	s.aclConf = *aclConf
-	return nil
-}
-
 // saslStep runs one sasl request (op 102) on arrival: identities change at
 // once, so that requests prepared before the reply is sent see them; the
 // reply keeps its place in the connection's queue.

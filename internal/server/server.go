@@ -165,7 +165,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL()}
+	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(),
+		SASL: cfg.SASLProviderEnabled(), LetAnySaslUserDoX: cfg.LetAnySaslUserDoX()}
+	saslConf, err := newSASLSettings(cfg, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:       cfg,
 		log:       opts.Logger,
@@ -180,6 +185,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		whitelist: cfg.FourLetterWhitelist(),
 		throttle:  cfg.Throttling(),
 		aclConf:   aclConf,
+		saslConf:  saslConf,
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
 		revalidating:       make(map[jute.SessionID][]*pending),
@@ -191,9 +197,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, errors.New("an ensemble member keeps its log and snapshots on disk: -in-memory is for standalone servers")
 	}
 	s.stats.reset()
-	if err := s.configureSASL(&aclConf); err != nil {
-		return nil, err
-	}
 	s.inMemory = opts.InMemory
 	s.fs = opts.FS
 	if s.fs == nil {
