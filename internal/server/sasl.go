@@ -81,6 +81,8 @@ func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error
 		SuperPassword:            superPassword,
 		RemoveHostFromPrincipal:  cfg.Props["zookeeper.kerberos.removeHostFromPrincipal"] == "true",
 		RemoveRealmFromPrincipal: cfg.Props["zookeeper.kerberos.removeRealmFromPrincipal"] == "true",
+		Krb5Conf:                 cfg.Props["java.security.krb5.conf"],
+		Log:                      log,
 	}
 	st.newServer, st.mechanism, err = sasl.NewServerFactory(file, section, opts)
 	if err != nil {
