@@ -48,7 +48,7 @@ var allowed = map[string][]string{
 	"internal/tlsconf":     {"internal/config"},
 	"client/recipe":        {"client"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
-	"internal/cli":         {"client", "internal/tlsconf", "internal/sasl"},
+	"internal/cli":         {"client", "internal/config", "internal/tlsconf", "internal/sasl"},
 	"internal/sim":         {"internal/jute", "internal/fle", "internal/zab", "internal/storage", "internal/tree"},
 	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli"},
 }

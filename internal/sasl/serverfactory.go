@@ -3,6 +3,7 @@ package sasl
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // ServerFactory starts the server side of one SASL exchange for a client
@@ -20,6 +21,13 @@ type ServerOptions struct {
 	// zookeeper.kerberos.removeHostFromPrincipal and
 	// zookeeper.kerberos.removeRealmFromPrincipal (GSSAPI identities).
 	RemoveHostFromPrincipal, RemoveRealmFromPrincipal bool
+	// Krb5Conf is java.security.krb5.conf, the Kerberos configuration
+	// GSSAPI reads (default_realm, clockskew); "" means KRB5_CONFIG, else
+	// /etc/krb5.conf (see Krb5ConfPath).
+	Krb5Conf string
+	// Log receives the mechanism's operational messages (GSSAPI: keytab
+	// reloads); nil discards them.
+	Log *slog.Logger
 }
 
 // Mechanism names, as SASL spells them.

@@ -122,6 +122,7 @@ type Server struct {
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
+	saslConf         *saslSettings
 	// passwords gives sessions their passwords and checks them.
 	passwords *session.Passwords
 
@@ -167,7 +168,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(), X509: cfg.X509ProviderEnabled() || opts.SecureAddr != ""}
+	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(), X509: cfg.X509ProviderEnabled() || opts.SecureAddr != "",
+		SASL: cfg.SASLProviderEnabled(), LetAnySaslUserDoX: cfg.LetAnySaslUserDoX()}
+	saslConf, err := newSASLSettings(cfg, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:        cfg,
 		log:        opts.Logger,
@@ -183,6 +189,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		whitelist:  cfg.FourLetterWhitelist(),
 		throttle:   cfg.Throttling(),
 		aclConf:    aclConf,
+		saslConf:   saslConf,
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
 		revalidating:       make(map[jute.SessionID][]*pending),
@@ -460,6 +467,7 @@ func (s *Server) wallMS() int64 {
 // tick expires sessions and reaps containers and TTL nodes: a standalone
 // server or a leader; learners leave both to their leader.
 func (s *Server) tick() {
+	s.expireSASL(time.Now())
 	switch s.role {
 	case roleStandalone, roleLeader:
 	case roleFollower, roleObserver:
