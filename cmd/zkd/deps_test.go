@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"internal/fle":         {"internal/jute", "internal/config"},
 	"internal/zab":         {"internal/jute", "internal/config"},
 	"internal/lincheck":    {},
-	"internal/peer":        {"internal/jute", "internal/config", "internal/fle", "internal/zab", "internal/storage", "internal/tlsconf"},
+	"internal/peer":        {"internal/jute", "internal/config", "internal/fle", "internal/zab", "internal/storage", "internal/tlsconf", "internal/sasl"},
 	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage", "internal/peer", "internal/zab", "internal/sasl", "internal/tlsconf"},
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},

@@ -237,8 +237,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 					l.Close()
 					return nil, err
 				}
+				var auth *peer.QuorumSASL
+				if auth, err = quorumSASL(cfg, s.log); err != nil {
+					l.Close()
+					return nil, err
+				}
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, SASL: auth, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err
@@ -576,11 +581,19 @@ func (s *Server) startAdminServer() {
 		s.log.Warn("AdminServer not started (set admin.serverPort, or admin.enableServer=false)", "addr", ac.Address, "err", err)
 		return
 	}
+	raw := ln
+	ln, handler, err := s.secureAdmin(raw, admin.NewHandler(s, s.adminOptions(ac)), ac)
+	if err != nil {
+		raw.Close()
+		s.log.Error("AdminServer not started", "err", err)
+		return
+	}
 	s.adminAddr = ln.Addr()
 	s.admin = &http.Server{
-		Handler:           admin.NewHandler(s, s.adminOptions(ac)),
+		Handler:           handler,
 		IdleTimeout:       ac.IdleTimeout,
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       adminConnContext,
 	}
 	s.log.Info("AdminServer listening", "addr", ln.Addr().String(), "url", ac.CommandURL)
 	s.wg.Go(func() {

@@ -86,8 +86,10 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 // slf4j so that the server's log is not silently dropped.
 func apacheClasspath() string {
 	cp := []string{ZooKeeperJar}
-	if fileExists(nettyCodecJar) == nil {
-		cp = append(cp, nettyCodecJar)
+	for _, jar := range []string{nettyCodecJar, servletAPIJar} {
+		if fileExists(jar) == nil {
+			cp = append(cp, jar)
+		}
 	}
 	if fileExists(slf4jLog4jJar) == nil && fileExists(log4jJar) == nil {
 		cp = append(cp, slf4jLog4jJar, log4jJar)

@@ -56,6 +56,10 @@ const (
 	// leaves off its Class-Path: without it a Debian ZooKeeper cannot
 	// serve TLS on the client port nor accept TLS quorum connections.
 	nettyCodecJar = "/usr/share/java/netty-codec.jar"
+	// servletAPIJar holds javax.servlet, which ZooKeeper's Jetty
+	// AdminServer needs and Debian's manifest also leaves out: without it
+	// a Debian ZooKeeper runs without its AdminServer.
+	servletAPIJar = "/usr/share/java/servlet-api.jar"
 )
 
 // RequireInteropEnv names the environment variable that turns a missing

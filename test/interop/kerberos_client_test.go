@@ -33,7 +33,7 @@ func (k *kerberosSetup) gssapiMech(t *testing.T, principal string, mutual bool, 
 
 func TestKerberosGoClientAuthenticatesToZooKeeperAndZkd(t *testing.T) {
 	k := startKerberos(t)
-	for _, srv := range k.startServers(t) {
+	for _, srv := range k.startServers(t, "") {
 		for _, mutual := range []bool{false, true} {
 			name := srv.name + map[bool]string{false: ", as Java's client (no mutual authentication)", true: ", with mutual authentication"}[mutual]
 			t.Run(name, func(t *testing.T) {

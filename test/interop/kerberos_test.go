@@ -68,9 +68,12 @@ func (k *kerberosSetup) writeJAAS(t *testing.T, section, principal string) strin
 }
 
 // serverFlags are the system properties both servers get: the JAAS file
-// with the Server section and the realm's krb5.conf.
-func (k *kerberosSetup) serverFlags() []string {
-	return append([]string{"-Djava.security.auth.login.config=" + k.serverJAAS}, k.kdc.JVMFlags()...)
+// with the Server section and krb5conf (the realm's, unless given).
+func (k *kerberosSetup) serverFlags(krb5conf string) []string {
+	if krb5conf == "" {
+		krb5conf = k.kdc.ConfPath
+	}
+	return []string{"-Djava.security.auth.login.config=" + k.serverJAAS, "-Djava.security.krb5.conf=" + krb5conf}
 }
 
 // zkCliAs runs one zkCli command logged in as principal (a JAAS Client
@@ -141,18 +144,19 @@ type kerberosServer struct {
 }
 
 // startServers starts Apache ZooKeeper and zkd, each with the JAAS
-// Server section, the realm's krb5.conf and the SASL provider.
-func (k *kerberosSetup) startServers(t *testing.T) []kerberosServer {
+// Server section, the krb5.conf at krb5conf ("" for the realm's) and the
+// SASL provider.
+func (k *kerberosSetup) startServers(t *testing.T, krb5conf string) []kerberosServer {
 	t.Helper()
 	provider := []string{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
-	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{ExtraConfig: provider, JVMFlags: k.serverFlags()})
-	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{ExtraConfig: provider, Flags: k.serverFlags()})
+	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{ExtraConfig: provider, JVMFlags: k.serverFlags(krb5conf)})
+	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{ExtraConfig: provider, Flags: k.serverFlags(krb5conf)})
 	return []kerberosServer{{"Apache ZooKeeper", apache.Port, apache.LogTail}, {"zkd", zkd.Port, zkd.LogTail}}
 }
 
 func TestKerberosZkCliAuthenticatesToZkdAsToZooKeeper(t *testing.T) {
 	k := startKerberos(t)
-	for _, srv := range k.startServers(t) {
+	for _, srv := range k.startServers(t, "") {
 		t.Run(srv.name, func(t *testing.T) {
 			canary := startCanary(t, "127.0.0.1:"+strconv.Itoa(srv.port))
 			for _, st := range kerberosSteps {
@@ -212,5 +216,58 @@ func (c *canary) check(t *testing.T) {
 	}
 	if _, _, err := c.conn.Get("/krb"); err != zk.ErrNoAuth {
 		t.Fatalf("canary reading alice's node: %v, want %v", err, zk.ErrNoAuth)
+	}
+}
+
+func TestKerberosRotatedServiceKeytabIsPickedUpWithoutRestart(t *testing.T) {
+	k := startKerberos(t)
+	servers := k.startServers(t, "")
+	// A new random key for the service (kvno 3), written to a new keytab:
+	// tickets are issued under it from now on, and both servers refuse
+	// them while their keytab holds only kvno 2.
+	rotated := filepath.Join(k.dir, "rotated.keytab")
+	k.kdc.Admin(t, "ktadd -k "+rotated+" zookeeper/localhost", "kvno 3")
+	for _, srv := range servers {
+		states, _, _ := k.zkCliAs(t, "alice", srv.port, nil, "whoami")
+		if strings.Join(states, " ") != "SyncConnected AuthFailed" {
+			t.Fatalf("%s before the keytab changed: states %q, want SyncConnected AuthFailed\n%s", srv.name, states, srv.log())
+		}
+	}
+	if err := os.Rename(rotated, k.keytab("zookeeper/localhost")); err != nil {
+		t.Fatal(err)
+	}
+	for _, srv := range servers {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			states, out, _ := k.zkCliAs(t, "alice", srv.port, nil, "whoami")
+			if strings.Join(states, " ") == "SyncConnected SaslAuthenticated" && strings.Contains(out, "sasl: "+alice) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not accept tickets under the rotated key within 20 s: states %q\n%s", srv.name, states, srv.log())
+			}
+		}
+	}
+}
+
+func TestKerberosPrincipalOutsideTheDefaultRealmKeepsItsWholeName(t *testing.T) {
+	k := startKerberos(t)
+	// The servers' krb5.conf names another default realm: ZooKeeper's
+	// DEFAULT auth_to_local rule does not apply to alice@EXAMPLE.TEST.
+	b, err := os.ReadFile(k.kdc.ConfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(k.dir, "krb5-other.conf")
+	text := strings.Replace(string(b), "default_realm = "+kerberosRealm, "default_realm = OTHER.TEST", 1)
+	if err := os.WriteFile(other, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, srv := range k.startServers(t, other) {
+		states, out, _ := k.zkCliAs(t, "alice", srv.port, nil, "whoami")
+		out = strings.Join(sortedLines(out), "\n")
+		if strings.Join(states, " ") != "SyncConnected SaslAuthenticated" || out != "Auth scheme: User\nip: 127.0.0.1\nsasl: "+alice {
+			t.Fatalf("%s: states %q, whoami:\n%s\n%s", srv.name, states, out, srv.log())
+		}
 	}
 }
