@@ -47,8 +47,10 @@ type saslReply struct {
 // ServerCnxnFactory.configureSaslLogin does: when the JAAS file
 // (-Djava.security.auth.login.config) has the section named by
 // zookeeper.sasl.serverconfig (default "Server"), clients may
-// authenticate with the mechanism that section implies; a missing section
-// is an error when either property is set, and means "no SASL" otherwise.
+// authenticate with the mechanism that section implies. A JAAS file that
+// cannot be read or parsed is an error (ZooKeeper exits); no file, or a
+// file without the section, means no SASL (ZooKeeper says nothing; zkd
+// warns when a file or section was named).
 func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error) {
 	enforce, err := cfg.EnforcedAuth()
 	if err != nil {
@@ -64,17 +66,19 @@ func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error
 	name, explicit := cfg.SASLServerSection()
 	if file == "" {
 		if explicit {
-			return nil, fmt.Errorf("zookeeper.sasl.serverconfig names JAAS section %q, but no JAAS file is set (-D%s=<path>)", name, config.JAASConfigKey)
+			log.Warn("no SASL on the client port: zookeeper.sasl.serverconfig names a JAAS section, but no JAAS file is set",
+				"section", name, "property", config.JAASConfigKey)
 		}
 		return st, nil
 	}
 	jaas, err := sasl.LoadJAAS(file)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("no SASL server section can be read (%s): %w", config.JAASConfigKey, err)
 	}
 	section, ok := jaas.Section(name)
 	if !ok {
-		return nil, fmt.Errorf("no JAAS configuration section named %q was found in %s (zookeeper.sasl.serverconfig)", name, file)
+		log.Warn("no SASL on the client port: the JAAS file has no server section", "jaas", file, "section", name)
+		return st, nil
 	}
 	superPassword, _ := cfg.SASLSuperPassword()
 	opts := sasl.ServerOptions{

@@ -152,15 +152,18 @@ func rawSASL(c *testcluster.RawClient, user, password string) testcluster.SASLRe
 // both servers byte for byte where they are fixed: a successful exchange
 // is two op 102 requests answered {xid, 0, 0}; a wrong password is
 // answered {xid, 0, AUTHFAILED} with a null token and the connection
-// closes; a server without SASL answers {xid, 0, 0} with a null token; and
+// closes; a server without SASL (its JAAS file has no Server section)
+// answers {xid, 0, 0} with a null token; and
 // a DIGEST-MD5 authzid is ignored (bob asking to be super is sasl:bob).
 func TestSASLRepliesOnTheWireMatchApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
 	servers := saslPair(t, f)
+	// A JAAS file without a Server section: no SASL on either server.
+	clientOnly := []string{"-D" + config.JAASConfigKey + "=" + f.good}
 	plain := map[string]string{
-		"Apache ZooKeeper": testcluster.StartApacheZK(t, testcluster.ApacheOptions{}).Addr,
-		"zkd":              testcluster.StartZkd(t, testcluster.ZkdOptions{}).Addr,
+		"Apache ZooKeeper": testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: clientOnly}).Addr,
+		"zkd":              testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: clientOnly}).Addr,
 	}
 	type outcome struct {
 		good, bad   testcluster.SASLResult
