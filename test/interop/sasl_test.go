@@ -39,7 +39,7 @@ func writeSASLFiles(t *testing.T) saslFiles {
 		return "Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username=\"bob\"\n  password=\"" + password + "\";\n};\n"
 	}
 	return saslFiles{
-		server: write("server.conf", "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_super=\"adminsecret\"\n  user_bob=\"bobsecret\";\n};\n"),
+		server: write("server.conf", "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_super=\"adminsecret\"\n  user_bob=\"bobsecret\"\n  user_carol=\"carolsecret\";\n};\n"),
 		good:   write("client.conf", client("bobsecret")),
 		bad:    write("client-bad.conf", client("wrong")),
 	}
@@ -282,6 +282,9 @@ type enforcedOutcome struct {
 	AllowedWrong          testcluster.SASLResult
 	AllowedWhoAmI         []string
 	AllowedPingClosed     bool
+	// carol reads a node whose only ACL entry is sasl:anyone, with
+	// zookeeper.letAnySaslUserDoX=anyone (Allowing) and without (Enforced).
+	LetAnyRead, NoLetAnyRead jute.Code
 }
 
 // TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper: with
@@ -292,12 +295,25 @@ type enforcedOutcome struct {
 // zookeeper.superUser also gets super), and a wrong SASL password is
 // answered -124 with a null token; with zookeeper.allowSaslFailedClients
 // and no enforcement, a wrong password is answered OK with a null token
-// and the connection stays, unauthenticated. The same on both servers.
+// and the connection stays, unauthenticated; zookeeper.letAnySaslUserDoX
+// makes an ACL entry with its id match every SASL user. The same on both
+// servers.
 func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
 	enforced := saslPair(t, f, "-Dzookeeper.enforce.auth.enabled=true", "-Dzookeeper.enforce.auth.schemes=sasl,digest", "-Dzookeeper.superUser=bob")
-	allowing := saslPair(t, f, "-Dzookeeper.allowSaslFailedClients=true")
+	allowing := saslPair(t, f, "-Dzookeeper.allowSaslFailedClients=true", "-Dzookeeper.letAnySaslUserDoX=anyone")
+	readAnyone := func(addr string) jute.Code {
+		c := testcluster.ConnectRaw(t, addr)
+		if r := rawSASL(c, "carol", "carolsecret"); r.Header.Err != jute.OK {
+			t.Fatalf("SASL login: %+v", r)
+		}
+		anyone := []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "sasl", ID: "anyone"}}}
+		if h := c.Call(5, jute.OpCreate, &jute.CreateRequest{Path: "/anyone", Data: []byte("a"), ACL: anyone}, nil); h.Err != jute.OK {
+			t.Fatalf("create with ACL sasl:anyone: %v", h.Err)
+		}
+		return c.Call(6, jute.OpGetData, &jute.PathWatchRequest{Path: "/anyone"}, nil).Err
+	}
 	got := map[string]enforcedOutcome{}
 	for name, addr := range enforced {
 		var o enforcedOutcome
@@ -330,11 +346,13 @@ func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 		o.AllowedWrong.ClientErr = nil // a null token is no rspauth, on both
 		o.AllowedWhoAmI = rawWhoAmI(t, c)
 		_, o.AllowedPingClosed = c.Ping()
+		o.LetAnyRead, o.NoLetAnyRead = readAnyone(allowing[name]), readAnyone(addr)
 		got[name] = o
 	}
 	a, z := got["Apache ZooKeeper"], got["zkd"]
 	t.Logf("Apache ZooKeeper: %+v", a)
 	if a.PingReply != (jute.ReplyHeader{Xid: jute.XidPing, Err: jute.ErrSessionClosedRequireSASL}) ||
+		a.LetAnyRead != jute.OK || a.NoLetAnyRead != jute.ErrNoAuth ||
 		!slices.Equal(a.SASLWhoAmI, []string{"ip:127.0.0.1", "sasl:bob", "super:"}) {
 		t.Fatalf("Apache ZooKeeper did not behave as this test expects: %+v", a)
 	}
