@@ -31,8 +31,11 @@ type saslSettings struct {
 
 // saslConn is one connection's SASL exchange.
 type saslConn struct {
-	srv  sasl.Server
-	done bool
+	srv sasl.Server
+	// over is set once the exchange succeeded or failed: a connection
+	// gets one exchange, as a Java server's SaslServer takes no step
+	// after its last.
+	over bool
 }
 
 // saslReply is what a sasl request is answered with once it reaches the
@@ -123,8 +126,8 @@ func (s *Server) saslStep(cs *connState, p *pending) {
 		cs.sasl = &saslConn{srv: srv}
 		st.inProgress[cs] = p.at
 	}
-	if cs.sasl.done {
-		s.saslFailed(cs, p, errors.New("the SASL exchange is already complete"))
+	if cs.sasl.over {
+		s.saslFailed(cs, p, errors.New("the connection's SASL exchange has already ended"))
 		return
 	}
 	reply, done, err := cs.sasl.srv.Next(token)
@@ -136,7 +139,7 @@ func (s *Server) saslStep(cs *connState, p *pending) {
 	if !done {
 		return
 	}
-	cs.sasl.done = true
+	cs.sasl.over = true
 	delete(st.inProgress, cs)
 	id := cs.sasl.srv.AuthorizationID()
 	added := acl.SASLIdentities(id, st.superUsers)
@@ -159,7 +162,7 @@ func (s *Server) saslStep(cs *connState, p *pending) {
 func (s *Server) saslFailed(cs *connState, p *pending, err error) {
 	st := s.saslConf
 	delete(st.inProgress, cs)
-	cs.sasl = nil
+	cs.sasl = &saslConn{over: true}
 	s.stats.authFailed++
 	if st.allowFailed && !st.enforce.SASLRequired {
 		s.log.Warn("SASL authentication failed; keeping the connection (zookeeper.allowSaslFailedClients)",

@@ -126,6 +126,13 @@ func TestSASLAllowSaslFailedClientsKeepsTheConnection(t *testing.T) {
 	if infos := whoAmI(c); len(infos) != 1 || !hasInfo(infos, "ip", "127.0.0.1") {
 		t.Fatalf("whoAmI = %v", infos)
 	}
+	// The connection had its one exchange: a second, right one fails too.
+	if r := saslLogin(c, "bob", "bobsecret"); r.Header.Err != jute.OK || !r.NullToken || r.ClientErr == nil {
+		t.Fatalf("second exchange: %+v", r)
+	}
+	if infos := whoAmI(c); len(infos) != 1 {
+		t.Fatalf("whoAmI after a second exchange = %v", infos)
+	}
 }
 
 // As ZooKeeper 3.8 (run side by side): no JAAS file, a section named

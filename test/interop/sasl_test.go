@@ -282,6 +282,10 @@ type enforcedOutcome struct {
 	AllowedWrong          testcluster.SASLResult
 	AllowedWhoAmI         []string
 	AllowedPingClosed     bool
+	// AllowedRetry is a second exchange, with the right password, on the
+	// connection whose first one failed.
+	AllowedRetry       testcluster.SASLResult
+	AllowedRetryWhoAmI string
 	// carol reads a node whose only ACL entry is sasl:anyone, with
 	// zookeeper.letAnySaslUserDoX=anyone (Allowing) and without (Enforced).
 	LetAnyRead, NoLetAnyRead jute.Code
@@ -346,6 +350,9 @@ func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 		o.AllowedWrong.ClientErr = nil // a null token is no rspauth, on both
 		o.AllowedWhoAmI = rawWhoAmI(t, c)
 		_, o.AllowedPingClosed = c.Ping()
+		o.AllowedRetry = rawSASL(c, "bob", "bobsecret")
+		o.AllowedRetry.ClientErr = nil
+		o.AllowedRetryWhoAmI = strings.Join(rawWhoAmI(t, c), " ")
 		o.LetAnyRead, o.NoLetAnyRead = readAnyone(allowing[name]), readAnyone(addr)
 		got[name] = o
 	}
