@@ -295,3 +295,49 @@ func TestSASLConfigurationErrorsStopTheServer(t *testing.T) {
 		})
 	}
 }
+
+// In an ensemble a learner runs the SASL exchange and the enforcement
+// itself, and forwards the identity with the writes: the leader accepts a
+// sasl ACL from a client logged in on a follower, and that client's node
+// is readable by bob through any server.
+func TestEnsembleFollowersAuthenticateAndEnforceSASL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jaas.conf")
+	if err := os.WriteFile(path, []byte(testJAAS), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startEnsembleWith(t, 3, 0, map[string]string{
+		config.JAASConfigKey:                     path,
+		"zookeeper.authProvider.1":               config.SASLProviderClass,
+		"zookeeper.sessionRequireClientSASLAuth": "true",
+	})
+	leader := e.waitForLeader()
+	follower := others(3, leader)[0]
+	dial := func(i int) *testcluster.RawClient { return testcluster.ConnectRaw(t, e.addr(i)) }
+
+	anon := dial(follower)
+	anon.Send(jute.XidPing, jute.OpPing, nil)
+	if h, _, _, closed := anon.ReplyOrClosed(); closed || h.Err != jute.ErrSessionClosedRequireSASL {
+		t.Fatalf("unauthenticated ping on a follower: %+v closed %v", h, closed)
+	}
+	anon.ExpectClosed()
+
+	bob := &rawClient{RawClient: dial(follower), t: t}
+	if r := saslLogin(bob, "bob", "bobsecret"); r.Header.Err != jute.OK {
+		t.Fatalf("login on a follower: %+v", r)
+	}
+	acl := []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "sasl", ID: "bob"}}}
+	if h := bob.call(2, jute.OpCreate, &jute.CreateRequest{Path: "/s", Data: []byte("x"), ACL: acl}, nil); h.Err != jute.OK {
+		t.Fatalf("create with a sasl ACL through a follower: %v", h.Err)
+	}
+	onLeader := &rawClient{RawClient: dial(leader), t: t}
+	if r := saslLogin(onLeader, "bob", "bobsecret"); r.Header.Err != jute.OK {
+		t.Fatalf("login on the leader: %+v", r)
+	}
+	var got jute.GetDataResponse
+	if h := onLeader.call(3, jute.OpSync, &jute.PathRequest{Path: "/s"}, nil); h.Err != jute.OK {
+		t.Fatalf("sync: %v", h.Err)
+	}
+	if h := onLeader.call(4, jute.OpGetData, &jute.PathWatchRequest{Path: "/s"}, &got); h.Err != jute.OK || string(got.Data) != "x" {
+		t.Fatalf("getData as bob on the leader: %v %q", h.Err, got.Data)
+	}
+}
