@@ -26,7 +26,7 @@ type testEnsemble struct {
 	t       *testing.T
 	cfgText []string // each server's zoo.cfg
 	dirs    []string
-	servers []*Server // nil while stopped
+	servers []*Server         // nil while stopped
 	props   map[string]string // system properties every server gets
 }
 
