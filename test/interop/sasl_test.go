@@ -282,6 +282,10 @@ type enforcedOutcome struct {
 	AllowedWrong          testcluster.SASLResult
 	AllowedWhoAmI         []string
 	AllowedPingClosed     bool
+	// SuperPassword and UserSuper log in as user super with
+	// zookeeper.SASLAuthenticationProvider.superPassword's password and
+	// with the JAAS file's user_super password.
+	SuperPassword, UserSuper testcluster.SASLResult
 	// AllowedRetry is a second exchange, with the right password, on the
 	// connection whose first one failed.
 	AllowedRetry       testcluster.SASLResult
@@ -300,12 +304,14 @@ type enforcedOutcome struct {
 // answered -124 with a null token; with zookeeper.allowSaslFailedClients
 // and no enforcement, a wrong password is answered OK with a null token
 // and the connection stays, unauthenticated; zookeeper.letAnySaslUserDoX
-// makes an ACL entry with its id match every SASL user. The same on both
-// servers.
+// makes an ACL entry with its id match every SASL user, and
+// zookeeper.SASLAuthenticationProvider.superPassword replaces user_super's
+// password. The same on both servers.
 func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
-	enforced := saslPair(t, f, "-Dzookeeper.enforce.auth.enabled=true", "-Dzookeeper.enforce.auth.schemes=sasl,digest", "-Dzookeeper.superUser=bob")
+	enforced := saslPair(t, f, "-Dzookeeper.enforce.auth.enabled=true", "-Dzookeeper.enforce.auth.schemes=sasl,digest", "-Dzookeeper.superUser=bob",
+		"-Dzookeeper.SASLAuthenticationProvider.superPassword=supersecret")
 	allowing := saslPair(t, f, "-Dzookeeper.allowSaslFailedClients=true", "-Dzookeeper.letAnySaslUserDoX=anyone")
 	readAnyone := func(addr string) jute.Code {
 		c := testcluster.ConnectRaw(t, addr)
@@ -354,12 +360,15 @@ func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 		o.AllowedRetry.ClientErr = nil
 		o.AllowedRetryWhoAmI = strings.Join(rawWhoAmI(t, c), " ")
 		o.LetAnyRead, o.NoLetAnyRead = readAnyone(allowing[name]), readAnyone(addr)
+		o.SuperPassword = rawSASL(testcluster.ConnectRaw(t, addr), "super", "supersecret")
+		o.UserSuper = rawSASL(testcluster.ConnectRaw(t, addr), "super", "adminsecret")
 		got[name] = o
 	}
 	a, z := got["Apache ZooKeeper"], got["zkd"]
 	t.Logf("Apache ZooKeeper: %+v", a)
 	if a.PingReply != (jute.ReplyHeader{Xid: jute.XidPing, Err: jute.ErrSessionClosedRequireSASL}) ||
 		a.LetAnyRead != jute.OK || a.NoLetAnyRead != jute.ErrNoAuth ||
+		a.SuperPassword.Header.Err != jute.OK || a.UserSuper.Header.Err != jute.ErrSessionClosedRequireSASL ||
 		!slices.Equal(a.SASLWhoAmI, []string{"ip:127.0.0.1", "sasl:bob", "super:"}) {
 		t.Fatalf("Apache ZooKeeper did not behave as this test expects: %+v", a)
 	}
