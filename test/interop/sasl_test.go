@@ -87,7 +87,8 @@ func sortedLines(s string) []string {
 // with a JAAS Client section authenticates with DIGEST-MD5, whoami shows
 // sasl:bob, a node with ACL sasl:bob:cdrwa is readable by it and refused to
 // a client without SASL, and a wrong password ends in AuthFailed — the same
-// on both servers.
+// on both servers; zkd's own CLI, given the same JAAS file, sees the same
+// identities.
 func TestZkCliAuthenticatesWithDigestMD5OnZkdAsOnApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper, testcluster.NeedZkCli)
 	f := writeSASLFiles(t)
@@ -100,6 +101,17 @@ func TestZkCliAuthenticatesWithDigestMD5OnZkdAsOnApacheZooKeeper(t *testing.T) {
 		read := zkCliAs(t, addr, f.good, "get", "/s")
 		anonymous := zkCliAs(t, addr, "", "get", "/s")
 		wrong := zkCliAs(t, addr, f.bad, "get", "/s")
+		// zkd's own CLI reads the same JAAS file from CLIENT_JVMFLAGS.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		zkdWho, zkdErr, err := testcluster.ZkdCliWith(ctx, testcluster.ZkdBinary(t),
+			testcluster.ZkCliOptions{JVMFlags: []string{"-D" + config.JAASConfigKey + "=" + f.good}}, addr, "", "whoami")
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: zkd cli whoami: %v\n%s", name, err, zkdErr)
+		}
+		if !slices.Equal(sortedLines(zkdWho), sortedLines(whoami)) {
+			t.Errorf("%s: zkd cli whoami %q, zkCli.sh %q", name, zkdWho, whoami)
+		}
 		results[name] = append(sortedLines(whoami), created, acl, read, anonymous, wrong)
 		for _, want := range []string{"sasl: bob", "ip: 127.0.0.1"} {
 			if !strings.Contains(whoami, want) {
