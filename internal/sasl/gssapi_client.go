@@ -151,9 +151,15 @@ func (c *gssapiClient) Start() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GSSAPI client: service ticket for %s as %s@%s: %w", c.service, cl.Credentials.UserName(), cl.Credentials.Domain(), err)
 	}
+	return c.apReq(tkt, key, cl.Credentials.CName(), cl.Credentials.Domain())
+}
+
+// apReq builds the framed AP-REQ for a service ticket and its session key,
+// as client cname@crealm, and readies the exchange for the server's answer.
+func (c *gssapiClient) apReq(tkt messages.Ticket, key types.EncryptionKey, cname types.PrincipalName, crealm string) ([]byte, error) {
 	c.sessionKey = key
-	c.authzid = cl.Credentials.CName().PrincipalNameString() + "@" + cl.Credentials.Domain()
-	auth, err := types.NewAuthenticator(cl.Credentials.Domain(), cl.Credentials.CName())
+	c.authzid = cname.PrincipalNameString() + "@" + crealm
+	auth, err := types.NewAuthenticator(crealm, cname)
 	if err != nil {
 		return nil, fmt.Errorf("GSSAPI client: authenticator: %w", err)
 	}
