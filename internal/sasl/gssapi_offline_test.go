@@ -1,6 +1,7 @@
 package sasl
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 // one).
 type offlineRealm struct {
 	kt       *keytab.Keytab
+	path     string // the keytab file
 	acceptor *GSSAPIAcceptor
 }
 
@@ -44,7 +46,7 @@ func newOfflineRealm(t testing.TB) *offlineRealm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &offlineRealm{kt: kt, acceptor: a}
+	return &offlineRealm{kt: kt, path: path, acceptor: a}
 }
 
 // token returns a client for alice whose AP-REQ (returned) carries a ticket
@@ -138,4 +140,39 @@ func FuzzGSSAPIServer(f *testing.F) {
 		}
 		_, _, _ = s.Next(second)
 	})
+}
+
+func TestAKeytabThatNoLongerParsesKeepsTheOldKeys(t *testing.T) {
+	r := newOfflineRealm(t)
+	// The log goes to a file, read back while the acceptor writes it.
+	logPath := filepath.Join(t.TempDir(), "log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	logs := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	conf := config.New()
+	conf.LibDefaults.DefaultRealm = offlineRealmName
+	a, err := NewGSSAPIAcceptor(GSSAPIConfig{Principal: "zookeeper/localhost", Keytab: r.path, Krb5Conf: conf,
+		Log: slog.New(slog.NewTextHandler(logFile, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.acceptor = a
+	if err := os.WriteFile(r.path, []byte("not a keytab"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs(), "keytab changed but does not parse; keeping the keys loaded before") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no WARN about the broken keytab within 5 s; log:\n%s", logs())
+		}
+		c, tok := r.token(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), false)
+		s := a.NewServer()
+		if err := gssExchange(t, tokenClient{c, tok}, s); err != nil {
+			t.Fatalf("with the keytab broken on disk: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
