@@ -273,10 +273,13 @@ func TestKerberosPrincipalOutsideTheDefaultRealmKeepsItsWholeName(t *testing.T) 
 	}
 }
 
-func TestKerberosZooCfgKeysRemoveHostAndRealmFromPrincipals(t *testing.T) {
+func TestKerberosZooCfgKeysShortenPrincipals(t *testing.T) {
 	k := startKerberos(t)
-	for _, srv := range k.startServers(t, "", "kerberos.removeHostFromPrincipal=true", "kerberos.removeRealmFromPrincipal=true") {
-		for principal, want := range map[string]string{"alice": "sasl: alice", "app/localhost": "sasl: app"} {
+	// The auth_to_local rule capitalizes one-component names; DEFAULT
+	// takes the others.
+	for _, srv := range k.startServers(t, "", "kerberos.removeHostFromPrincipal=true", "kerberos.removeRealmFromPrincipal=true",
+		"security.auth_to_local=RULE:[1:$1]s/^a/A/ DEFAULT") {
+		for principal, want := range map[string]string{"alice": "sasl: Alice", "app/localhost": "sasl: app"} {
 			states, out, _ := k.zkCliAs(t, principal, srv.port, nil, "whoami")
 			out = strings.Join(sortedLines(out), "\n")
 			if strings.Join(states, " ") != "SyncConnected SaslAuthenticated" || out != "Auth scheme: User\nip: 127.0.0.1\n"+want {
