@@ -77,10 +77,10 @@ func NewGSSAPIClient(cfg GSSAPIClientConfig, service string) (Client, error) {
 
 // gssapiClient is one SASL GSSAPI exchange on the initiator side.
 type gssapiClient struct {
-	cfg     GSSAPIClientConfig
+	cfg          GSSAPIClientConfig
 	service      string // "zookeeper/host", without the realm
 	serviceRealm string // the realm the principal named, or ""
-	stage   int // 0: before Start; 1: sent AP-REQ; 2: (mutual) got AP-REP; 3: done
+	stage        int    // 0: before Start; 1: sent AP-REQ; 2: (mutual) got AP-REP; 3: done
 
 	sessionKey   types.EncryptionKey
 	key          types.EncryptionKey // protects wrap tokens
