@@ -33,6 +33,9 @@ type Settings struct {
 	// LetAnySaslUserDoX is zookeeper.letAnySaslUserDoX: a sasl ACL entry
 	// with this id matches every sasl identity. "" means unset.
 	LetAnySaslUserDoX string
+	// X509 registers the x509 scheme's provider (a secure client port);
+	// see x509.go.
+	X509 bool
 }
 
 // Digest returns the digest identity for "user:password" credentials:
@@ -101,6 +104,8 @@ func (s Settings) matches(scheme, have, want string) bool {
 		return ipMatches(have, want)
 	case "sasl":
 		return s.SASL && s.saslMatches(have, want)
+	case "x509":
+		return s.X509 && x509Matches(have, want)
 	}
 	return false
 }
@@ -138,10 +143,10 @@ func parseIPACL(id string) (netip.Prefix, bool) {
 }
 
 // authenticated reports whether a scheme's identities count for the auth
-// pseudo-scheme (ip and super do not; sasl does when its provider is
-// registered).
+// pseudo-scheme (ip and super do not; sasl and x509 do when their
+// providers are registered).
 func (s Settings) authenticated(scheme string) bool {
-	return scheme == "digest" || scheme == "sasl" && s.SASL
+	return scheme == "digest" || scheme == "sasl" && s.SASL || scheme == "x509" && s.X509
 }
 
 // Normalize validates an ACL list being written by create or setACL and
@@ -188,6 +193,11 @@ func (s Settings) Normalize(list []jute.ACL, ids []jute.Id) (out []jute.ACL, ok 
 			add(a)
 		case "sasl":
 			if !s.SASL || !validSASLID(a.ID.ID) {
+				return nil, false
+			}
+			add(a)
+		case "x509":
+			if !s.X509 || !ValidX500Name(a.ID.ID) {
 				return nil, false
 			}
 			add(a)

@@ -43,23 +43,27 @@ func (a *adminCall) configuration() (jsonObject, string) {
 	}, ""
 }
 
-// connections lists every client connection in full; zkd has no TLS
-// port, so secure_connections is empty.
+// connections lists every client connection in full: those of the
+// secure client port under secure_connections, the others under
+// connections.
 func (a *adminCall) connections() (jsonObject, string) {
 	s := a.snapshot()
 	return jsonObject{
-		{"connections", a.connectionList(s, false)},
-		{"secure_connections", []any{}},
+		{"connections", a.connectionList(s, false, false)},
+		{"secure_connections", a.connectionList(s, false, true)},
 	}, ""
 }
 
 // connectionList returns the connections of s, briefly (stats) or in full
 // (connections).
-func (a *adminCall) connectionList(s *Snapshot, brief bool) []any {
+func (a *adminCall) connectionList(s *Snapshot, brief, secure bool) []any {
 	sessionless := sessionlessTimeout(a.config())
-	out := make([]any, len(s.Connections))
+	out := make([]any, 0, len(s.Connections))
 	for i := range s.Connections {
 		ci := &s.Connections[i]
+		if ci.Secure != secure {
+			continue
+		}
 		o := jsonObject{
 			{"remote_socket_address", ci.Remote},
 			{"interest_ops", ci.InterestOps},
@@ -98,7 +102,7 @@ func (a *adminCall) connectionList(s *Snapshot, brief bool) []any {
 				jsonField{"max_latency", ci.MaxLatency},
 			)
 		}
-		out[i] = o
+		out = append(out, o)
 	}
 	return out
 }
@@ -324,8 +328,8 @@ func (a *adminCall) serverStats() (jsonObject, string) {
 func (a *adminCall) stats() (jsonObject, string) {
 	s := a.snapshot()
 	o := serverStatsFields(s)
-	o.add("connections", a.connectionList(s, true))
-	o.add("secure_connections", []any{})
+	o.add("connections", a.connectionList(s, true, false))
+	o.add("secure_connections", a.connectionList(s, true, true))
 	return o, ""
 }
 
@@ -373,9 +377,8 @@ func serverStatsFields(s *Snapshot) jsonObject {
 	st = append(st,
 		jsonField{"num_alive_client_connections", s.AliveConnections},
 		jsonField{"auth_failed_count", s.AuthFailed},
-		// No TLS yet: no plaintext-versus-mTLS split.
-		jsonField{"non_mtlsremote_conn_count", int64(0)},
-		jsonField{"non_mtlslocal_conn_count", int64(0)},
+		jsonField{"non_mtlsremote_conn_count", s.TLS.NonMTLSRemote},
+		jsonField{"non_mtlslocal_conn_count", s.TLS.NonMTLSLocal},
 		jsonField{"uptime", s.Uptime.Milliseconds()},
 	)
 	o := jsonObject{

@@ -112,10 +112,9 @@ func monitorMetrics(s *Snapshot) []metric {
 		{"max_file_descriptor_count", s.MaxFDs},
 		{"approximate_data_size", s.ApproxDataSize},
 		{"uptime", s.Uptime.Milliseconds()},
-		// No TLS yet: no handshakes, no plaintext-versus-mTLS split.
-		{"outstanding_tls_handshake", int64(0)},
-		{"non_mtls_remote_conn_count", int64(0)},
-		{"non_mtls_local_conn_count", int64(0)},
+		{"outstanding_tls_handshake", s.TLS.OutstandingHandshakes},
+		{"non_mtls_remote_conn_count", s.TLS.NonMTLSRemote},
+		{"non_mtls_local_conn_count", s.TLS.NonMTLSLocal},
 	}
 	if q := s.Quorum; q != nil {
 		// zk_peer_state follows zk_server_state, as in ZooKeeper.

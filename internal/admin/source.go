@@ -39,6 +39,9 @@ type Summary struct {
 
 // ConnInfo describes one client connection (cons, stat).
 type ConnInfo struct {
+	// Secure is set for a connection to the secure client port, which the
+	// AdminServer lists under secure_connections.
+	Secure       bool
 	Remote       string // "127.0.0.1:37184" (without the leading slash)
 	InterestOps  int    // 1 while reading, 0 otherwise
 	Queued       int64  // outstanding requests
@@ -96,6 +99,10 @@ type Snapshot struct {
 	AliveConnections          int
 	GlobalSessions            int
 	AuthFailed                int64
+	// TLS are the client ports' TLS counters: outstanding_tls_handshake,
+	// non_mtls_local_conn_count and non_mtls_remote_conn_count
+	// (unsuccessful_handshake and tls_handshake_exceeded are Counters).
+	TLS TLSStats
 	// Client response sizes; -1 before any response.
 	LastResponseSize, MinResponseSize, MaxResponseSize int64
 	Uptime                                             time.Duration
@@ -158,4 +165,10 @@ type Source interface {
 	ResetServerStats()
 	ResetConnectionStats()
 	Config() *config.Config
+}
+
+// TLSStats are the TLS gauges mntr shows.
+type TLSStats struct {
+	OutstandingHandshakes       int64
+	NonMTLSLocal, NonMTLSRemote int64
 }

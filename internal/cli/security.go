@@ -24,6 +24,7 @@ const (
 	propSASLEnabled    = "zookeeper.sasl.client"
 	propSASLSection    = "zookeeper.sasl.clientconfig"
 	propJAAS           = "java.security.auth.login.config"
+	propKrb5Conf       = "java.security.krb5.conf"
 	propPrincipal      = "zookeeper.server.principal"
 	propRealm          = "zookeeper.server.realm"
 	propServiceName    = "zookeeper.sasl.client.username"
@@ -34,7 +35,7 @@ const (
 
 // clientKeys are the non-TLS properties zkd cli knows; zookeeper.ssl.*
 // go to internal/tlsconf, which knows its own.
-var clientKeys = []string{propSecure, propCnxnSocket, propSASLEnabled, propSASLSection, propJAAS,
+var clientKeys = []string{propSecure, propCnxnSocket, propSASLEnabled, propSASLSection, propJAAS, propKrb5Conf,
 	propPrincipal, propRealm, propServiceName, propCanonicalize, propMaxBuffer}
 
 // unsupportedKeys are client properties of ZooKeeper that zkd cli does not
@@ -53,6 +54,15 @@ var unsupportedKeys = map[string]string{
 type clientProps struct {
 	values map[string]string
 	source map[string]string // "file:line", "-D argument", "CLIENT_JVMFLAGS", ...
+	env    func(string) string
+}
+
+// getenv reads the environment zkd cli was given.
+func (p *clientProps) getenv(name string) string {
+	if p.env == nil {
+		return ""
+	}
+	return p.env(name)
 }
 
 func (p *clientProps) get(key string) (string, bool) {
@@ -76,7 +86,7 @@ func (p *clientProps) set(key, value, source string) {
 // environment that zkd cli does not know are ignored (a JVM has many);
 // unknown ones in the file or the -D arguments are errors naming them.
 func gatherClientProps(getenv func(string) string, defines map[string]string, file string) (*clientProps, error) {
-	p := &clientProps{values: map[string]string{}, source: map[string]string{}}
+	p := &clientProps{values: map[string]string{}, source: map[string]string{}, env: getenv}
 	if getenv != nil {
 		for _, name := range []string{"CLIENT_JVMFLAGS", "JVMFLAGS"} {
 			props, _ := config.ParseJVMFlags(getenv(name))

@@ -101,11 +101,19 @@ NoUser {
 Odd {
   com.example.Module required;
 };
+KeytabOnly {
+  com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true principal="alice";
+};
+Prompt {
+  com.sun.security.auth.module.Krb5LoginModule required principal="alice";
+};
 `)
 	for _, tt := range []struct{ section, want string }{
 		{"", `JAAS configuration ` + jaas + ` has no section "Client"`},
 		{"NoUser", jaas + `:4: section NoUser: org.apache.zookeeper.server.auth.DigestLoginModule has no username`},
 		{"Odd", jaas + `:7: section Odd has neither`},
+		{"KeytabOnly", jaas + `:10: section KeytabOnly: useKeyTab=true needs keyTab and principal options`},
+		{"Prompt", jaas + `:13: section Prompt: com.sun.security.auth.module.Krb5LoginModule has neither useKeyTab=true nor useTicketCache=true`},
 	} {
 		args := []string{"-Djava.security.auth.login.config=" + jaas}
 		if tt.section != "" {
@@ -136,5 +144,20 @@ func TestDefinesAreTakenOnlyBeforeTheCommand(t *testing.T) {
 	}
 	if want := []string{"-server", "-Dnot=a-define", "-r", "create", "/x", "-Dc=2"}; !slices.Equal(rest, want) {
 		t.Fatalf("rest %q, want %q", rest, want)
+	}
+}
+
+func TestKerberosServerPrincipalsLoseTheirRealmUnlessItIsAnotherOne(t *testing.T) {
+	for _, tt := range []struct{ principal, serverRealm, clientRealm, want, err string }{
+		{"zookeeper/zk1", "", "EXAMPLE.TEST", "zookeeper/zk1", ""},
+		{"zookeeper/zk1@EXAMPLE.TEST", "", "EXAMPLE.TEST", "zookeeper/zk1", ""},
+		{"zookeeper/zk1", "EXAMPLE.TEST", "EXAMPLE.TEST", "zookeeper/zk1", ""},
+		{"zookeeper/zk1@OTHER.TEST", "", "EXAMPLE.TEST", "", "zookeeper/zk1 is in realm OTHER.TEST, not the client's EXAMPLE.TEST"},
+		{"zookeeper/zk1", "OTHER.TEST", "EXAMPLE.TEST", "", "realm OTHER.TEST"},
+	} {
+		got, err := serviceName(tt.principal, tt.serverRealm, tt.clientRealm)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("serviceName(%q, %q, %q) = %q, %v; want %q, %q", tt.principal, tt.serverRealm, tt.clientRealm, got, err, tt.want, tt.err)
+		}
 	}
 }

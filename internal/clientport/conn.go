@@ -2,6 +2,7 @@ package clientport
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,11 +56,16 @@ type outgoing struct {
 // Conn is one client connection.
 type Conn struct {
 	// ID is unique among the listener's connections.
-	ID     int64
-	nc     net.Conn
-	remote netip.AddrPort
-	l      *Listener
-	start  time.Time
+	ID int64
+	// nc is the accepted socket; rw is the stream frames travel on (nc, or
+	// a TLS connection over it), set by open before ready is closed.
+	nc       net.Conn
+	rw       net.Conn
+	ready    chan struct{}
+	tlsState *tls.ConnectionState
+	remote   netip.AddrPort
+	l        *Listener
+	start    time.Time
 
 	mu     sync.Mutex
 	out    []outgoing
@@ -167,6 +173,11 @@ func (c *Conn) Close() {
 // writeLoop owns the socket's writes.
 func (c *Conn) writeLoop() {
 	defer c.nc.Close()
+	select {
+	case <-c.ready:
+	case <-c.done:
+		return
+	}
 	var batch []outgoing
 	for {
 		select {
@@ -224,7 +235,7 @@ var socketWriters = sync.Pool{New: func() any {
 // writeBatch encodes and writes batch and flushes it.
 func (c *Conn) writeBatch(batch []outgoing) (res written, err error) {
 	w := socketWriters.Get().(*socketWriter)
-	w.bw.Reset(c.nc)
+	w.bw.Reset(c.rw)
 	defer func() {
 		w.bw.Reset(nil)
 		if cap(w.enc.Bytes()) > keptBufferSize {
@@ -330,7 +341,10 @@ func (c *Conn) armDeadline(handshake bool) {
 
 // readLoop owns the socket's reads. It returns when the connection closes.
 func (c *Conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, readBufferSize)
+	br, err := c.open()
+	if err != nil {
+		return err
+	}
 	c.armDeadline(true)
 	var first [4]byte
 	if _, err := io.ReadFull(br, first[:]); err != nil {
@@ -338,7 +352,7 @@ func (c *Conn) readLoop() error {
 	}
 	if out, known := c.l.backend.FourLetter(first, br); known {
 		c.nc.SetWriteDeadline(time.Now().Add(c.l.handshakeTimeout))
-		_, err := io.WriteString(c.nc, out)
+		_, err := io.WriteString(c.rw, out)
 		return err
 	}
 	n := int32(binary.BigEndian.Uint32(first[:]))

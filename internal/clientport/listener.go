@@ -2,6 +2,7 @@ package clientport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -43,6 +44,28 @@ type Options struct {
 	// time (ZooKeeper: 10 s).
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
+
+	// TLS, when set, makes the port a TLS port (ZooKeeper's
+	// secureClientPort): every connection starts with a TLS handshake
+	// under this configuration, on its own goroutine, and a connection
+	// whose handshake fails is closed and logged.
+	TLS *tls.Config
+	// PortUnification, with TLS, accepts plaintext clients on the same
+	// port too, told apart by their first byte
+	// (zookeeper.client.portUnification).
+	PortUnification bool
+	// TLSHandshakeTimeout bounds the TLS handshake; 0 means
+	// DefaultTLSHandshakeTimeout.
+	TLSHandshakeTimeout time.Duration
+	// OutstandingHandshakeLimit closes new TLS connections while this many
+	// handshakes are in progress
+	// (zookeeper.netty.server.outstandingHandshake.limit); 0 or less
+	// means no limit.
+	OutstandingHandshakeLimit int
+	// CountNonMTLS counts plaintext-capable connections in
+	// TLSStats.NonMTLSLocal and NonMTLSRemote, as ZooKeeper's Netty
+	// connection factory does (its NIO factory does not).
+	CountNonMTLS bool
 }
 
 // Listener accepts client connections and owns their goroutines.
@@ -57,6 +80,11 @@ type Listener struct {
 	maxQueuedBytes   int64
 	largeThreshold   int
 	largeMax         int64
+	tlsConf          *tls.Config
+	unify            bool
+	tlsTimeout       time.Duration
+	handshakeLimit   int
+	countNonMTLS     bool
 
 	nextID   atomic.Int64
 	received atomic.Int64
@@ -70,6 +98,10 @@ type Listener struct {
 	largeRejected atomic.Int64
 	throttled     atomic.Int64
 	room          roomSignal
+
+	// TLS counters (tls.go).
+	tlsOutstanding, tlsUnsuccessful, tlsExceeded, tlsFailures atomic.Int64
+	nonMTLSLocal, nonMTLSRemote                               atomic.Int64
 
 	mu     sync.Mutex // guards closed, conns and perIP
 	closed bool
@@ -105,7 +137,12 @@ func Listen(addr string, backend Backend, opts Options) (*Listener, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.TLSHandshakeTimeout <= 0 {
+		opts.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
+	}
 	return &Listener{
+		tlsConf: opts.TLS, unify: opts.TLS != nil && opts.PortUnification, tlsTimeout: opts.TLSHandshakeTimeout,
+		handshakeLimit: opts.OutstandingHandshakeLimit, countNonMTLS: opts.CountNonMTLS,
 		ln: ln, backend: backend, log: opts.Logger,
 		maxBuffer: opts.MaxBuffer, maxPerIP: opts.MaxClientCnxns, handshakeTimeout: opts.HandshakeTimeout,
 		maxOutstanding: opts.MaxOutstanding, maxQueuedBytes: opts.MaxQueuedBytes,
@@ -181,7 +218,7 @@ func (l *Listener) start(nc net.Conn) {
 	l.perIP[ip]++
 	c := &Conn{
 		ID: l.nextID.Add(1), nc: nc, remote: remote, l: l, start: time.Now(),
-		signal: make(chan struct{}, 1), done: make(chan struct{}), shut: make(chan struct{}),
+		signal: make(chan struct{}, 1), done: make(chan struct{}), shut: make(chan struct{}), ready: make(chan struct{}),
 	}
 	l.conns[c] = struct{}{}
 	l.wg.Add(2)
@@ -193,7 +230,7 @@ func (l *Listener) start(nc net.Conn) {
 	go func() {
 		defer l.wg.Done()
 		err := c.readLoop()
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errTLSHandshake) {
 			l.log.Info("client connection closed", "peer", remote, "err", err)
 		}
 		c.Close()

@@ -43,6 +43,13 @@ type Config struct {
 	MultiAddressEnabled                    bool // allow a|b addresses in server.N
 	MultiAddressReachabilityCheckEnabled   bool // default true
 	MultiAddressReachabilityCheckTimeoutMs int  // default 1000
+	// SSLQuorum runs election and quorum connections over TLS with the
+	// ssl.quorum.* settings; PortUnification also accepts plaintext ones
+	// on those ports; SSLQuorumReloadCertFiles is accepted (zkd always
+	// picks up renewed certificate files).
+	SSLQuorum                bool
+	PortUnification          bool
+	SSLQuorumReloadCertFiles bool
 
 	Servers []Server          // the server.N lines, sorted by ID
 	Groups  map[int64][]int64 // group.G = member ids, for hierarchical quorums; nil if none
@@ -52,7 +59,7 @@ type Config struct {
 	// for example "className" or "httpPort"; nil if none.
 	MetricsProvider map[string]string
 	// Ignored holds explicit ZooKeeper keys that zkd checks and then does
-	// not act on: the JVM pause monitor, quorum SASL and TLS, the quorum
+	// not act on: the JVM pause monitor, quorum SASL, the quorum
 	// oracle and the election thread pool size; nil if none.
 	Ignored map[string]string
 

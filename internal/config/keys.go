@@ -130,6 +130,9 @@ var explicitKeyList = []explicitKey{
 	boolKey("multiAddress.enabled", func(c *Config) *bool { return &c.MultiAddressEnabled }),
 	boolKey("multiAddress.reachabilityCheckEnabled", func(c *Config) *bool { return &c.MultiAddressReachabilityCheckEnabled }),
 	intKey("multiAddress.reachabilityCheckTimeoutMs", func(c *Config) *int { return &c.MultiAddressReachabilityCheckTimeoutMs }, 0),
+	boolKey("sslQuorum", func(c *Config) *bool { return &c.SSLQuorum }),
+	boolKey("portUnification", func(c *Config) *bool { return &c.PortUnification }),
+	boolKey("sslQuorumReloadCertFiles", func(c *Config) *bool { return &c.SSLQuorumReloadCertFiles }),
 
 	// Accepted, checked and ignored (Config.Ignored).
 	ignoredKey("quorum.cnxn.threads.size", propInt),
@@ -139,9 +142,6 @@ var explicitKeyList = []explicitKey{
 	ignoredKey("quorum.auth.learner.saslLoginContext", propString),
 	ignoredKey("quorum.auth.server.saslLoginContext", propString),
 	ignoredKey("quorum.auth.kerberos.servicePrincipal", propString),
-	ignoredKey("sslQuorum", propBool),
-	ignoredKey("portUnification", propBool),
-	ignoredKey("sslQuorumReloadCertFiles", propBool),
 	ignoredKey("oraclePath", propString),
 	ignoredKey("jvm.pause.monitor", propBool),
 	ignoredKey("jvm.pause.sleep.time.ms", propLong),

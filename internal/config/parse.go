@@ -243,10 +243,10 @@ func (p *parser) finishScalars(c *Config) {
 			}
 		}
 	}
-	for _, k := range []string{"quorum.auth.enableSasl", "sslQuorum", "portUnification"} {
-		if strings.EqualFold(c.Ignored[k], "true") {
-			p.warns = append(p.warns, Warning{File: p.file, Line: at(k), Key: k, Message: "not supported by zkd; ignored"})
-		}
+	if strings.EqualFold(c.Ignored["quorum.auth.enableSasl"], "true") {
+		// Servers that require SASL of their peers would refuse zkd, and
+		// zkd would let in peers they mean to keep out: refuse to start.
+		p.errorAt(p.file, at("quorum.auth.enableSasl"), "quorum.auth.enableSasl", "SASL between servers is not supported by zkd; secure the quorum with sslQuorum=true instead")
 	}
 }
 

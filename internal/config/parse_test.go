@@ -300,6 +300,8 @@ func TestParseErrors(t *testing.T) {
 			`zoo.cfg:2: snapshot.compression.method: not one of "", "gz", "snappy": "lz4"`},
 		{"a sasl requirement without sasl is an error", ok + "quorum.auth.serverRequireSasl=true\n",
 			`zoo.cfg:2: quorum.auth.serverRequireSasl: requires quorum.auth.enableSasl=true`},
+		{"sasl between servers is refused", ok + "quorum.auth.enableSasl=true\n",
+			`zoo.cfg:2: quorum.auth.enableSasl: SASL between servers is not supported by zkd; secure the quorum with sslQuorum=true instead`},
 
 		// server.N grammar (§8.3).
 		{"a server id must be a number", quorum + "server.one=h:1:2\n",
@@ -392,8 +394,7 @@ func TestParseWarnings(t *testing.T) {
 			[]string{`zoo.cfg:2: server.1: only one participant, so the server runs standalone and ignores server.N lines (set standaloneEnabled=false for a one-member ensemble)`}},
 		{"server ids above 255 are pointed out", ok + "initLimit=1\nsyncLimit=1\nserver.256=a:1:2\nserver.2=b:1:2\n",
 			[]string{`zoo.cfg:4: server.256: server ids above 255 do not fit the top byte of session ids`}},
-		{"unsupported quorum TLS is pointed out", ok + "sslQuorum=true\n",
-			[]string{`zoo.cfg:2: sslQuorum: not supported by zkd; ignored`}},
+		{"quorum TLS is accepted silently", ok + "sslQuorum=true\nportUnification=true\nsslQuorumReloadCertFiles=true\n", nil},
 		{"JVM and metrics keys are accepted silently", ok + "jvm.pause.warn-threshold.ms=100\nmetricsProvider.httpHost=0.0.0.0\n", nil},
 	}
 	for _, tt := range tests {

@@ -124,6 +124,10 @@ var knownProps = map[string]propSpec{
 	"SASLAuthenticationProvider.superPassword": {kind: propString},
 	"serverCnxnFactory":                        {kind: propString},
 
+	// TLS on the client port (tls.go); the ssl.* keys are tlsconf's.
+	"client.portUnification":                  {kind: propBool},
+	"netty.server.outstandingHandshake.limit": {kind: propInt, min: anyInt},
+
 	// zkd only: the secret shared by an ensemble's servers that keys
 	// session passwords (Config.SessionSecretFile).
 	"zkd.sessionSecretFile": {kind: propString},

@@ -78,6 +78,9 @@ func (c *Config) AuthSchemes() []string {
 			schemes = append(schemes, s)
 		}
 	}
+	if c.X509ProviderEnabled() && !slices.Contains(schemes, "x509") {
+		schemes = append(schemes, "x509") // a secure client port registers it
+	}
 	return schemes
 }
 

@@ -72,6 +72,9 @@ type CnxConfig struct {
 	// DefaultHandshakeTimeout. ZooKeeper uses quorumCnxnTimeoutMs, or
 	// syncLimit × tickTime when that is unset (spec §5.10).
 	HandshakeTimeout time.Duration
+	// TLS, when set, runs every election connection over TLS
+	// (sslQuorum); the handshake shares HandshakeTimeout.
+	TLS *QuorumTLS
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }
@@ -387,6 +390,20 @@ func (m *CnxManager) track(conn net.Conn) bool {
 	return true
 }
 
+// retrack replaces a tracked socket by the connection wrapping it (TLS).
+// It reports false, having closed both, when the manager has closed.
+func (m *CnxManager) retrack(old, conn net.Conn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.conns, old)
+	if m.closed {
+		conn.Close()
+		return false
+	}
+	m.conns[conn] = struct{}{}
+	return true
+}
+
 // drop closes a socket and forgets it.
 func (m *CnxManager) drop(conn net.Conn) {
 	conn.Close()
@@ -421,6 +438,14 @@ func (m *CnxManager) dial(sid int64, addr string) {
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
+	}
+	raw := conn
+	if conn, err = m.cfg.TLS.secureDial(m.ctx, raw, addr, m.cfg.HandshakeTimeout); err != nil {
+		raw.Close()
+		if m.ctx.Err() == nil {
+			m.log.Warn("cannot secure election connection", "peer", sid, "addr", addr, "err", err)
+		}
+		return
 	}
 	if !m.track(conn) {
 		conn.Close()
@@ -491,6 +516,18 @@ func (m *CnxManager) acceptLoop(ln net.Listener) {
 func (m *CnxManager) handleConn(conn net.Conn) {
 	defer m.wg.Done()
 	remote := conn.RemoteAddr().String()
+	if m.cfg.TLS != nil {
+		secured, _, err := m.cfg.TLS.secureAccept(m.ctx, conn, m.cfg.HandshakeTimeout)
+		if err != nil {
+			m.log.Warn("dropping election connection that failed TLS", "remote", remote, "err", err)
+			m.drop(conn)
+			return
+		}
+		if !m.retrack(conn, secured) {
+			return
+		}
+		conn = secured
+	}
 	_ = conn.SetReadDeadline(time.Now().Add(m.cfg.HandshakeTimeout))
 	r := bufio.NewReader(conn)
 	sid, addr, err := readInitialMessage(r)

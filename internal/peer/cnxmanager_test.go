@@ -65,7 +65,21 @@ func startCnxManager(t *testing.T, sid int64, listen string, peers map[int64]str
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
-	m := NewCnxManager(CnxConfig{MyID: sid, ListenAddr: listen, Peers: peers, ConnectTimeout: 2 * time.Second, HandshakeTimeout: 2 * time.Second})
+	return startCnxManagerWith(t, CnxConfig{MyID: sid, ListenAddr: listen, Peers: peers})
+}
+
+// startCnxManagerWith starts a manager with cfg (2 s connect and handshake
+// timeouts unless set) and closes it when the test ends.
+func startCnxManagerWith(t *testing.T, cfg CnxConfig) *CnxManager {
+	t.Helper()
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 2 * time.Second
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = 2 * time.Second
+	}
+	sid := cfg.MyID
+	m := NewCnxManager(cfg)
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

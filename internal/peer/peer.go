@@ -87,6 +87,9 @@ type Config struct {
 	// durable batch with the fsync's duration and the batch's size (for
 	// metrics).
 	Synced func(took time.Duration, txns int)
+	// TLS, when set, runs the election and quorum connections over TLS
+	// (sslQuorum=true).
+	TLS    *QuorumTLS
 	Logger *slog.Logger
 }
 
@@ -193,7 +196,7 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	}
 	tick := time.Duration(zc.TickTime) * time.Millisecond
 	p.cnx = NewCnxManager(CnxConfig{MyID: zc.MyID, ListenAddr: me.ElectionAddr, ListenOnAllIPs: zc.QuorumListenOnAllIPs,
-		Peers: peers, ConnectTimeout: zc.CnxTimeout(), HandshakeTimeout: tick * time.Duration(max(zc.SyncLimit, 1)), Logger: p.log})
+		Peers: peers, ConnectTimeout: zc.CnxTimeout(), HandshakeTimeout: tick * time.Duration(max(zc.SyncLimit, 1)), TLS: cfg.TLS, Logger: p.log})
 	p.election = fle.New(fle.Config{ID: zc.MyID, Voters: p.voters, Observer: p.observer, ConfigText: configText(zc)})
 	p.writer = newLogWriter(cfg.Log, cfg.FS, cfg.LogDir, cfg.SnapDir, cfg.LogOptions, zc.SnapCount(), zc.FsyncWarningThreshold(), p.log)
 	p.writer.persisted = func(z jute.Zxid) { p.inbox.push(event{kind: evPersisted, zxid: z}) }
@@ -579,6 +582,12 @@ func (p *Peer) follow(leader int64, state jute.PeerState) {
 				}
 			}
 		}
+		if err == nil {
+			raw := conn
+			if conn, err = p.cfg.TLS.secureDial(ctx, raw, srv.QuorumAddr, max(time.Until(deadline), time.Second)); err != nil {
+				raw.Close()
+			}
+		}
 		if err != nil {
 			p.inbox.push(event{kind: evLeaderLink, err: fmt.Errorf("connect to leader %d at %s: %w", leader, srv.QuorumAddr, err), gen: gen})
 			return
@@ -680,7 +689,22 @@ func (p *Peer) acceptLoop(ctx context.Context) {
 			p.log.Warn("quorum port accept failed", "err", err)
 			continue
 		}
-		p.inbox.push(event{kind: evAccepted, link: newQuorumLink(conn, 0, 0)})
+		if p.cfg.TLS == nil {
+			p.inbox.push(event{kind: evAccepted, link: newQuorumLink(conn, 0, 0)})
+			continue
+		}
+		// The handshake runs beside the accept loop so that a peer that
+		// never finishes it holds up no other.
+		timeout := p.tickDuration() * time.Duration(max(p.zc.InitLimit, 1))
+		p.wg.Go(func() {
+			secured, _, err := p.cfg.TLS.secureAccept(ctx, conn, timeout)
+			if err != nil {
+				p.log.Warn("dropping quorum connection that failed TLS", "remote", conn.RemoteAddr().String(), "err", err)
+				conn.Close()
+				return
+			}
+			p.inbox.push(event{kind: evAccepted, link: newQuorumLink(secured, 0, 0)})
+		})
 	}
 }
 

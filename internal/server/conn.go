@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/zkd/zkd/internal/acl"
 	"github.com/zkd/zkd/internal/clientport"
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/prep"
@@ -77,7 +76,7 @@ type pending struct {
 
 func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at time.Time) {
 	cs := &connState{c: c, watcher: watch.WatcherID(c.ID), readOnlyByte: req.HasReadOnly}
-	cs.ids = []jute.Id{acl.IPIdentity(c.Remote().Addr())}
+	cs.ids = s.connIdentities(c)
 	cs.stats.reset()
 	s.conns[c] = cs
 	s.byWatcher[cs.watcher] = cs
@@ -334,6 +333,9 @@ func (s *Server) enqueue(cs *connState, p *pending) {
 func (s *Server) auth(cs *connState, p *pending) {
 	pkt := p.req.Body.(*jute.AuthPacket)
 	ids, ok := s.aclConf.Authenticate(pkt.Scheme, pkt.Auth, cs.c.Remote().Addr())
+	if pkt.Scheme == "x509" {
+		ids, ok = s.x509Identities(cs.c) // the certificate, not the packet, as in ZooKeeper
+	}
 	if !ok {
 		s.stats.authFailed++
 		p.immediate = jute.ErrAuthFailed

@@ -269,7 +269,7 @@ func (s *Server) read(cs *connState, p *pending) (jute.Encodable, jute.Code) {
 	case jute.OpSync:
 		return &jute.PathResponse{Path: p.req.Body.(*jute.PathRequest).Path}, jute.OK
 	case jute.OpWhoAmI:
-		return &jute.WhoAmIResponse{Infos: acl.WhoAmI(ids)}, jute.OK
+		return &jute.WhoAmIResponse{Infos: s.aclConf.WhoAmI(ids)}, jute.OK
 	case jute.OpAddWatch:
 		r := p.req.Body.(*jute.AddWatchRequest)
 		switch r.Mode {

@@ -3,12 +3,10 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +41,9 @@ type Options struct {
 	// Committer replaces the commit step (tests); nil selects the
 	// transaction log, or memory with InMemory.
 	Committer Committer
+	// SecureAddr, when set, is the address of a TLS client port in place
+	// of secureClientPort's (tests: "127.0.0.1:0").
+	SecureAddr string
 }
 
 // Server is a standalone zkd server.
@@ -50,8 +51,10 @@ type Server struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	committer Committer
-	listener  *clientport.Listener
-	started   time.Time
+	listener  *clientPorts
+	// secureAddr overrides secureClientPort's address (Options.SecureAddr).
+	secureAddr string
+	started    time.Time
 
 	inbox *queue[event]
 	// peer drives the ensemble; nil for a standalone server.
@@ -165,27 +168,28 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(),
+	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(), X509: cfg.X509ProviderEnabled() || opts.SecureAddr != "",
 		SASL: cfg.SASLProviderEnabled(), LetAnySaslUserDoX: cfg.LetAnySaslUserDoX()}
 	saslConf, err := newSASLSettings(cfg, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		log:       opts.Logger,
-		committer: opts.Committer,
-		inbox:     newQueue[event](),
-		watches:   watch.New(),
-		conns:     make(map[*clientport.Conn]*connState),
-		byWatcher: make(map[watch.WatcherID]*connState),
-		lastWrite: make(map[jute.SessionID]*pending),
-		owners:    make(map[jute.SessionID]*connState),
-		zkMetrics: new(coreMetrics),
-		whitelist: cfg.FourLetterWhitelist(),
-		throttle:  cfg.Throttling(),
-		aclConf:   aclConf,
-		saslConf:  saslConf,
+		cfg:        cfg,
+		log:        opts.Logger,
+		secureAddr: opts.SecureAddr,
+		committer:  opts.Committer,
+		inbox:      newQueue[event](),
+		watches:    watch.New(),
+		conns:      make(map[*clientport.Conn]*connState),
+		byWatcher:  make(map[watch.WatcherID]*connState),
+		lastWrite:  make(map[jute.SessionID]*pending),
+		owners:     make(map[jute.SessionID]*connState),
+		zkMetrics:  new(coreMetrics),
+		whitelist:  cfg.FourLetterWhitelist(),
+		throttle:   cfg.Throttling(),
+		aclConf:    aclConf,
+		saslConf:   saslConf,
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
 		revalidating:       make(map[jute.SessionID][]*pending),
@@ -228,8 +232,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			}
 			l.SetLastZxid(r.lastZxid)
 			if ensemble {
+				var secure *peer.QuorumTLS
+				if secure, err = quorumTLS(cfg, s.log); err != nil {
+					l.Close()
+					return nil, err
+				}
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err
@@ -264,8 +273,7 @@ func (s *Server) rolled() { s.inbox.push(event{kind: evSnapshot}) }
 
 // Start listens on the client port and starts the pipeline.
 func (s *Server) Start(ctx context.Context) error {
-	addr := net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
-	ln, err := clientport.Listen(addr, s, clientport.Options{
+	ln, err := s.listenClientPorts(clientport.Options{
 		MaxBuffer:             s.cfg.JuteMaxBuffer(),
 		MaxClientCnxns:        s.cfg.MaxClientCnxns,
 		MaxOutstanding:        int64(s.throttle.GlobalOutstandingLimit),
@@ -274,7 +282,7 @@ func (s *Server) Start(ctx context.Context) error {
 		Logger:                s.log,
 	})
 	if err != nil {
-		return fmt.Errorf("listen on client port %s: %w", addr, err)
+		return err
 	}
 	s.listener = ln
 	s.started = time.Now()
@@ -334,8 +342,18 @@ func (s *Server) serverID() int64 {
 	return 1 // ZooKeeper's standalone server id for session ids (§2.4)
 }
 
-// Addr returns the client port's address once started.
+// Addr returns the client port's address once started (the secure
+// client port's when it is the only one).
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// SecureAddr returns the secure client port's address once started, or
+// nil when there is none.
+func (s *Server) SecureAddr() net.Addr {
+	if s.listener.secure == nil {
+		return nil
+	}
+	return s.listener.secure.Addr()
+}
 
 // Close stops the server: the client port, the pipeline and the committer.
 func (s *Server) Close() error {

@@ -106,7 +106,7 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 		Latency:              admin.Latency{Min: s.stats.latency.min, Max: s.stats.latency.max, Avg: s.stats.latency.avg(), Count: s.stats.latency.count},
 		AliveConnections:     len(s.listener.Connections()),
 		GlobalSessions:       s.sessions.Len(),
-		AuthFailed:           s.stats.authFailed,
+		AuthFailed:           s.stats.authFailed + s.listener.HandshakeFailures(),
 		LastResponseSize:     -1, MinResponseSize: -1, MaxResponseSize: -1,
 		Uptime:    time.Since(s.started),
 		Counters:  make(map[string]int64),
@@ -121,6 +121,7 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 	s.fillQuotaMetrics(&snap)
 	snap.Counters["bytes_received_count"] += s.fourLetterBytes.Load()
 	snap.Counters["large_requests_rejected"] = s.listener.LargeRequestsRejected()
+	s.fillTLSStats(&snap)
 	snap.ConnectionDropProbability = s.connThrottle.drop
 	snap.Summaries["snapshottime"] = s.snapshotMS.get(now)
 	if lc, ok := s.committer.(*LogCommitter); ok {
@@ -129,7 +130,7 @@ func (s *Server) snapshot(d admin.Detail) admin.Snapshot {
 	if d&admin.WithConnections != 0 {
 		for _, c := range s.listener.Connections() {
 			ci := admin.ConnInfo{
-				Remote: c.Remote().String(), InterestOps: 1,
+				Remote: c.Remote().String(), InterestOps: 1, Secure: c.OnSecurePort(),
 				Received: c.Received.Load(), Sent: c.Sent.Load(), Established: c.Established(), LastOp: "NA",
 			}
 			if cs := s.conns[c]; cs != nil && cs.session != 0 {

@@ -186,6 +186,13 @@ func ZkCliWith(ctx context.Context, opts ZkCliOptions, addr string, args ...stri
 	return stdout, CleanZkCliStderr(stderr), err
 }
 
+// ZkCliNettyClasspath is a JVM flag for ZkCliOptions.JVMFlags that gives
+// zkCli.sh the Netty jars its TLS client socket
+// (zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty)
+// loads and Debian's zkCli.sh classpath lacks (codec, resolver); java
+// takes the last -cp it is given.
+const ZkCliNettyClasspath = "-cp /etc/zookeeper/conf:" + ZooKeeperJar + ":" + nettyCodecJar + ":/usr/share/java/netty-resolver.jar"
+
 // zkCliJVMFlags trim JVM start-up work a one-shot client does not need;
 // -XX:-UsePerfData also stops the JVM from warning, on stdout, when the
 // hsperfdata file of a reused PID is locked by another JVM.

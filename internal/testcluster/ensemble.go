@@ -52,6 +52,9 @@ type EnsembleOptions struct {
 	InitLimit, SyncLimit int
 	// ExtraConfig lines are appended to every member's zoo.cfg.
 	ExtraConfig []string
+	// MemberConfig, when set, returns lines appended to member id's
+	// zoo.cfg after ExtraConfig, such as the member's own key store.
+	MemberConfig func(id int) []string
 	// JVMFlags are passed to java, before the main class, for Apache
 	// members.
 	JVMFlags []string
@@ -430,7 +433,11 @@ func (e *Ensemble) configExtra(self *Member) []string {
 		}
 		lines = append(lines, serverLine(m.ID, q, el, m.Observer, m.Addr))
 	}
-	return append(lines, e.opts.ExtraConfig...)
+	lines = append(lines, e.opts.ExtraConfig...)
+	if e.opts.MemberConfig != nil {
+		lines = append(lines, e.opts.MemberConfig(self.ID)...)
+	}
+	return lines
 }
 
 // serverLine formats one server.N line from "host:port" addresses.

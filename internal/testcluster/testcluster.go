@@ -50,9 +50,11 @@ const (
 	// slf4j falls back to a no-op logger and the server says nothing.
 	slf4jLog4jJar = "/usr/share/java/slf4j-log4j12.jar"
 	log4jJar      = "/usr/share/java/log4j-1.2.jar"
-
-	// nettyCodecJar holds Netty's codecs, which Apache ZooKeeper's Netty
-	// connection factory (the one TLS needs) loads.
+	// nettyCodecJar holds the Netty classes ZooKeeper's TLS code needs
+	// (its SslHandler and port-unification detection extend
+	// ByteToMessageDecoder) but which Debian's zookeeper.jar manifest
+	// leaves off its Class-Path: without it a Debian ZooKeeper cannot
+	// serve TLS on the client port nor accept TLS quorum connections.
 	nettyCodecJar = "/usr/share/java/netty-codec.jar"
 )
 
