@@ -88,6 +88,7 @@ func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error
 		SuperPassword:            superPassword,
 		RemoveHostFromPrincipal:  cfg.Props["zookeeper.kerberos.removeHostFromPrincipal"] == "true",
 		RemoveRealmFromPrincipal: cfg.Props["zookeeper.kerberos.removeRealmFromPrincipal"] == "true",
+		AuthToLocal:              cfg.Props["zookeeper.security.auth_to_local"],
 		Krb5Conf:                 cfg.Props["java.security.krb5.conf"],
 		Log:                      log,
 	}
