@@ -1,7 +1,6 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -35,8 +34,9 @@ type Kerberos struct {
 	ServiceName     string // default "zookeeper"
 	NoCanonicalize  bool
 	// ServerRealm is the server principal's realm when ServerPrincipal
-	// has none (zookeeper.server.realm); it must be the client's: there is
-	// no cross-realm authentication.
+	// has none (zookeeper.server.realm). A server principal in another
+	// realm than the client's fails: there is no cross-realm
+	// authentication.
 	ServerRealm string
 }
 
@@ -60,35 +60,16 @@ func GSSAPI(k Kerberos) (func(host string) (SASLMechanism, error), error) {
 	if _, err := sasl.NewGSSAPIClient(cfg, "zookeeper/check"); err != nil {
 		return nil, fmt.Errorf("zookeeper: Kerberos: %w", err)
 	}
-	clientRealm := conf.LibDefaults.DefaultRealm
-	if _, r, ok := strings.Cut(k.Principal, "@"); ok {
-		clientRealm = r
-	}
 	server := sasl.ServerPrincipalOptions{Principal: k.ServerPrincipal, Username: k.ServiceName, NoCanonicalize: k.NoCanonicalize}
 	return func(host string) (SASLMechanism, error) {
 		var ip net.IP
 		if addrs, err := net.LookupIP(host); err == nil && len(addrs) > 0 {
 			ip = addrs[0]
 		}
-		service, err := serviceName(sasl.ServerPrincipal(host, ip, server), k.ServerRealm, clientRealm)
-		if err != nil {
-			return nil, err
+		principal := sasl.ServerPrincipal(host, ip, server)
+		if k.ServerRealm != "" && !strings.Contains(principal, "@") {
+			principal += "@" + k.ServerRealm
 		}
-		return sasl.NewGSSAPIClient(cfg, service)
+		return sasl.NewGSSAPIClient(cfg, principal)
 	}, nil
-}
-
-// serviceName returns the server principal without its realm, as the
-// GSSAPI client takes it (it asks the client's realm's KDC, and would take
-// "@REALM" for part of the host). A principal in another realm than the
-// client's is an error.
-func serviceName(principal, serverRealm, clientRealm string) (string, error) {
-	name, r, ok := strings.Cut(principal, "@")
-	if !ok {
-		r = serverRealm
-	}
-	if r != "" && clientRealm != "" && r != clientRealm {
-		return "", errors.New("server principal " + name + " is in realm " + r + ", not the client's " + clientRealm + ": cross-realm Kerberos is not supported")
-	}
-	return name, nil
 }
