@@ -54,34 +54,45 @@ func digestServers(t *testing.T) []securedServer {
 // TestDigestMD5AgainstApacheZooKeeperAndZkd authenticates with DIGEST-MD5
 // to a real Apache ZooKeeper 3.8 and to zkd: the right password makes the
 // connection sasl:bob (and the Client reports SaslAuthenticated after
-// Connected); a wrong one makes Connect fail with the server's AUTHFAILED.
+// Connected), again after a reconnection; a wrong one makes Connect fail
+// with the server's AUTHFAILED.
 func TestDigestMD5AgainstApacheZooKeeperAndZkd(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	for _, srv := range digestServers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			c, err := client.Connect(ctx, []string{srv.addr}, client.WithSASL(client.DigestMD5("bob", "secret")))
+			var d recordingDialer
+			c, err := client.Connect(ctx, []string{srv.addr}, client.WithSASL(client.DigestMD5("bob", "secret")),
+				client.WithDialer(d.dial), client.WithBackoff(time.Millisecond, 10*time.Millisecond))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, srv.logTail())
 			}
 			defer c.Close(ctx)
-			for _, want := range []client.State{client.StateConnected, client.StateSaslAuthenticated} {
-				select {
-				case ev := <-c.Events():
-					if ev.State != want {
-						t.Fatalf("state event %v, want %v", ev.State, want)
+			expect := func(states ...client.State) {
+				t.Helper()
+				for _, want := range states {
+					select {
+					case ev := <-c.Events():
+						if ev.State != want {
+							t.Fatalf("state event %v, want %v", ev.State, want)
+						}
+					case <-ctx.Done():
+						t.Fatalf("no %v event", want)
 					}
-				case <-ctx.Done():
-					t.Fatalf("no %v event", want)
 				}
 			}
-			ids, err := c.WhoAmI(ctx)
-			if err != nil {
-				t.Fatal(err)
+			expect(client.StateConnected, client.StateSaslAuthenticated)
+			bob := client.ClientInfo{Scheme: "sasl", User: "bob"}
+			if ids, err := c.WhoAmI(ctx); err != nil || !slices.Contains(ids, bob) {
+				t.Fatalf("whoami %v %v, want sasl:bob among them", ids, err)
 			}
-			if !slices.Contains(ids, client.ClientInfo{Scheme: "sasl", User: "bob"}) {
-				t.Fatalf("whoami %v, want sasl:bob among them", ids)
+			// The identity belongs to the connection: a new one
+			// authenticates again.
+			d.cutLast()
+			expect(client.StateDisconnected, client.StateConnected, client.StateSaslAuthenticated)
+			if ids, err := c.WhoAmI(ctx); err != nil || !slices.Contains(ids, bob) {
+				t.Fatalf("whoami after the reconnect %v %v, want sasl:bob among them", ids, err)
 			}
 
 			_, err = client.Connect(ctx, []string{srv.addr}, client.WithSASL(client.DigestMD5("bob", "wrong")))
