@@ -19,7 +19,7 @@ import (
 // refused before any ticket is asked for.
 func TestKerberosGoClientGSSAPIOption(t *testing.T) {
 	k := startKerberos(t)
-	servers := k.startServers(t)
+	servers := k.startServers(t, "")
 	ccache := filepath.Join(k.dir, "alice-go.ccache")
 	k.kdc.Kinit(t, alice, k.keytab("alice"), ccache)
 	k.kdc.AddPrincipalPassword(t, "carol", "carol-pw")

@@ -22,7 +22,7 @@ import (
 func TestZkdCliKerberosLikeZkCli(t *testing.T) {
 	k := startKerberos(t)
 	bin := testcluster.ZkdBinary(t)
-	servers := k.startServers(t)
+	servers := k.startServers(t, "")
 	ccache := filepath.Join(k.dir, "alice.ccache")
 	k.kdc.Kinit(t, "alice@"+kerberosRealm, k.keytab("alice"), ccache)
 	cacheJAAS := writeTestFile(t, k.dir, "cache.jaas", `Client {
