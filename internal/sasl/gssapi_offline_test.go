@@ -1,10 +1,12 @@
 package sasl
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,5 +176,31 @@ func TestAKeytabThatNoLongerParsesKeepsTheOldKeys(t *testing.T) {
 			t.Fatalf("with the keytab broken on disk: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestOneAcceptorServesExchangesConcurrently(t *testing.T) {
+	r := newOfflineRealm(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		c, tok := r.token(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), i%2 == 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := r.acceptor.NewServer()
+			if err := gssExchange(t, tokenClient{c, tok}, s); err != nil {
+				errs <- err
+				return
+			}
+			if s.AuthorizationID() != "alice@"+offlineRealmName {
+				errs <- fmt.Errorf("identity %q", s.AuthorizationID())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
