@@ -1,6 +1,8 @@
 package sasl
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -202,5 +204,24 @@ func TestOneAcceptorServesExchangesConcurrently(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// The offer has the shape of the one Apache ZooKeeper 3.8 (Java 17) sent
+// zkCli.sh in a captured exchange: 05 04 01 ff 00 0c 00 00, the client's
+// initial sequence number, payload 01 01 00 00 (no security layer,
+// 65536), 12 checksum bytes: 32 bytes under aes256-cts-hmac-sha1-96.
+func TestTheSecurityLayerOfferIsShapedAsJavasServerSendsIt(t *testing.T) {
+	r := newOfflineRealm(t)
+	c, tok := r.token(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), false)
+	offer, done, err := r.acceptor.NewServer().Next(tok)
+	if err != nil || done {
+		t.Fatalf("Next: done %v, %v", done, err)
+	}
+	want := append([]byte{0x05, 0x04, 0x01, 0xff, 0x00, 0x0c, 0x00, 0x00}, make([]byte, 8)...)
+	binary.BigEndian.PutUint64(want[8:], c.initiatorSeq)
+	want = append(want, 0x01, 0x01, 0x00, 0x00)
+	if len(offer) != 32 || !bytes.Equal(offer[:20], want) {
+		t.Fatalf("offer % x, want % x followed by 12 checksum bytes", offer, want)
 	}
 }
