@@ -12,6 +12,7 @@ import (
 
 	"github.com/zkd/zkd/client"
 	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/tlsconf"
 )
 
 // The client properties zkd cli acts on: ZooKeeper's names
@@ -124,7 +125,7 @@ func gatherClientProps(getenv func(string) string, defines map[string]string, fi
 
 // isClientKey reports whether zkd cli acts on key.
 func isClientKey(key string) bool {
-	return slices.Contains(clientKeys, key) || strings.HasPrefix(key, propSSLPrefix) && unsupportedKeys[key] == ""
+	return slices.Contains(clientKeys, key) || tlsconf.Known(tlsconf.ClientPrefix, key) && unsupportedKeys[key] == ""
 }
 
 // checkClientKey says why key is not a client property zkd cli takes.
@@ -135,7 +136,7 @@ func checkClientKey(key string) error {
 	if isClientKey(key) {
 		return nil
 	}
-	return fmt.Errorf("unknown client property (zkd cli knows %s and %s*)", strings.Join(clientKeys, ", "), propSSLPrefix)
+	return fmt.Errorf("unknown client property (zkd cli knows %s and ZooKeeper's %s* TLS properties)", strings.Join(clientKeys, ", "), propSSLPrefix)
 }
 
 // boolProp reads a true/false property (in any case, as Java's

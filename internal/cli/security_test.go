@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"crypto/x509/pkix"
 	"flag"
 	"maps"
 	"os"
@@ -8,6 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/server"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // writeFile writes a test file and returns its path.
@@ -56,6 +62,8 @@ func TestBadClientPropertiesAreErrorsNamingTheKeyAndWhereItWasSet(t *testing.T) 
 	}{
 		{"an unknown key in the file", "zookeeper.client.secur=true\n", nil,
 			[]string{":1: zookeeper.client.secur: unknown client property"}},
+		{"a misspelt TLS key", "zookeeper.client.secure=true\nzookeeper.ssl.keyStore.locaton=/a.pem\n", nil,
+			[]string{":2: zookeeper.ssl.keyStore.locaton: unknown client property"}},
 		{"an unsupported key", "# c\nzookeeper.request.timeout=5000\n", nil,
 			[]string{":2: zookeeper.request.timeout: not supported"}},
 		{"a -D argument with an unknown key", "", []string{"-Dzookeeper.sasl.clinet=false"},
@@ -147,17 +155,70 @@ func TestDefinesAreTakenOnlyBeforeTheCommand(t *testing.T) {
 	}
 }
 
-func TestKerberosServerPrincipalsLoseTheirRealmUnlessItIsAnotherOne(t *testing.T) {
-	for _, tt := range []struct{ principal, serverRealm, clientRealm, want, err string }{
-		{"zookeeper/zk1", "", "EXAMPLE.TEST", "zookeeper/zk1", ""},
-		{"zookeeper/zk1@EXAMPLE.TEST", "", "EXAMPLE.TEST", "zookeeper/zk1", ""},
-		{"zookeeper/zk1", "EXAMPLE.TEST", "EXAMPLE.TEST", "zookeeper/zk1", ""},
-		{"zookeeper/zk1@OTHER.TEST", "", "EXAMPLE.TEST", "", "zookeeper/zk1 is in realm OTHER.TEST, not the client's EXAMPLE.TEST"},
-		{"zookeeper/zk1", "OTHER.TEST", "EXAMPLE.TEST", "", "realm OTHER.TEST"},
+// startSecuredServer runs an in-memory zkd with a TLS port (certificates
+// of ca required) and DIGEST-MD5 users from jaas; it returns the plain and
+// the secure address.
+func startSecuredServer(t *testing.T, tl *testcluster.ApacheTLS, jaas string) (plain, secure string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.DataDir = t.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	cfg.Props["zookeeper.admin.enableServer"] = "false"
+	cfg.Props["zookeeper.serverCnxnFactory"] = config.NettyFactoryClass
+	cfg.Props["zookeeper.ssl.keyStore.location"] = tl.KeyStore
+	cfg.Props["zookeeper.ssl.trustStore.location"] = tl.TrustStore
+	cfg.Props[config.JAASConfigKey] = jaas
+	cfg.Props["zookeeper.authProvider.1"] = config.SASLProviderClass
+	s, err := server.New(cfg, server.Options{InMemory: true, SecureAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String(), s.SecureAddr().String()
+}
+
+func TestClientPropertiesGiveTLSAndDigestMD5(t *testing.T) {
+	tl := testcluster.NewApacheTLS(t)
+	plain, secure := startSecuredServer(t, tl, writeFile(t, "server.jaas", `Server {
+  org.apache.zookeeper.server.auth.DigestLoginModule required user_bob="secret";
+};
+`))
+	dir := t.TempDir()
+	app := tl.CA.Issue(t, testcluster.CertOptions{Subject: pkix.Name{CommonName: "app", Organization: []string{"zkd tests"}}})
+	props := writeFile(t, "client.properties", "zookeeper.client.secure=true\n"+
+		"zookeeper.ssl.keyStore.location="+app.WritePEM(t, filepath.Join(dir, "app.pem"))+"\n"+
+		"zookeeper.ssl.trustStore.location="+tl.TrustStore+"\n")
+	jaas := "-Djava.security.auth.login.config=" + writeFile(t, "client.jaas", `Client {
+  org.apache.zookeeper.server.auth.DigestLoginModule required username="bob" password="secret";
+};
+`)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want []string // whoami's identity lines, in any order
+	}{
+		{"TLS", []string{"-client-configuration", props, "-server", secure}, []string{"ip: 127.0.0.1", "x509: CN=app,O=zkd tests"}},
+		{"DIGEST-MD5", []string{jaas, "-server", plain}, []string{"ip: 127.0.0.1", "sasl: bob"}},
+		{"TLS and DIGEST-MD5", []string{"-server", secure, jaas, "-client-configuration", props}, []string{"ip: 127.0.0.1", "sasl: bob", "x509: CN=app,O=zkd tests"}},
 	} {
-		got, err := serviceName(tt.principal, tt.serverRealm, tt.clientRealm)
-		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("serviceName(%q, %q, %q) = %q, %v; want %q, %q", tt.principal, tt.serverRealm, tt.clientRealm, got, err, tt.want, tt.err)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := run(t, "", false, append(tt.args, "whoami")...)
+			lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+			if code != exitOK || len(lines) == 0 || lines[0] != "Auth scheme: User" {
+				t.Fatalf("exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+			}
+			if got := slices.Sorted(slices.Values(lines[1:])); !slices.Equal(got, tt.want) {
+				t.Fatalf("identities %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Without the client certificate the TLS port refuses the handshake.
+	noCert := writeFile(t, "nocert.properties", "zookeeper.client.secure=true\nzookeeper.ssl.trustStore.location="+tl.TrustStore+"\n")
+	if _, stderr, code := run(t, "", false, "-client-configuration", noCert, "-server", secure, "whoami"); code != exitFailed || !strings.Contains(stderr, "TLS handshake") {
+		t.Fatalf("without a client certificate: exit %d, stderr %q", code, stderr)
 	}
 }

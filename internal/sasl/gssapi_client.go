@@ -53,7 +53,8 @@ type GSSAPIClientConfig struct {
 
 // NewGSSAPIClient returns the client side of one SASL GSSAPI exchange with
 // the server whose principal is service (for example
-// "zookeeper/localhost", see ServerPrincipal). Start contacts the KDC.
+// "zookeeper/localhost", see ServerPrincipal; a realm, if named, must be
+// the client's). Start contacts the KDC.
 func NewGSSAPIClient(cfg GSSAPIClientConfig, service string) (Client, error) {
 	if cfg.Krb5Conf == nil {
 		return nil, errors.New("GSSAPI client: no krb5.conf")
@@ -70,14 +71,16 @@ func NewGSSAPIClient(cfg GSSAPIClientConfig, service string) (Client, error) {
 	if service == "" {
 		return nil, errors.New("GSSAPI client: no server principal")
 	}
-	return &gssapiClient{cfg: cfg, service: service}, nil
+	name, realm, _ := strings.Cut(service, "@")
+	return &gssapiClient{cfg: cfg, service: name, serviceRealm: realm}, nil
 }
 
 // gssapiClient is one SASL GSSAPI exchange on the initiator side.
 type gssapiClient struct {
-	cfg     GSSAPIClientConfig
-	service string
-	stage   int // 0: before Start; 1: sent AP-REQ; 2: (mutual) got AP-REP; 3: done
+	cfg          GSSAPIClientConfig
+	service      string // "zookeeper/host", without the realm
+	serviceRealm string // the realm the principal named, or ""
+	stage        int    // 0: before Start; 1: sent AP-REQ; 2: (mutual) got AP-REP; 3: done
 
 	sessionKey   types.EncryptionKey
 	key          types.EncryptionKey // protects wrap tokens
@@ -147,13 +150,23 @@ func (c *gssapiClient) Start() ([]byte, error) {
 		return nil, err
 	}
 	defer cl.Destroy()
+	if c.serviceRealm != "" && c.serviceRealm != cl.Credentials.Domain() {
+		return nil, fmt.Errorf("GSSAPI client: server principal %s@%s is in another realm than %s@%s; cross-realm tickets are not supported",
+			c.service, c.serviceRealm, cl.Credentials.UserName(), cl.Credentials.Domain())
+	}
 	tkt, key, err := cl.GetServiceTicket(c.service)
 	if err != nil {
 		return nil, fmt.Errorf("GSSAPI client: service ticket for %s as %s@%s: %w", c.service, cl.Credentials.UserName(), cl.Credentials.Domain(), err)
 	}
+	return c.apReq(tkt, key, cl.Credentials.CName(), cl.Credentials.Domain())
+}
+
+// apReq builds the framed AP-REQ for a service ticket and its session key,
+// as client cname@crealm, and readies the exchange for the server's answer.
+func (c *gssapiClient) apReq(tkt messages.Ticket, key types.EncryptionKey, cname types.PrincipalName, crealm string) ([]byte, error) {
 	c.sessionKey = key
-	c.authzid = cl.Credentials.CName().PrincipalNameString() + "@" + cl.Credentials.Domain()
-	auth, err := types.NewAuthenticator(cl.Credentials.Domain(), cl.Credentials.CName())
+	c.authzid = cname.PrincipalNameString() + "@" + crealm
+	auth, err := types.NewAuthenticator(crealm, cname)
 	if err != nil {
 		return nil, fmt.Errorf("GSSAPI client: authenticator: %w", err)
 	}

@@ -20,6 +20,13 @@ func newGSSAPIServerFactory(section *JAASSection, krb Krb5Options, opts ServerOp
 	if krb.Principal == "" {
 		return nil, errors.New("Krb5LoginModule: no principal (e.g. principal=\"zookeeper/host@REALM\")")
 	}
+	var rules AuthToLocal
+	if opts.AuthToLocal != "" {
+		var err error
+		if rules, err = ParseAuthToLocal(opts.AuthToLocal); err != nil {
+			return nil, err
+		}
+	}
 	path := opts.Krb5Conf
 	if path == "" {
 		path = Krb5ConfPath()
@@ -34,6 +41,7 @@ func newGSSAPIServerFactory(section *JAASSection, krb Krb5Options, opts ServerOp
 		Krb5Conf:                 conf,
 		RemoveHostFromPrincipal:  opts.RemoveHostFromPrincipal,
 		RemoveRealmFromPrincipal: opts.RemoveRealmFromPrincipal,
+		AuthToLocal:              rules,
 		Log:                      opts.Log,
 	})
 	if err != nil {

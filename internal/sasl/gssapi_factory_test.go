@@ -39,6 +39,20 @@ NoKeytab {
 		t.Fatalf("identity %q, want alice (removeRealmFromPrincipal)", got)
 	}
 
+	_, _, err = NewServerFactory("jaas.conf", sec, ServerOptions{Krb5Conf: r.kdc.ConfPath, AuthToLocal: "RULE:[1:$1] bogus"})
+	if err == nil || !strings.Contains(err.Error(), "jaas.conf section Server: zookeeper.security.auth_to_local: invalid rule: bogus") {
+		t.Fatalf("bad auth_to_local rules: err = %v", err)
+	}
+	f, _, err = NewServerFactory("jaas.conf", sec, ServerOptions{Krb5Conf: r.kdc.ConfPath, AuthToLocal: `RULE:[1:$1]s/^a/A/ DEFAULT`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ = f("127.0.0.1")
+	c, _ = NewGSSAPIClient(GSSAPIClientConfig{Principal: "alice", Keytab: r.aliceKT, Krb5Conf: r.conf}, "zookeeper/localhost")
+	if err := gssExchange(t, c, s); err != nil || s.AuthorizationID() != "Alice@"+testRealm {
+		t.Fatalf("with an auth_to_local rule: %v, identity %q, want Alice@%s", err, s.AuthorizationID(), testRealm)
+	}
+
 	sec, _ = j.Section("NoKeytab")
 	_, _, err = NewServerFactory("jaas.conf", sec, ServerOptions{Krb5Conf: r.kdc.ConfPath})
 	if err == nil || !strings.Contains(err.Error(), "jaas.conf section NoKeytab: Krb5LoginModule: zkd's GSSAPI server needs useKeyTab=true and keyTab") {

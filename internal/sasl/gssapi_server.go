@@ -47,6 +47,9 @@ type GSSAPIConfig struct {
 	// RemoveHostFromPrincipal and RemoveRealmFromPrincipal are the
 	// zookeeper.kerberos.* properties of the same names.
 	RemoveHostFromPrincipal, RemoveRealmFromPrincipal bool
+	// AuthToLocal are zookeeper.security.auth_to_local's rules; nil means
+	// DEFAULT.
+	AuthToLocal AuthToLocal
 	// Log receives keytab reloads and refused tickets; nil discards.
 	Log *slog.Logger
 }
@@ -106,6 +109,7 @@ func NewGSSAPIAcceptor(cfg GSSAPIConfig) (*GSSAPIAcceptor, error) {
 			DefaultRealm: krb.LibDefaults.DefaultRealm,
 			RemoveHost:   cfg.RemoveHostFromPrincipal,
 			RemoveRealm:  cfg.RemoveRealmFromPrincipal,
+			Rules:        cfg.AuthToLocal,
 		},
 		log:    log,
 		replay: make(map[string]time.Time),
@@ -281,12 +285,11 @@ func (s *gssapiServer) acceptLayer(token []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("GSSAPI: %s chose security layer %#x; only 'no security layer' (0x01) was offered", s.peer, layers)
 	}
 	id, fallback, err := s.a.naming.Identity(s.peer)
-	if err != nil {
-		return nil, false, fmt.Errorf("GSSAPI: %w", err)
-	}
 	if fallback {
-		s.a.log.Warn("GSSAPI: no auth_to_local rule applies (the principal's realm is not krb5.conf's default_realm); the identity is the whole principal name",
-			"principal", s.peer, "default_realm", s.a.naming.DefaultRealm)
+		s.a.log.Warn("GSSAPI: the auth_to_local rules give no name; the identity is the whole principal name",
+			"principal", s.peer, "default_realm", s.a.naming.DefaultRealm, "reason", err)
+	} else if err != nil {
+		return nil, false, fmt.Errorf("GSSAPI: %w", err)
 	}
 	s.id = id
 	s.stage = 3

@@ -131,10 +131,18 @@ func TestGSSAPIRefusals(t *testing.T) {
 	a := r.acceptor(t, nil)
 	alice := GSSAPIClientConfig{Principal: "alice", Keytab: r.aliceKT, Krb5Conf: r.conf}
 
-	t.Run("a ticket for another service principal is refused", func(t *testing.T) {
-		c, _ := NewGSSAPIClient(alice, "zookeeper/otherhost")
-		err := gssExchange(t, c, a.NewServer())
-		if err == nil || !strings.Contains(err.Error(), "the ticket is for zookeeper/otherhost@GSS.TEST, but this server is zookeeper/localhost@GSS.TEST") {
+	for _, service := range []string{"zookeeper/otherhost", "zookeeper/otherhost@" + testRealm} {
+		t.Run("a ticket for another service principal is refused: "+service, func(t *testing.T) {
+			c, _ := NewGSSAPIClient(alice, service)
+			err := gssExchange(t, c, a.NewServer())
+			if err == nil || !strings.Contains(err.Error(), "the ticket is for zookeeper/otherhost@GSS.TEST, but this server is zookeeper/localhost@GSS.TEST") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	t.Run("a server principal in another realm is refused by the client", func(t *testing.T) {
+		c, _ := NewGSSAPIClient(alice, "zookeeper/localhost@ELSEWHERE.TEST")
+		if _, err := c.Start(); err == nil || !strings.Contains(err.Error(), "cross-realm tickets are not supported") {
 			t.Fatalf("err = %v", err)
 		}
 	})

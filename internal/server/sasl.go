@@ -31,8 +31,11 @@ type saslSettings struct {
 
 // saslConn is one connection's SASL exchange.
 type saslConn struct {
-	srv  sasl.Server
-	done bool
+	srv sasl.Server
+	// over is set once the exchange succeeded or failed: a connection
+	// gets one exchange, as a Java server's SaslServer takes no step
+	// after its last.
+	over bool
 }
 
 // saslReply is what a sasl request is answered with once it reaches the
@@ -47,8 +50,10 @@ type saslReply struct {
 // ServerCnxnFactory.configureSaslLogin does: when the JAAS file
 // (-Djava.security.auth.login.config) has the section named by
 // zookeeper.sasl.serverconfig (default "Server"), clients may
-// authenticate with the mechanism that section implies; a missing section
-// is an error when either property is set, and means "no SASL" otherwise.
+// authenticate with the mechanism that section implies. A JAAS file that
+// cannot be read or parsed is an error (ZooKeeper exits); no file, or a
+// file without the section, means no SASL (ZooKeeper says nothing; zkd
+// warns when a file or section was named).
 func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error) {
 	enforce, err := cfg.EnforcedAuth()
 	if err != nil {
@@ -64,23 +69,26 @@ func newSASLSettings(cfg *config.Config, log *slog.Logger) (*saslSettings, error
 	name, explicit := cfg.SASLServerSection()
 	if file == "" {
 		if explicit {
-			return nil, fmt.Errorf("zookeeper.sasl.serverconfig names JAAS section %q, but no JAAS file is set (-D%s=<path>)", name, config.JAASConfigKey)
+			log.Warn("no SASL on the client port: zookeeper.sasl.serverconfig names a JAAS section, but no JAAS file is set",
+				"section", name, "property", config.JAASConfigKey)
 		}
 		return st, nil
 	}
 	jaas, err := sasl.LoadJAAS(file)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("no SASL server section can be read (%s): %w", config.JAASConfigKey, err)
 	}
 	section, ok := jaas.Section(name)
 	if !ok {
-		return nil, fmt.Errorf("no JAAS configuration section named %q was found in %s (zookeeper.sasl.serverconfig)", name, file)
+		log.Warn("no SASL on the client port: the JAAS file has no server section", "jaas", file, "section", name)
+		return st, nil
 	}
 	superPassword, _ := cfg.SASLSuperPassword()
 	opts := sasl.ServerOptions{
 		SuperPassword:            superPassword,
 		RemoveHostFromPrincipal:  cfg.Props["zookeeper.kerberos.removeHostFromPrincipal"] == "true",
 		RemoveRealmFromPrincipal: cfg.Props["zookeeper.kerberos.removeRealmFromPrincipal"] == "true",
+		AuthToLocal:              cfg.Props["zookeeper.security.auth_to_local"],
 		Krb5Conf:                 cfg.Props["java.security.krb5.conf"],
 		Log:                      log,
 	}
@@ -119,8 +127,8 @@ func (s *Server) saslStep(cs *connState, p *pending) {
 		cs.sasl = &saslConn{srv: srv}
 		st.inProgress[cs] = p.at
 	}
-	if cs.sasl.done {
-		s.saslFailed(cs, p, errors.New("the SASL exchange is already complete"))
+	if cs.sasl.over {
+		s.saslFailed(cs, p, errors.New("the connection's SASL exchange has already ended"))
 		return
 	}
 	reply, done, err := cs.sasl.srv.Next(token)
@@ -132,7 +140,7 @@ func (s *Server) saslStep(cs *connState, p *pending) {
 	if !done {
 		return
 	}
-	cs.sasl.done = true
+	cs.sasl.over = true
 	delete(st.inProgress, cs)
 	id := cs.sasl.srv.AuthorizationID()
 	added := acl.SASLIdentities(id, st.superUsers)
@@ -155,7 +163,7 @@ func (s *Server) saslStep(cs *connState, p *pending) {
 func (s *Server) saslFailed(cs *connState, p *pending, err error) {
 	st := s.saslConf
 	delete(st.inProgress, cs)
-	cs.sasl = nil
+	cs.sasl = &saslConn{over: true}
 	s.stats.authFailed++
 	if st.allowFailed && !st.enforce.SASLRequired {
 		s.log.Warn("SASL authentication failed; keeping the connection (zookeeper.allowSaslFailedClients)",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +67,8 @@ func TestKerberosGoClientAuthenticatesToZooKeeperAndZkd(t *testing.T) {
 
 				_, err = client.Connect(ctx, []string{addr}, client.WithSASL(k.gssapiMech(t, "alice", mutual,
 					sasl.ServerPrincipalOptions{Principal: "zookeeper/otherhost@" + kerberosRealm})))
-				if !errors.Is(err, client.ErrAuthFailed) {
+				// The server refuses it: not the mechanism on the client.
+				if !errors.Is(err, client.ErrAuthFailed) || strings.Contains(err.Error(), "GSSAPI client") {
 					t.Fatalf("a ticket for zookeeper/otherhost: err = %v, want the server's AUTHFAILED", err)
 				}
 			})

@@ -20,7 +20,8 @@ import (
 const kerberosRealm = "EXAMPLE.TEST"
 
 // kerberosSetup is a KDC with a service principal zookeeper/localhost in a
-// keytab, client principals alice and bob with keytabs, a keytab for a
+// keytab (and zookeeper/otherhost, a service the servers are not), client
+// principals alice, bob and app/localhost with keytabs, a keytab for a
 // principal the KDC no longer knows (gone), and the JAAS files that use
 // them.
 type kerberosSetup struct {
@@ -33,7 +34,7 @@ func startKerberos(t *testing.T) *kerberosSetup {
 	t.Helper()
 	testcluster.RequireInterop(t, testcluster.NeedKerberos, testcluster.NeedZkCli, testcluster.NeedApacheZooKeeper)
 	k := &kerberosSetup{kdc: testcluster.StartKDC(t, kerberosRealm), dir: t.TempDir()}
-	for _, p := range []string{"zookeeper/localhost", "zookeeper/otherhost", "alice", "bob", "gone"} {
+	for _, p := range []string{"zookeeper/localhost", "zookeeper/otherhost", "alice", "bob", "gone", "app/localhost"} {
 		k.kdc.AddPrincipalKeytab(t, p, k.keytab(p))
 	}
 	k.kdc.DeletePrincipal(t, "gone")
@@ -144,11 +145,11 @@ type kerberosServer struct {
 }
 
 // startServers starts Apache ZooKeeper and zkd, each with the JAAS
-// Server section, the krb5.conf at krb5conf ("" for the realm's) and the
-// SASL provider.
-func (k *kerberosSetup) startServers(t *testing.T, krb5conf string) []kerberosServer {
+// Server section, the krb5.conf at krb5conf ("" for the realm's), the SASL
+// provider and the extra zoo.cfg lines.
+func (k *kerberosSetup) startServers(t *testing.T, krb5conf string, extra ...string) []kerberosServer {
 	t.Helper()
-	provider := []string{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}
+	provider := append([]string{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}, extra...)
 	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{ExtraConfig: provider, JVMFlags: k.serverFlags(krb5conf)})
 	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{ExtraConfig: provider, Flags: k.serverFlags(krb5conf)})
 	return []kerberosServer{{"Apache ZooKeeper", apache.Port, apache.LogTail}, {"zkd", zkd.Port, zkd.LogTail}}
@@ -268,6 +269,22 @@ func TestKerberosPrincipalOutsideTheDefaultRealmKeepsItsWholeName(t *testing.T) 
 		out = strings.Join(sortedLines(out), "\n")
 		if strings.Join(states, " ") != "SyncConnected SaslAuthenticated" || out != "Auth scheme: User\nip: 127.0.0.1\nsasl: "+alice {
 			t.Fatalf("%s: states %q, whoami:\n%s\n%s", srv.name, states, out, srv.log())
+		}
+	}
+}
+
+func TestKerberosZooCfgKeysShortenPrincipals(t *testing.T) {
+	k := startKerberos(t)
+	// The auth_to_local rule capitalizes one-component names; DEFAULT
+	// takes the others.
+	for _, srv := range k.startServers(t, "", "kerberos.removeHostFromPrincipal=true", "kerberos.removeRealmFromPrincipal=true",
+		"security.auth_to_local=RULE:[1:$1]s/^a/A/ DEFAULT") {
+		for principal, want := range map[string]string{"alice": "sasl: Alice", "app/localhost": "sasl: app"} {
+			states, out, _ := k.zkCliAs(t, principal, srv.port, nil, "whoami")
+			out = strings.Join(sortedLines(out), "\n")
+			if strings.Join(states, " ") != "SyncConnected SaslAuthenticated" || out != "Auth scheme: User\nip: 127.0.0.1\n"+want {
+				t.Fatalf("%s, %s: states %q, whoami:\n%s\nwant %q\n%s", srv.name, principal, states, out, want, srv.log())
+			}
 		}
 	}
 }

@@ -39,7 +39,7 @@ func writeSASLFiles(t *testing.T) saslFiles {
 		return "Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username=\"bob\"\n  password=\"" + password + "\";\n};\n"
 	}
 	return saslFiles{
-		server: write("server.conf", "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_super=\"adminsecret\"\n  user_bob=\"bobsecret\";\n};\n"),
+		server: write("server.conf", "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_super=\"adminsecret\"\n  user_bob=\"bobsecret\"\n  user_carol=\"carolsecret\";\n};\n"),
 		good:   write("client.conf", client("bobsecret")),
 		bad:    write("client-bad.conf", client("wrong")),
 	}
@@ -87,7 +87,8 @@ func sortedLines(s string) []string {
 // with a JAAS Client section authenticates with DIGEST-MD5, whoami shows
 // sasl:bob, a node with ACL sasl:bob:cdrwa is readable by it and refused to
 // a client without SASL, and a wrong password ends in AuthFailed — the same
-// on both servers.
+// on both servers; zkd's own CLI, given the same JAAS file, sees the same
+// identities.
 func TestZkCliAuthenticatesWithDigestMD5OnZkdAsOnApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper, testcluster.NeedZkCli)
 	f := writeSASLFiles(t)
@@ -100,6 +101,17 @@ func TestZkCliAuthenticatesWithDigestMD5OnZkdAsOnApacheZooKeeper(t *testing.T) {
 		read := zkCliAs(t, addr, f.good, "get", "/s")
 		anonymous := zkCliAs(t, addr, "", "get", "/s")
 		wrong := zkCliAs(t, addr, f.bad, "get", "/s")
+		// zkd's own CLI reads the same JAAS file from CLIENT_JVMFLAGS.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		zkdWho, zkdErr, err := testcluster.ZkdCliWith(ctx, testcluster.ZkdBinary(t),
+			testcluster.ZkCliOptions{JVMFlags: []string{"-D" + config.JAASConfigKey + "=" + f.good}}, addr, "", "whoami")
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: zkd cli whoami: %v\n%s", name, err, zkdErr)
+		}
+		if !slices.Equal(sortedLines(zkdWho), sortedLines(whoami)) {
+			t.Errorf("%s: zkd cli whoami %q, zkCli.sh %q", name, zkdWho, whoami)
+		}
 		results[name] = append(sortedLines(whoami), created, acl, read, anonymous, wrong)
 		for _, want := range []string{"sasl: bob", "ip: 127.0.0.1"} {
 			if !strings.Contains(whoami, want) {
@@ -152,15 +164,18 @@ func rawSASL(c *testcluster.RawClient, user, password string) testcluster.SASLRe
 // both servers byte for byte where they are fixed: a successful exchange
 // is two op 102 requests answered {xid, 0, 0}; a wrong password is
 // answered {xid, 0, AUTHFAILED} with a null token and the connection
-// closes; a server without SASL answers {xid, 0, 0} with a null token; and
+// closes; a server without SASL (its JAAS file has no Server section)
+// answers {xid, 0, 0} with a null token; and
 // a DIGEST-MD5 authzid is ignored (bob asking to be super is sasl:bob).
 func TestSASLRepliesOnTheWireMatchApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
 	servers := saslPair(t, f)
+	// A JAAS file without a Server section: no SASL on either server.
+	clientOnly := []string{"-D" + config.JAASConfigKey + "=" + f.good}
 	plain := map[string]string{
-		"Apache ZooKeeper": testcluster.StartApacheZK(t, testcluster.ApacheOptions{}).Addr,
-		"zkd":              testcluster.StartZkd(t, testcluster.ZkdOptions{}).Addr,
+		"Apache ZooKeeper": testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: clientOnly}).Addr,
+		"zkd":              testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: clientOnly}).Addr,
 	}
 	type outcome struct {
 		good, bad   testcluster.SASLResult
@@ -279,6 +294,17 @@ type enforcedOutcome struct {
 	AllowedWrong          testcluster.SASLResult
 	AllowedWhoAmI         []string
 	AllowedPingClosed     bool
+	// SuperPassword and UserSuper log in as user super with
+	// zookeeper.SASLAuthenticationProvider.superPassword's password and
+	// with the JAAS file's user_super password.
+	SuperPassword, UserSuper testcluster.SASLResult
+	// AllowedRetry is a second exchange, with the right password, on the
+	// connection whose first one failed.
+	AllowedRetry       testcluster.SASLResult
+	AllowedRetryWhoAmI string
+	// carol reads a node whose only ACL entry is sasl:anyone, with
+	// zookeeper.letAnySaslUserDoX=anyone (Allowing) and without (Enforced).
+	LetAnyRead, NoLetAnyRead jute.Code
 }
 
 // TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper: with
@@ -289,12 +315,27 @@ type enforcedOutcome struct {
 // zookeeper.superUser also gets super), and a wrong SASL password is
 // answered -124 with a null token; with zookeeper.allowSaslFailedClients
 // and no enforcement, a wrong password is answered OK with a null token
-// and the connection stays, unauthenticated. The same on both servers.
+// and the connection stays, unauthenticated; zookeeper.letAnySaslUserDoX
+// makes an ACL entry with its id match every SASL user, and
+// zookeeper.SASLAuthenticationProvider.superPassword replaces user_super's
+// password. The same on both servers.
 func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
-	enforced := saslPair(t, f, "-Dzookeeper.enforce.auth.enabled=true", "-Dzookeeper.enforce.auth.schemes=sasl,digest", "-Dzookeeper.superUser=bob")
-	allowing := saslPair(t, f, "-Dzookeeper.allowSaslFailedClients=true")
+	enforced := saslPair(t, f, "-Dzookeeper.enforce.auth.enabled=true", "-Dzookeeper.enforce.auth.schemes=sasl,digest", "-Dzookeeper.superUser=bob",
+		"-Dzookeeper.SASLAuthenticationProvider.superPassword=supersecret")
+	allowing := saslPair(t, f, "-Dzookeeper.allowSaslFailedClients=true", "-Dzookeeper.letAnySaslUserDoX=anyone")
+	readAnyone := func(addr string) jute.Code {
+		c := testcluster.ConnectRaw(t, addr)
+		if r := rawSASL(c, "carol", "carolsecret"); r.Header.Err != jute.OK {
+			t.Fatalf("SASL login: %+v", r)
+		}
+		anyone := []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "sasl", ID: "anyone"}}}
+		if h := c.Call(5, jute.OpCreate, &jute.CreateRequest{Path: "/anyone", Data: []byte("a"), ACL: anyone}, nil); h.Err != jute.OK {
+			t.Fatalf("create with ACL sasl:anyone: %v", h.Err)
+		}
+		return c.Call(6, jute.OpGetData, &jute.PathWatchRequest{Path: "/anyone"}, nil).Err
+	}
 	got := map[string]enforcedOutcome{}
 	for name, addr := range enforced {
 		var o enforcedOutcome
@@ -327,11 +368,19 @@ func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 		o.AllowedWrong.ClientErr = nil // a null token is no rspauth, on both
 		o.AllowedWhoAmI = rawWhoAmI(t, c)
 		_, o.AllowedPingClosed = c.Ping()
+		o.AllowedRetry = rawSASL(c, "bob", "bobsecret")
+		o.AllowedRetry.ClientErr = nil
+		o.AllowedRetryWhoAmI = strings.Join(rawWhoAmI(t, c), " ")
+		o.LetAnyRead, o.NoLetAnyRead = readAnyone(allowing[name]), readAnyone(addr)
+		o.SuperPassword = rawSASL(testcluster.ConnectRaw(t, addr), "super", "supersecret")
+		o.UserSuper = rawSASL(testcluster.ConnectRaw(t, addr), "super", "adminsecret")
 		got[name] = o
 	}
 	a, z := got["Apache ZooKeeper"], got["zkd"]
 	t.Logf("Apache ZooKeeper: %+v", a)
 	if a.PingReply != (jute.ReplyHeader{Xid: jute.XidPing, Err: jute.ErrSessionClosedRequireSASL}) ||
+		a.LetAnyRead != jute.OK || a.NoLetAnyRead != jute.ErrNoAuth ||
+		a.SuperPassword.Header.Err != jute.OK || a.UserSuper.Header.Err != jute.ErrSessionClosedRequireSASL ||
 		!slices.Equal(a.SASLWhoAmI, []string{"ip:127.0.0.1", "sasl:bob", "super:"}) {
 		t.Fatalf("Apache ZooKeeper did not behave as this test expects: %+v", a)
 	}
