@@ -393,14 +393,24 @@ func TestEnforcedAuthenticationOnTheWireMatchesApacheZooKeeper(t *testing.T) {
 	}
 }
 
-// TestSASLWithoutItsProviderMatchesApacheZooKeeper: with a JAAS Server
-// section but no SASLAuthenticationProvider, a SASL login succeeds, whoAmI
+// TestSASLWithoutItsProviderMatchesApacheZooKeeper: with a JAAS server
+// section (named by zookeeper.sasl.serverconfig) but no
+// SASLAuthenticationProvider, a SASL login succeeds, whoAmI
 // shows the sasl identity with an empty user (no provider names it), and
 // a sasl ACL is INVALIDACL — the same on both servers.
 func TestSASLWithoutItsProviderMatchesApacheZooKeeper(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
 	f := writeSASLFiles(t)
-	flags := []string{"-D" + config.JAASConfigKey + "=" + f.server}
+	// The section has another name, given by zookeeper.sasl.serverconfig.
+	text, err := os.ReadFile(f.server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(t.TempDir(), "zkserver.conf")
+	if err := os.WriteFile(renamed, []byte(strings.Replace(string(text), "Server {", "ZkServer {", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"-D" + config.JAASConfigKey + "=" + renamed, "-Dzookeeper.sasl.serverconfig=ZkServer"}
 	servers := map[string]string{
 		"Apache ZooKeeper": testcluster.StartApacheZK(t, testcluster.ApacheOptions{JVMFlags: flags}).Addr,
 		"zkd":              testcluster.StartZkd(t, testcluster.ZkdOptions{Flags: flags}).Addr,
