@@ -1,10 +1,14 @@
 package sasl
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,5 +178,50 @@ func TestAKeytabThatNoLongerParsesKeepsTheOldKeys(t *testing.T) {
 			t.Fatalf("with the keytab broken on disk: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestOneAcceptorServesExchangesConcurrently(t *testing.T) {
+	r := newOfflineRealm(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		c, tok := r.token(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), i%2 == 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := r.acceptor.NewServer()
+			if err := gssExchange(t, tokenClient{c, tok}, s); err != nil {
+				errs <- err
+				return
+			}
+			if s.AuthorizationID() != "alice@"+offlineRealmName {
+				errs <- fmt.Errorf("identity %q", s.AuthorizationID())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// The offer has the shape of the one Apache ZooKeeper 3.8 (Java 17) sent
+// zkCli.sh in a captured exchange: 05 04 01 ff 00 0c 00 00, the client's
+// initial sequence number, payload 01 01 00 00 (no security layer,
+// 65536), 12 checksum bytes: 32 bytes under aes256-cts-hmac-sha1-96.
+func TestTheSecurityLayerOfferIsShapedAsJavasServerSendsIt(t *testing.T) {
+	r := newOfflineRealm(t)
+	c, tok := r.token(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), false)
+	offer, done, err := r.acceptor.NewServer().Next(tok)
+	if err != nil || done {
+		t.Fatalf("Next: done %v, %v", done, err)
+	}
+	want := append([]byte{0x05, 0x04, 0x01, 0xff, 0x00, 0x0c, 0x00, 0x00}, make([]byte, 8)...)
+	binary.BigEndian.PutUint64(want[8:], c.initiatorSeq)
+	want = append(want, 0x01, 0x01, 0x00, 0x00)
+	if len(offer) != 32 || !bytes.Equal(offer[:20], want) {
+		t.Fatalf("offer % x, want % x followed by 12 checksum bytes", offer, want)
 	}
 }
