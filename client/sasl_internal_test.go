@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -311,5 +312,32 @@ func TestAMechanismThatCannotStartFailsConnect(t *testing.T) {
 	}))
 	if !errors.Is(err, ErrAuthFailed) || !bytes.Contains([]byte(err.Error()), []byte("no Kerberos ticket")) {
 		t.Fatalf("err = %v, want AuthFailed naming the mechanism's error", err)
+	}
+}
+
+// The challenge Apache ZooKeeper 3.8 sent zkCli.sh, and the end of the
+// response zkCli.sh (Java 17) answered it with: Java's client names the
+// username as the authorization id.
+const (
+	capturedDigestChallenge = `realm="zk-sasl-md5",nonce="L+Cy/h4yxJygwVBCxHFoQYJ/x/oIyZbE3HdVSyxx",charset=utf-8,algorithm=md5-sess`
+	capturedDigestTail      = `,digest-uri="zookeeper/zk-sasl-md5",maxbuf=65536,response=`
+)
+
+func TestDigestMD5AnswersAsJavasClientDoes(t *testing.T) {
+	mech, err := DigestMD5("bob", "secret")("zk1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := mech.Start(); err != nil || len(tok) != 0 {
+		t.Fatalf("initial token %q %v, want an empty one", tok, err)
+	}
+	resp, done, err := mech.Next([]byte(capturedDigestChallenge))
+	if err != nil || done {
+		t.Fatalf("%q %v %v", resp, done, err)
+	}
+	s := string(resp)
+	if !strings.HasPrefix(s, `charset=utf-8,username="bob",realm="zk-sasl-md5",nonce="L+Cy/h4yxJygwVBCxHFoQYJ/x/oIyZbE3HdVSyxx",nc=00000001,cnonce="`) ||
+		!strings.Contains(s, capturedDigestTail) || !strings.HasSuffix(s, `,qop=auth,authzid="bob"`) {
+		t.Fatalf("response %s\nwant the shape of Java's: charset=utf-8,username=\"bob\",realm=...,nonce=...,nc=00000001,cnonce=...%s...,qop=auth,authzid=\"bob\"", s, capturedDigestTail)
 	}
 }
