@@ -123,10 +123,17 @@ func startTLSServers(t *testing.T, p *tlsPKI, extra ...string) *tlsServers {
 	return s
 }
 
-// clientTLS is a Go client configuration presenting cert (nil: none).
+// clientTLS is a Go client configuration presenting cert (nil: none),
+// even when the server does not name its issuer among the CAs it accepts
+// (Go's client would otherwise send no certificate).
 func (p *tlsPKI) clientTLS(cert *testcluster.Cert) *tls.Config {
 	c := testcluster.TLSConfig(p.ca, cert)
 	c.ServerName = "127.0.0.1"
+	if cert != nil {
+		pair := c.Certificates[0]
+		c.Certificates = nil
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
+	}
 	return c
 }
 
