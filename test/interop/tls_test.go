@@ -502,3 +502,34 @@ func TestRenewedServerCertificateIsServedWithoutRestart(t *testing.T) {
 	}
 	canary.check(t)
 }
+
+// TestPortUnificationServesTLSAndPlaintextOnTheClientPort sets
+// client.portUnification=true on both servers: their plaintext client port
+// then also takes TLS clients (zkCli over TLS gets its x509 identity
+// there), plaintext clients keep working, and both count the port's
+// connections as non-mTLS.
+func TestPortUnificationServesTLSAndPlaintextOnTheClientPort(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedZkCli)
+	p := newTLSPKI(t)
+	s := startTLSServers(t, p, "client.portUnification=true")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	who := map[string]zkCliResult{}
+	for _, name := range serverNames {
+		plain := s.plain[name]
+		if out, err := testcluster.FourLetter(plain, "ruok"); err != nil || out != "imok" {
+			t.Errorf("%s: plaintext ruok on the unified port: %q %v", name, out, err)
+		}
+		if out := fourLetterTLS(t, plain, p.clientTLS(p.bob), "ruok"); out != "imok" {
+			t.Errorf("%s: ruok over TLS on the unified port: %q", name, out)
+		}
+		who[name] = runZkCli(ctx, t, testcluster.ZkCliTLS(p.bobJKS, p.trustJKS, p.password), plain, "whoami")
+		mntr := fourLetterTLS(t, plain, p.clientTLS(p.bob), "mntr")
+		if strings.Contains(mntr, "zk_non_mtls_local_conn_count\t0\n") || !strings.Contains(mntr, "zk_non_mtls_local_conn_count\t") {
+			t.Errorf("%s: unified port's connections not counted as non-mTLS:\n%s", name, mntr)
+		}
+	}
+	if who["zkd"] != who["Apache ZooKeeper"] || !strings.Contains(who["zkd"].out, "x509: CN=bob") {
+		t.Errorf("whoami over TLS on the unified port: Apache ZooKeeper\n%s\nzkd\n%s", who["Apache ZooKeeper"].out, who["zkd"].out)
+	}
+}
