@@ -533,3 +533,38 @@ func TestPortUnificationServesTLSAndPlaintextOnTheClientPort(t *testing.T) {
 		t.Errorf("whoami over TLS on the unified port: Apache ZooKeeper\n%s\nzkd\n%s", who["Apache ZooKeeper"].out, who["zkd"].out)
 	}
 }
+
+// TestClientAuthWantAndNone runs zkCli with and without a client
+// certificate against servers with ssl.clientAuth=want and =none: under
+// want a client without a certificate is let in with only its ip identity
+// and one with a certificate gets x509; under none no certificate is asked
+// for, so nobody gets x509. Both servers answer alike.
+func TestClientAuthWantAndNone(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedZkCli)
+	p := newTLSPKI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	noCert := testcluster.ZkCliTLS("", p.trustJKS, p.password)
+	withCert := testcluster.ZkCliTLS(p.bobJKS, p.trustJKS, p.password)
+	for _, mode := range []string{"want", "none"} {
+		s := startTLSServers(t, p, "ssl.clientAuth="+mode)
+		got := map[string][]zkCliResult{}
+		for _, name := range serverNames {
+			got[name] = []zkCliResult{
+				runZkCli(ctx, t, noCert, s.secure[name], "whoami"),
+				runZkCli(ctx, t, withCert, s.secure[name], "whoami"),
+			}
+		}
+		for i := range got["zkd"] {
+			if got["zkd"][i] != got["Apache ZooKeeper"][i] {
+				t.Errorf("clientAuth=%s, step %d: Apache ZooKeeper\n%s\nzkd\n%s", mode, i, got["Apache ZooKeeper"][i].out, got["zkd"][i].out)
+			}
+		}
+		if wantX509 := mode == "want"; strings.Contains(got["zkd"][1].out, "x509: CN=bob") != wantX509 ||
+			strings.Contains(got["zkd"][0].out, "x509") || !strings.Contains(got["zkd"][0].out, "ip: 127.0.0.1") {
+			t.Errorf("clientAuth=%s: whoami without and with a certificate:\n%s\n%s", mode, got["zkd"][0].out, got["zkd"][1].out)
+		}
+		s.zkd.Stop()
+		s.apache.Stop()
+	}
+}
