@@ -52,10 +52,11 @@ type Client struct {
 	queue      []*request    // requests waiting for a connection's writer, in call order
 	auths      []jute.AuthPacket
 	authFailed bool  // the server refused credentials; the session loop stops
+	authErr    error // why, when it was a SASL exchange (a *SASLError)
 	closing    bool  // Close has begun: the session loop must not reconnect
 	loopExited bool  // the session loop has returned; nothing sends the queue
 	closed     bool  // Close was called
-	done       error // set once the Client has stopped: ErrSessionExpired, ErrAuthFailed or ErrClosed
+	done       error // set once the Client has stopped: ErrSessionExpired, ErrAuthFailed (or a *SASLError) or ErrClosed
 	cur        *conn // the live connection, if any
 	lastErr    error // why the last connection attempt failed
 	forwarders map[*Watcher]struct{}
@@ -220,7 +221,8 @@ func (c *Client) SessionID() int64 {
 func (c *Client) Done() <-chan struct{} { return c.ended }
 
 // Err returns nil while the Client runs, and once Done is closed the
-// reason it stopped: ErrSessionExpired, ErrAuthFailed or ErrClosed.
+// reason it stopped: ErrSessionExpired, ErrAuthFailed (a refused SASL
+// exchange gives a *SASLError, which matches it) or ErrClosed.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -371,10 +373,14 @@ func (c *Client) run() {
 		lived, cause := c.serve(cn, resp)
 		c.mu.Lock()
 		authFailed, stop := c.authFailed, c.closing || c.done != nil
+		authErr := c.authErr
 		sid := c.sessionID
 		c.mu.Unlock()
 		if authFailed {
-			c.terminate(ErrAuthFailed, StateAuthFailed)
+			if authErr == nil {
+				authErr = ErrAuthFailed
+			}
+			c.terminate(authErr, StateAuthFailed)
 			return
 		}
 		if stop || c.ctx.Err() != nil {
@@ -468,8 +474,14 @@ func (c *Client) connect(addr string) (*conn, *jute.ConnectResponse, error) {
 		return nil, nil, err
 	}
 	// Close or the connect timeout aborts the handshake's I/O.
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	raw := nc
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	if c.opts.tls != nil {
+		if nc, err = c.handshakeTLS(ctx, raw, addr); err != nil {
+			return nil, nil, err
+		}
+	}
 	if passwd == nil {
 		passwd = make([]byte, 16)
 	}
@@ -534,10 +546,14 @@ func (c *Client) serve(cn *conn, resp *jute.ConnectResponse) (time.Duration, err
 	c.log.Info("zookeeper connected", "server", cn.addr, "session", sessionString(int64(resp.SessionID)),
 		"timeout", c.timeout, "read_only", resp.ReadOnly)
 	c.states.push(StateEvent{State: st, SessionID: int64(resp.SessionID), Server: cn.addr})
-	c.firstOnce.Do(func() { close(c.firstConn) })
 
 	start := time.Now()
-	cn.start(c.setupRequests(auths))
+	if err := c.authenticateIfAsked(cn, int64(resp.SessionID)); err != nil {
+		cn.fail(err)
+	} else {
+		c.firstOnce.Do(func() { close(c.firstConn) })
+		cn.start(c.setupRequests(auths))
+	}
 	<-cn.done
 	cn.wg.Wait()
 
@@ -551,6 +567,28 @@ func (c *Client) serve(cn *conn, resp *jute.ConnectResponse) (time.Duration, err
 	c.mu.Unlock()
 	cn.failPending(failErr)
 	return time.Since(start), cn.err
+}
+
+// authenticateIfAsked runs the SASL exchange when WithSASL asked for one
+// and reports its success as a StateSaslAuthenticated event. A refusal
+// marks the Client for stopping (the session loop ends it with the
+// *SASLError).
+func (c *Client) authenticateIfAsked(cn *conn, sid int64) error {
+	if c.opts.sasl == nil {
+		return nil
+	}
+	err := c.authenticate(cn)
+	switch {
+	case err == nil:
+		c.log.Info("zookeeper SASL authentication succeeded", "server", cn.addr, "session", sessionString(sid))
+		c.states.push(StateEvent{State: StateSaslAuthenticated, SessionID: sid, Server: cn.addr})
+	case isSASLError(err):
+		c.mu.Lock()
+		c.authFailed = true
+		c.authErr = err
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // setupRequests are what a new connection sends before anything else, as
@@ -604,7 +642,8 @@ func (c *Client) noteZxid(z int64) {
 }
 
 // nextXid returns the xid for a request: auth uses -4 (§3.3), everything
-// else counts up from 1, wrapping back to 1. Only the writer calls it.
+// else counts up from 1, wrapping back to 1. Only the connection's SASL
+// exchange, then its writer, call it.
 func (c *Client) nextXid(op jute.OpCode) int32 {
 	if op == jute.OpAuth {
 		return jute.XidAuth

@@ -14,8 +14,17 @@
 // reconnect. If the server says the session has expired, the Client is
 // done: every call returns ErrSessionExpired and a new Client is needed.
 //
-// State changes (Connected, Disconnected, Expired, AuthFailed, Closed) are
-// reported on Events.
+// State changes (Connected, Disconnected, SaslAuthenticated, Expired,
+// AuthFailed, Closed) are reported on Events.
+//
+// # Security
+//
+// WithTLS makes every connection TLS (a server's secureClientPort), with a
+// client certificate if the configuration has one. WithSASL authenticates
+// every connection with SASL right after its session handshake, before
+// any other request: DigestMD5 and GSSAPI (Kerberos) give the mechanisms
+// ZooKeeper's Java client uses. A server that refuses the credentials
+// stops the Client (AuthFailed); calls then fail with a *SASLError.
 //
 // # Operations and errors
 //

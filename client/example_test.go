@@ -2,9 +2,12 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/zkd/zkd/client"
@@ -138,4 +141,38 @@ func ExampleWithSession() {
 		log.Fatal(err)
 	}
 	defer c.Close(ctx)
+}
+
+// A server's secure port takes TLS, here with a client certificate, and
+// SASL authenticates the session: DIGEST-MD5 with a user of the server's
+// JAAS Server section (client.GSSAPI gives Kerberos instead). Both run
+// again on every reconnection. (Not run: it needs such a server.)
+func ExampleWithSASL() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cert, err := tls.LoadX509KeyPair("client.pem", "client-key.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ca, err := os.ReadFile("ca.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	c, err := client.Connect(ctx, []string{"zk1:2281", "zk2:2281", "zk3:2281"},
+		client.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots}),
+		client.WithSASL(client.DigestMD5("bob", "secret")))
+	if errors.Is(err, client.ErrAuthFailed) {
+		log.Fatalf("the server refused bob's password: %v", err)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close(ctx)
+	ids, err := c.WhoAmI(ctx) // x509 (the certificate's subject), sasl bob, ip
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ids)
 }

@@ -43,6 +43,13 @@ const clientPackage = "github.com/zkd/zkd/client"
 // lifetime and returns its address.
 func startServer(t testing.TB, tweak func(*config.Config)) string {
 	t.Helper()
+	return startServerWith(t, tweak, server.Options{InMemory: true}).Addr().String()
+}
+
+// startServerWith is startServer with the server's options (a secure
+// port, for one), returning the server.
+func startServerWith(t testing.TB, tweak func(*config.Config), opts server.Options) *server.Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.ClientPort = 0
 	cfg.ClientPortAddress = "127.0.0.1"
@@ -52,7 +59,7 @@ func startServer(t testing.TB, tweak func(*config.Config)) string {
 	if tweak != nil {
 		tweak(cfg)
 	}
-	s, err := server.New(cfg, server.Options{InMemory: true})
+	s, err := server.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +69,7 @@ func startServer(t testing.TB, tweak func(*config.Config)) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s.Addr().String()
+	return s
 }
 
 // connect opens a Client that the test's cleanup closes.

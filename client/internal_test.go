@@ -33,18 +33,8 @@ type fakeServer struct {
 // pipeDialer makes the Client's first dial return a pipe whose other end
 // is the returned fakeServer; later dials fail.
 func pipeDialer(t testing.TB) (Option, *fakeServer) {
-	cli, srv := net.Pipe()
-	t.Cleanup(func() { cli.Close(); srv.Close() })
-	ch := make(chan net.Conn, 1)
-	ch <- cli
-	return WithDialer(func(ctx context.Context, _, _ string) (net.Conn, error) {
-		select {
-		case c := <-ch:
-			return c, nil
-		default:
-			return nil, errors.New("no more connections")
-		}
-	}), &fakeServer{t: t, nc: srv}
+	dial, srvs := pipeDialerN(t, 1)
+	return dial, srvs[0]
 }
 
 func (f *fakeServer) read() []byte {

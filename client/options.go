@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
@@ -24,6 +25,8 @@ type options struct {
 	sessionID      int64
 	sessionPasswd  []byte
 	failFast       bool
+	tls            func(host string) (*tls.Config, error)
+	sasl           func(host string) (SASLMechanism, error)
 }
 
 func defaultOptions() options {
@@ -108,4 +111,45 @@ func WithSession(id int64, password []byte) Option {
 // later.
 func WithFailFast() Option {
 	return func(o *options) { o.failFast = true }
+}
+
+// WithTLS makes the Client speak TLS on every connection, as ZooKeeper
+// clients with zookeeper.client.secure=true do (the server's
+// secureClientPort). The handshake runs within the connect timeout, before
+// the ZooKeeper handshake; every reconnection does it again. When
+// cfg.ServerName is empty, each connection verifies the certificate
+// against the host of the server it dials. cfg is not modified.
+func WithTLS(cfg *tls.Config) Option {
+	return WithTLSFor(func(host string) (*tls.Config, error) {
+		if cfg.ServerName != "" {
+			return cfg, nil
+		}
+		c := cfg.Clone()
+		c.ServerName = host
+		return c, nil
+	})
+}
+
+// WithTLSFor is WithTLS with a configuration made for each connection
+// from the host of the server it dials (as given to Connect), for
+// verification that depends on it. An error fails that connection
+// attempt.
+func WithTLSFor(config func(host string) (*tls.Config, error)) Option {
+	return func(o *options) { o.tls = config }
+}
+
+// WithSASL makes the Client authenticate with SASL (client-protocol.md
+// §10.8) on every connection, as ZooKeeper's Java client does when its
+// JAAS configuration has a Client section: right after the session is
+// established and before any other request, newMech is called with the
+// host of the server (as given to Connect) and the exchange runs in sasl
+// (op 102) requests. Requests made meanwhile wait for it.
+//
+// Success is reported as a StateSaslAuthenticated event. If the server
+// refuses the credentials, or the mechanism fails, the Client stops with
+// StateAuthFailed and its calls fail with a *SASLError (which matches
+// ErrAuthFailed); a refusal on the first connection makes Connect fail
+// with it.
+func WithSASL(newMech func(host string) (SASLMechanism, error)) Option {
+	return func(o *options) { o.sasl = newMech }
 }

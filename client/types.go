@@ -167,6 +167,7 @@ const (
 	StateConnected         State = 3    // SyncConnected
 	StateAuthFailed        State = 4    // the server refused credentials; the Client has stopped
 	StateConnectedReadOnly State = 5    // connected to a read-only server
+	StateSaslAuthenticated State = 6    // an event only: the connection's SASL exchange succeeded (WithSASL); the Client stays connected
 	StateClosed            State = 7    // Close was called
 	StateExpired           State = -112 // the session has expired; the Client has stopped
 )
@@ -182,6 +183,8 @@ func (s State) String() string {
 		return "AuthFailed"
 	case StateConnectedReadOnly:
 		return "ConnectedReadOnly"
+	case StateSaslAuthenticated:
+		return "SaslAuthenticated"
 	case StateClosed:
 		return "Closed"
 	case StateExpired:

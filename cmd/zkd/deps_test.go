@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"internal/fle":         {"internal/jute", "internal/config"},
 	"internal/zab":         {"internal/jute", "internal/config"},
 	"internal/lincheck":    {},
-	"internal/peer":        {"internal/jute", "internal/config", "internal/fle", "internal/zab", "internal/storage", "internal/tlsconf"},
+	"internal/peer":        {"internal/jute", "internal/config", "internal/fle", "internal/zab", "internal/storage", "internal/tlsconf", "internal/sasl"},
 	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage", "internal/peer", "internal/zab", "internal/sasl", "internal/tlsconf"},
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},
@@ -48,7 +48,7 @@ var allowed = map[string][]string{
 	"internal/tlsconf":     {"internal/config"},
 	"client/recipe":        {"client"},
 	"internal/storage":     {"internal/jute", "internal/tree"},
-	"internal/cli":         {"client", "internal/tlsconf", "internal/sasl"},
+	"internal/cli":         {"client", "internal/config", "internal/tlsconf", "internal/sasl"},
 	"internal/sim":         {"internal/jute", "internal/fle", "internal/zab", "internal/storage", "internal/tree"},
 	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli"},
 }

@@ -40,6 +40,7 @@ func main() {
 			Stdout:   os.Stdout,
 			Stderr:   os.Stderr,
 			Terminal: terminals,
+			Getenv:   os.Getenv,
 		}))
 	}
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -61,7 +62,7 @@ const usage = `usage:
   zkd snapshot check FILE...            verify snapshot checksums; report the bad offset
   zkd purge [-n count] dataDir [dataLogDir]
                                         delete snapshots and logs older than the newest count
-  zkd cli [-server host:port,...] [-json] [command args...]
+  zkd cli [-server host:port,...] [-json] [-client-configuration file] [-Dkey=value...] [command args...]
                                         zkCli.sh's commands, one-shot or as an interactive shell
   zkd status host:port                  the server's mode, zxid and connections (like zkServer.sh status)
   zkd 4lw host:port word                send a four-letter word (ruok, srvr, mntr, ...)

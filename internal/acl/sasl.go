@@ -45,3 +45,17 @@ var kerberosName = regexp.MustCompile(`^([^/@]*)(/([^/@]*))?@([^/@]*)$`)
 func validSASLID(id string) bool {
 	return !strings.Contains(id, "@") || kerberosName.MatchString(id)
 }
+
+// WhoAmI is the package's WhoAmI with the user names of schemes that have
+// no registered provider blanked, as ZooKeeper's AuthUtil.getUser does: a
+// SASL login on a server without the SASL provider shows as sasl with an
+// empty user.
+func (s Settings) WhoAmI(ids []jute.Id) []jute.ClientInfo {
+	out := WhoAmI(ids)
+	for i := range out {
+		if out[i].AuthScheme == "sasl" && !s.SASL {
+			out[i].User = ""
+		}
+	}
+	return out
+}

@@ -78,3 +78,15 @@ func TestSASLIdentitiesAddSuperForASuperUser(t *testing.T) {
 		t.Errorf("empty id: %v", got)
 	}
 }
+
+func TestWhoAmIShowsNoSASLUserWithoutTheProvider(t *testing.T) {
+	ids := []jute.Id{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "sasl", ID: "bob"}}
+	want := []jute.ClientInfo{{AuthScheme: "ip", User: "127.0.0.1"}, {AuthScheme: "sasl", User: "bob"}}
+	if got := (Settings{SASL: true}).WhoAmI(ids); !slices.Equal(got, want) {
+		t.Errorf("with provider: %v", got)
+	}
+	want[1].User = ""
+	if got := (Settings{}).WhoAmI(ids); !slices.Equal(got, want) {
+		t.Errorf("without provider: %v", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,12 +35,22 @@ type Config struct {
 	// HistoryFile keeps interactive history across runs; empty means
 	// $ZKD_CLI_HISTORY, else ~/.zkd_cli_history.
 	HistoryFile string
+	// Getenv reads the environment: the -D flags of CLIENT_JVMFLAGS and
+	// JVMFLAGS are client properties, as for zkCli.sh. Nil means an empty
+	// environment.
+	Getenv func(string) string
 }
 
-const mainUsage = `usage: zkd cli [-server host:port[,host:port...]] [-timeout ms] [-r] [-json] [command args...]
+const mainUsage = `usage: zkd cli [-server host:port[,host:port...]] [-timeout ms] [-r] [-json]
+               [-client-configuration file] [-Dkey=value...] [command args...]
 
 Runs one zkCli.sh command and exits, or with no command starts a shell.
 Type "help" in the shell for the command list.
+
+TLS and SASL take ZooKeeper's client properties (zookeeper.client.secure,
+zookeeper.ssl.*, java.security.auth.login.config, zookeeper.sasl.*, ...)
+from -client-configuration, from -Dkey=value arguments before the command,
+and from the -D flags in $CLIENT_JVMFLAGS and $JVMFLAGS; the file wins.
 
 flags:
 `
@@ -58,15 +69,21 @@ func Main(args []string, cfg Config) int {
 	readOnly := fs.Bool("r", false, "allow connecting to a read-only server")
 	jsonOut := fs.Bool("json", false, "print results as JSON documents instead of zkCli.sh's text")
 	fs.Bool("waitforconnection", true, "accepted for zkCli.sh compatibility: zkd cli always waits for the session")
-	clientConfig := fs.String("client-configuration", "", "zkCli.sh's client properties file (not supported)")
+	clientConfig := fs.String("client-configuration", "", "ZooKeeper client properties `file` (TLS, SASL)")
+	defines, args := splitDefines(fs, args)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitInvalidArgs
 	}
-	if *clientConfig != "" {
-		fmt.Fprintf(cfg.Stderr, "zkd cli: -client-configuration is not supported (zkd cli has no TLS or SASL options)\n")
+	props, err := gatherClientProps(cfg.Getenv, defines, *clientConfig)
+	var secure []client.Option
+	if err == nil {
+		secure, err = props.clientOptions(slog.New(slog.NewTextHandler(cfg.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}
+	if err != nil {
+		fmt.Fprintf(cfg.Stderr, "zkd cli: %v\n", err)
 		return exitInvalidArgs
 	}
 	interactive, progress := false, false
@@ -78,6 +95,7 @@ func Main(args []string, cfg Config) int {
 		servers:  *servers,
 		timeout:  time.Duration(*timeoutMS) * time.Millisecond,
 		readOnly: *readOnly,
+		secure:   secure,
 		json:     *jsonOut,
 		history:  map[int]string{},
 		pending:  map[watchKey]bool{},
@@ -121,6 +139,7 @@ type shell struct {
 	servers    string
 	timeout    time.Duration
 	readOnly   bool
+	secure     []client.Option // TLS and SASL, from the client properties
 	json       bool
 	showEvents bool // print watch and state events (not in one-shot mode)
 	out        *lockedWriter
@@ -161,7 +180,7 @@ func (s *shell) connect(servers string) error {
 
 // dial opens a session on servers.
 func (s *shell) dial(ctx context.Context, servers string) (*client.Client, error) {
-	opts := []client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}
+	opts := append([]client.Option{client.WithSessionTimeout(s.timeout), client.WithReadOnly(s.readOnly)}, s.secure...)
 	if !s.background {
 		// Like zkCli.sh, a command issued while no server answers fails
 		// (ConnectionLoss) instead of waiting for one. The interactive
@@ -266,6 +285,7 @@ var javaStates = map[client.State]string{
 	client.StateConnected:         "SyncConnected",
 	client.StateAuthFailed:        "AuthFailed",
 	client.StateConnectedReadOnly: "ConnectedReadOnly",
+	client.StateSaslAuthenticated: "SaslAuthenticated",
 	client.StateExpired:           "Expired",
 	client.StateClosed:            "Closed",
 }

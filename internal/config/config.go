@@ -50,6 +50,8 @@ type Config struct {
 	SSLQuorum                bool
 	PortUnification          bool
 	SSLQuorumReloadCertFiles bool
+	// QuorumSASL holds the quorum.auth.* keys: SASL between servers.
+	QuorumSASL QuorumSASL
 
 	Servers []Server          // the server.N lines, sorted by ID
 	Groups  map[int64][]int64 // group.G = member ids, for hierarchical quorums; nil if none
@@ -71,6 +73,22 @@ type Config struct {
 	// and whatever Apply layered on top. Never nil in a Config returned by
 	// this package.
 	Props Properties
+}
+
+// QuorumSASL is how servers authenticate each other with SASL (the
+// quorum.auth.* keys): a learner (or an election peer that dials) proves
+// itself with the JAAS section LearnerLoginContext, the server it reaches
+// checks it with ServerLoginContext.
+type QuorumSASL struct {
+	Enable         bool // quorum.auth.enableSasl
+	ServerRequire  bool // quorum.auth.serverRequireSasl: refuse peers that do not authenticate
+	LearnerRequire bool // quorum.auth.learnerRequireSasl: authenticate to the servers this one reaches
+	// JAAS sections; defaults QuorumLearner and QuorumServer.
+	LearnerLoginContext, ServerLoginContext string
+	// KerberosServicePrincipal is the principal learners ask tickets for,
+	// "_HOST" standing for the server's host name; default
+	// zkquorum/localhost.
+	KerberosServicePrincipal string
 }
 
 // Server is one member of the ensemble, from a server.N line (spec §8.3).
@@ -129,7 +147,12 @@ func fileDefaults() *Config {
 		SyncEnabled:                            true,
 		MultiAddressReachabilityCheckEnabled:   true,
 		MultiAddressReachabilityCheckTimeoutMs: 1000,
-		Props:                                  make(Properties),
+		QuorumSASL: QuorumSASL{
+			LearnerLoginContext:      "QuorumLearner",
+			ServerLoginContext:       "QuorumServer",
+			KerberosServicePrincipal: "zkquorum/localhost",
+		},
+		Props: make(Properties),
 	}
 }
 

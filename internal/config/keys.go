@@ -130,18 +130,18 @@ var explicitKeyList = []explicitKey{
 	boolKey("multiAddress.enabled", func(c *Config) *bool { return &c.MultiAddressEnabled }),
 	boolKey("multiAddress.reachabilityCheckEnabled", func(c *Config) *bool { return &c.MultiAddressReachabilityCheckEnabled }),
 	intKey("multiAddress.reachabilityCheckTimeoutMs", func(c *Config) *int { return &c.MultiAddressReachabilityCheckTimeoutMs }, 0),
+	boolKey("quorum.auth.enableSasl", func(c *Config) *bool { return &c.QuorumSASL.Enable }),
+	boolKey("quorum.auth.serverRequireSasl", func(c *Config) *bool { return &c.QuorumSASL.ServerRequire }),
+	boolKey("quorum.auth.learnerRequireSasl", func(c *Config) *bool { return &c.QuorumSASL.LearnerRequire }),
+	stringKey("quorum.auth.learner.saslLoginContext", func(c *Config) *string { return &c.QuorumSASL.LearnerLoginContext }),
+	stringKey("quorum.auth.server.saslLoginContext", func(c *Config) *string { return &c.QuorumSASL.ServerLoginContext }),
+	stringKey("quorum.auth.kerberos.servicePrincipal", func(c *Config) *string { return &c.QuorumSASL.KerberosServicePrincipal }),
 	boolKey("sslQuorum", func(c *Config) *bool { return &c.SSLQuorum }),
 	boolKey("portUnification", func(c *Config) *bool { return &c.PortUnification }),
 	boolKey("sslQuorumReloadCertFiles", func(c *Config) *bool { return &c.SSLQuorumReloadCertFiles }),
 
 	// Accepted, checked and ignored (Config.Ignored).
 	ignoredKey("quorum.cnxn.threads.size", propInt),
-	ignoredKey("quorum.auth.enableSasl", propBool),
-	ignoredKey("quorum.auth.serverRequireSasl", propBool),
-	ignoredKey("quorum.auth.learnerRequireSasl", propBool),
-	ignoredKey("quorum.auth.learner.saslLoginContext", propString),
-	ignoredKey("quorum.auth.server.saslLoginContext", propString),
-	ignoredKey("quorum.auth.kerberos.servicePrincipal", propString),
 	ignoredKey("oraclePath", propString),
 	ignoredKey("jvm.pause.monitor", propBool),
 	ignoredKey("jvm.pause.sleep.time.ms", propLong),
@@ -210,6 +210,21 @@ func addrKey(name string, field func(*Config) *string) explicitKey {
 			*field(c) = v
 		},
 		get: func(c *Config) (string, bool) { return *field(c), *field(c) != "" },
+	}
+}
+
+// stringKey is a key holding any non-empty string.
+func stringKey(name string, field func(*Config) *string) explicitKey {
+	return explicitKey{
+		name: name,
+		set: func(p *parser, c *Config, e entry) {
+			if strings.TrimSpace(e.value) == "" {
+				p.fail(e, "must not be empty")
+				return
+			}
+			*field(c) = strings.TrimSpace(e.value)
+		},
+		get: func(c *Config) (string, bool) { return *field(c), *field(c) != *field(fileDefault) },
 	}
 }
 

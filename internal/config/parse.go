@@ -236,17 +236,12 @@ func (p *parser) finishScalars(c *Config) {
 	if c.SecureClientPortAddress != "" && c.SecureClientPort == 0 {
 		p.errorAt(p.file, at("secureClientPortAddress"), "secureClientPortAddress", "set without secureClientPort")
 	}
-	if !strings.EqualFold(c.Ignored["quorum.auth.enableSasl"], "true") {
-		for _, k := range []string{"quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl"} {
-			if strings.EqualFold(c.Ignored[k], "true") {
+	if q := c.QuorumSASL; !q.Enable {
+		for k, on := range map[string]bool{"quorum.auth.serverRequireSasl": q.ServerRequire, "quorum.auth.learnerRequireSasl": q.LearnerRequire} {
+			if on {
 				p.errorAt(p.file, at(k), k, "requires quorum.auth.enableSasl=true")
 			}
 		}
-	}
-	if strings.EqualFold(c.Ignored["quorum.auth.enableSasl"], "true") {
-		// Servers that require SASL of their peers would refuse zkd, and
-		// zkd would let in peers they mean to keep out: refuse to start.
-		p.errorAt(p.file, at("quorum.auth.enableSasl"), "quorum.auth.enableSasl", "SASL between servers is not supported by zkd; secure the quorum with sslQuorum=true instead")
 	}
 }
 

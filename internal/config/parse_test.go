@@ -154,7 +154,8 @@ func TestParseDefaults(t *testing.T) {
 		ClientPortListenBacklog: -1, MaxClientCnxns: 60, MinSessionTimeout: 6000, MaxSessionTimeout: 60000,
 		PeerType: "participant", StandaloneEnabled: true, AutopurgeSnapRetainCount: 3, SyncEnabled: true,
 		MultiAddressReachabilityCheckEnabled: true, MultiAddressReachabilityCheckTimeoutMs: 1000,
-		Props: Properties{},
+		QuorumSASL: QuorumSASL{LearnerLoginContext: "QuorumLearner", ServerLoginContext: "QuorumServer", KerberosServicePrincipal: "zkquorum/localhost"},
+		Props:      Properties{},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)
@@ -188,6 +189,15 @@ quorumListenOnAllIPs=true
 multiAddress.enabled=true
 multiAddress.reachabilityCheckEnabled=false
 multiAddress.reachabilityCheckTimeoutMs=500
+sslQuorum=true
+portUnification=true
+sslQuorumReloadCertFiles=true
+quorum.auth.enableSasl=true
+quorum.auth.serverRequireSasl=true
+quorum.auth.learnerRequireSasl=true
+quorum.auth.learner.saslLoginContext=L
+quorum.auth.server.saslLoginContext=S
+quorum.auth.kerberos.servicePrincipal=zkquorum/_HOST
 metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
 metricsProvider.httpPort=7000
 jvm.pause.monitor=true
@@ -205,6 +215,9 @@ quorum.cnxn.threads.size=30
 		StandaloneEnabled: false, ReconfigEnabled: true, AutopurgeSnapRetainCount: 5, AutopurgePurgeInterval: 24,
 		SyncEnabled: false, LocalSessionsEnabled: true, LocalSessionsUpgradingEnabled: true, QuorumListenOnAllIPs: true,
 		MultiAddressEnabled: true, MultiAddressReachabilityCheckEnabled: false, MultiAddressReachabilityCheckTimeoutMs: 500,
+		SSLQuorum: true, PortUnification: true, SSLQuorumReloadCertFiles: true,
+		QuorumSASL: QuorumSASL{Enable: true, ServerRequire: true, LearnerRequire: true,
+			LearnerLoginContext: "L", ServerLoginContext: "S", KerberosServicePrincipal: "zkquorum/_HOST"},
 		MetricsProvider: map[string]string{"className": "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider", "httpPort": "7000"},
 		Ignored:         map[string]string{"jvm.pause.monitor": "true", "quorum.cnxn.threads.size": "30"},
 		Props:           Properties{},
@@ -300,8 +313,6 @@ func TestParseErrors(t *testing.T) {
 			`zoo.cfg:2: snapshot.compression.method: not one of "", "gz", "snappy": "lz4"`},
 		{"a sasl requirement without sasl is an error", ok + "quorum.auth.serverRequireSasl=true\n",
 			`zoo.cfg:2: quorum.auth.serverRequireSasl: requires quorum.auth.enableSasl=true`},
-		{"sasl between servers is refused", ok + "quorum.auth.enableSasl=true\n",
-			`zoo.cfg:2: quorum.auth.enableSasl: SASL between servers is not supported by zkd; secure the quorum with sslQuorum=true instead`},
 
 		// server.N grammar (§8.3).
 		{"a server id must be a number", quorum + "server.one=h:1:2\n",

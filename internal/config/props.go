@@ -136,11 +136,14 @@ var knownProps = map[string]propSpec{
 	"zkd.admin.commandAuth": {kind: propBool},
 
 	// Admin server.
-	"admin.enableServer":  {kind: propBool},
-	"admin.serverAddress": {kind: propString},
-	"admin.serverPort":    {kind: propPort},
-	"admin.idleTimeout":   {kind: propInt, min: anyInt},
-	"admin.commandURL":    {kind: propString},
+	"admin.enableServer":    {kind: propBool},
+	"admin.serverAddress":   {kind: propString},
+	"admin.serverPort":      {kind: propPort},
+	"admin.idleTimeout":     {kind: propInt, min: anyInt},
+	"admin.commandURL":      {kind: propString},
+	"admin.httpVersion":     {kind: propInt, min: anyInt},
+	"admin.portUnification": {kind: propBool},
+	"admin.forceHttps":      {kind: propBool},
 
 	// Quorum (storage spec §4, §5).
 	"commitLogCount":                     {kind: propInt, min: anyInt},
@@ -571,6 +574,11 @@ type AdminServer struct {
 	// connections require authentication (zkd-only zkd.admin.commandAuth,
 	// default true; false answers them to anyone, as ZooKeeper 3.8 does).
 	CommandAuth bool
+	// ForceHTTPS serves HTTPS only (admin.forceHttps); PortUnification
+	// serves HTTP and HTTPS on the one port (admin.portUnification). Both
+	// take their certificate from the ssl.quorum.* key and trust stores,
+	// as ZooKeeper 3.8's AdminServer does.
+	ForceHTTPS, PortUnification bool
 }
 
 // AdminServer returns the AdminServer settings with ZooKeeper's defaults:
@@ -585,11 +593,13 @@ func (c *Config) AdminServer() AdminServer {
 		url = v
 	}
 	return AdminServer{
-		Enabled:     c.boolProp("admin.enableServer", true),
-		Address:     hostPort(host, c.intProp("admin.serverPort", 8080)),
-		IdleTimeout: time.Duration(c.intProp("admin.idleTimeout", 30000)) * time.Millisecond,
-		CommandURL:  url,
-		CommandAuth: c.boolProp("zkd.admin.commandAuth", true),
+		Enabled:         c.boolProp("admin.enableServer", true),
+		Address:         hostPort(host, c.intProp("admin.serverPort", 8080)),
+		IdleTimeout:     time.Duration(c.intProp("admin.idleTimeout", 30000)) * time.Millisecond,
+		CommandURL:      url,
+		CommandAuth:     c.boolProp("zkd.admin.commandAuth", true),
+		ForceHTTPS:      c.boolProp("admin.forceHttps", false),
+		PortUnification: c.boolProp("admin.portUnification", false),
 	}
 }
 

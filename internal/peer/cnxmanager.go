@@ -75,6 +75,9 @@ type CnxConfig struct {
 	// TLS, when set, runs every election connection over TLS
 	// (sslQuorum); the handshake shares HandshakeTimeout.
 	TLS *QuorumTLS
+	// SASL, when set, authenticates peers right after the initial
+	// message (quorum.auth.*); it shares HandshakeTimeout.
+	SASL *QuorumSASL
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }
@@ -458,6 +461,12 @@ func (m *CnxManager) dial(sid int64, addr string) {
 		m.drop(conn)
 		return
 	}
+	host, _, _ := net.SplitHostPort(addr)
+	if err := m.cfg.SASL.authenticate(conn, conn, host, m.cfg.HandshakeTimeout); err != nil {
+		m.log.Warn("cannot authenticate to election peer", "peer", sid, "addr", addr, "err", err)
+		m.drop(conn)
+		return
+	}
 	if sid > m.cfg.MyID {
 		m.log.Debug("closing connection to a larger sid; it will dial back", "peer", sid)
 		m.drop(conn)
@@ -536,6 +545,14 @@ func (m *CnxManager) handleConn(conn net.Conn) {
 		m.drop(conn)
 		return
 	}
+	// A smaller sid's connection is closed and dialled back below, so what
+	// it proves does not matter; it may well close without a word.
+	if err := m.cfg.SASL.check(conn, r, m.cfg.HandshakeTimeout); err != nil && sid >= m.cfg.MyID {
+		m.log.Warn("dropping election connection that failed SASL", "remote", remote, "peer", sid, "err", err)
+		m.drop(conn)
+		return
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(m.cfg.HandshakeTimeout))
 	switch {
 	case sid == m.cfg.MyID:
 		m.log.Error("election connection from a server claiming my own sid: check the server.N lines and myid files",

@@ -89,7 +89,10 @@ type Config struct {
 	Synced func(took time.Duration, txns int)
 	// TLS, when set, runs the election and quorum connections over TLS
 	// (sslQuorum=true).
-	TLS    *QuorumTLS
+	TLS *QuorumTLS
+	// SASL, when set, authenticates servers to each other
+	// (quorum.auth.*).
+	SASL   *QuorumSASL
 	Logger *slog.Logger
 }
 
@@ -196,7 +199,7 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	}
 	tick := time.Duration(zc.TickTime) * time.Millisecond
 	p.cnx = NewCnxManager(CnxConfig{MyID: zc.MyID, ListenAddr: me.ElectionAddr, ListenOnAllIPs: zc.QuorumListenOnAllIPs,
-		Peers: peers, ConnectTimeout: zc.CnxTimeout(), HandshakeTimeout: tick * time.Duration(max(zc.SyncLimit, 1)), TLS: cfg.TLS, Logger: p.log})
+		Peers: peers, ConnectTimeout: zc.CnxTimeout(), HandshakeTimeout: tick * time.Duration(max(zc.SyncLimit, 1)), TLS: cfg.TLS, SASL: cfg.SASL, Logger: p.log})
 	p.election = fle.New(fle.Config{ID: zc.MyID, Voters: p.voters, Observer: p.observer, ConfigText: configText(zc)})
 	p.writer = newLogWriter(cfg.Log, cfg.FS, cfg.LogDir, cfg.SnapDir, cfg.LogOptions, zc.SnapCount(), zc.FsyncWarningThreshold(), p.log)
 	p.writer.persisted = func(z jute.Zxid) { p.inbox.push(event{kind: evPersisted, zxid: z}) }
@@ -588,6 +591,12 @@ func (p *Peer) follow(leader int64, state jute.PeerState) {
 				raw.Close()
 			}
 		}
+		if err == nil {
+			host, _, _ := net.SplitHostPort(srv.QuorumAddr)
+			if err = p.cfg.SASL.authenticate(conn, conn, host, max(time.Until(deadline), time.Second)); err != nil {
+				conn.Close()
+			}
+		}
 		if err != nil {
 			p.inbox.push(event{kind: evLeaderLink, err: fmt.Errorf("connect to leader %d at %s: %w", leader, srv.QuorumAddr, err), gen: gen})
 			return
@@ -689,23 +698,43 @@ func (p *Peer) acceptLoop(ctx context.Context) {
 			p.log.Warn("quorum port accept failed", "err", err)
 			continue
 		}
-		if p.cfg.TLS == nil {
+		if p.cfg.TLS == nil && (p.cfg.SASL == nil || p.cfg.SASL.Server == nil) {
 			p.inbox.push(event{kind: evAccepted, link: newQuorumLink(conn, 0, 0)})
 			continue
 		}
-		// The handshake runs beside the accept loop so that a peer that
-		// never finishes it holds up no other.
+		// The handshakes run beside the accept loop so that a peer that
+		// never finishes them holds up no other.
 		timeout := p.tickDuration() * time.Duration(max(p.zc.InitLimit, 1))
 		p.wg.Go(func() {
-			secured, _, err := p.cfg.TLS.secureAccept(ctx, conn, timeout)
-			if err != nil {
-				p.log.Warn("dropping quorum connection that failed TLS", "remote", conn.RemoteAddr().String(), "err", err)
-				conn.Close()
-				return
+			if secured, err := p.admitLearner(ctx, conn, timeout); err == nil {
+				p.inbox.push(event{kind: evAccepted, link: newQuorumLink(secured, 0, 0)})
 			}
-			p.inbox.push(event{kind: evAccepted, link: newQuorumLink(secured, 0, 0)})
 		})
 	}
+}
+
+// admitLearner runs the TLS and SASL handshakes of an accepted learner
+// connection and returns the connection to use, or an error when the
+// learner is refused (the connection is then closed and the reason
+// logged).
+func (p *Peer) admitLearner(ctx context.Context, conn net.Conn, timeout time.Duration) (net.Conn, error) {
+	remote := conn.RemoteAddr().String()
+	secured, _, err := p.cfg.TLS.secureAccept(ctx, conn, timeout)
+	if err != nil {
+		p.log.Warn("dropping quorum connection that failed TLS", "remote", remote, "err", err)
+		conn.Close()
+		return nil, err
+	}
+	if p.cfg.SASL == nil || p.cfg.SASL.Server == nil {
+		return secured, nil
+	}
+	br := bufio.NewReader(secured)
+	if err := p.cfg.SASL.check(secured, br, timeout); err != nil {
+		p.log.Warn("dropping quorum connection that failed SASL", "remote", remote, "err", err)
+		secured.Close()
+		return nil, err
+	}
+	return &peekedConn{Conn: secured, r: br}, nil
 }
 
 // startLink runs a link's reader and writer.

@@ -11,6 +11,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/zkd/zkd/internal/sasl"
 )
 
 // testCA is a certificate authority made for one test.
@@ -73,18 +75,58 @@ func (ca *testCA) quorumTLS(t *testing.T, name string, unify bool) *QuorumTLS {
 	}
 }
 
+// introduce gives every manager the election addresses of all of them.
+func introduce(ms ...*CnxManager) {
+	peers := make(map[int64]string)
+	for _, m := range ms {
+		peers[m.cfg.MyID] = m.Addr()
+	}
+	for _, m := range ms {
+		m.SetPeers(peers)
+	}
+}
+
+// requireLinked requires that a and b exchange messages both ways.
+func requireLinked(t *testing.T, a, b *CnxManager) {
+	t.Helper()
+	introduce(a, b)
+	a.Send(b.cfg.MyID, []byte("hello b"))
+	b.Send(a.cfg.MyID, []byte("hello a"))
+	expectCnxMsg(t, b, a.cfg.MyID, "hello b")
+	expectCnxMsg(t, a, b.cfg.MyID, "hello a")
+}
+
+// requireRefused requires that a accepts no message and no link from
+// refused, which tries to reach it, while good, which tries after it, gets
+// through: so refused has had its chance by then.
+func requireRefused(t *testing.T, a, refused, good *CnxManager) {
+	t.Helper()
+	introduce(a, refused)
+	refused.Send(a.cfg.MyID, []byte("from the refused"))
+	a.Send(refused.cfg.MyID, []byte("to the refused"))
+	good.SetPeers(map[int64]string{a.cfg.MyID: a.Addr(), good.cfg.MyID: good.Addr()})
+	good.Send(a.cfg.MyID, []byte("from the good"))
+	expectCnxMsg(t, a, good.cfg.MyID, "from the good")
+	cnxWaitFor(t, "the refused handshakes to end", func() bool {
+		_, _, _, ab := a.linkInfo(refused.cfg.MyID)
+		_, _, _, ba := refused.linkInfo(a.cfg.MyID)
+		return !ab && !ba
+	})
+	select {
+	case msg := <-a.Recv():
+		t.Fatalf("server %d received %q from %d", a.cfg.MyID, msg.Data, msg.From)
+	case msg := <-refused.Recv():
+		t.Fatalf("the refused server received %q from %d", msg.Data, msg.From)
+	default:
+	}
+}
+
 func TestCnxManagerOverTLSCarriesMessagesBetweenServersOfOneCA(t *testing.T) {
 	noCnxLeaks(t)
 	ca := newTestCA(t, "quorum CA")
 	a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", TLS: ca.quorumTLS(t, "zk1", false)})
 	b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", TLS: ca.quorumTLS(t, "zk2", false)})
-	peers := map[int64]string{1: a.Addr(), 2: b.Addr()}
-	a.SetPeers(peers)
-	b.SetPeers(peers)
-	a.Send(2, []byte("from 1"))
-	b.Send(1, []byte("from 2"))
-	expectCnxMsg(t, b, 1, "from 1")
-	expectCnxMsg(t, a, 2, "from 2")
+	requireLinked(t, a, b)
 }
 
 func TestCnxManagerOverTLSRefusesAServerOfAnotherCA(t *testing.T) {
@@ -93,28 +135,7 @@ func TestCnxManagerOverTLSRefusesAServerOfAnotherCA(t *testing.T) {
 	a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", TLS: ours.quorumTLS(t, "zk1", false)})
 	b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", TLS: theirs.quorumTLS(t, "intruder", false)})
 	c := startCnxManagerWith(t, CnxConfig{MyID: 3, ListenAddr: "127.0.0.1:0", TLS: ours.quorumTLS(t, "zk3", false)})
-	peers := map[int64]string{1: a.Addr(), 2: b.Addr(), 3: c.Addr()}
-	for _, m := range []*CnxManager{a, b, c} {
-		m.SetPeers(peers)
-	}
-	b.Send(1, []byte("from the intruder"))
-	a.Send(2, []byte("to the intruder"))
-	c.Send(1, []byte("from 3"))
-	// Server 3 dials 1 after the intruder's attempts: once its message is
-	// in, the intruder's have had their chance in both directions.
-	expectCnxMsg(t, a, 3, "from 3")
-	cnxWaitFor(t, "the failed handshakes to end", func() bool {
-		_, _, _, ab := a.linkInfo(2)
-		_, _, _, ba := b.linkInfo(1)
-		return !ab && !ba
-	})
-	select {
-	case msg := <-a.Recv():
-		t.Fatalf("server 1 received %q from %d over a link it should have refused", msg.Data, msg.From)
-	case msg := <-b.Recv():
-		t.Fatalf("the intruder received %q from %d", msg.Data, msg.From)
-	default:
-	}
+	requireRefused(t, a, b, c)
 }
 
 func TestCnxManagerOverTLSDropsAPlaintextPeerUnlessPortsAreUnified(t *testing.T) {
@@ -133,4 +154,75 @@ func TestCnxManagerOverTLSDropsAPlaintextPeerUnlessPortsAreUnified(t *testing.T)
 			expectCnxMsg(t, m, 2, "plain")
 		})
 	}
+}
+
+// digestQuorumSASL returns quorum SASL settings under which peers log in
+// as user with password and accept the users of accounts.
+func digestQuorumSASL(user, password string, accounts map[string]string, require bool) *QuorumSASL {
+	return &QuorumSASL{
+		Learner: func(string) (sasl.Client, error) {
+			return sasl.NewDigestMD5Client(sasl.DigestMD5ClientConfig{Username: user, Password: password,
+				Protocol: "zookeeper-quorum", ServerName: "zk-quorum-sasl-md5"}), nil
+		},
+		Server: func(string) (sasl.Server, error) {
+			return sasl.NewDigestMD5Server(sasl.DigestMD5ServerConfig{Users: accounts,
+				Protocol: "zookeeper-quorum", ServerName: "zk-quorum-sasl-md5"}), nil
+		},
+		Require: require,
+	}
+}
+
+func TestCnxManagerWithQuorumSASLLinksServersThatKnowThePassword(t *testing.T) {
+	noCnxLeaks(t)
+	accounts := map[string]string{"quorum": "s3cret"}
+	a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+	b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+	requireLinked(t, a, b)
+}
+
+// In these tests server 2 dials server 1 (the larger sid keeps the link),
+// so server 1 checks server 2.
+
+func TestCnxManagerWithQuorumSASLRefusesAWrongPassword(t *testing.T) {
+	for _, require := range []bool{true, false} {
+		t.Run(map[bool]string{true: "required", false: "not required"}[require], func(t *testing.T) {
+			noCnxLeaks(t)
+			accounts := map[string]string{"quorum": "s3cret"}
+			a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, require)})
+			b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "guess", accounts, require)})
+			c := startCnxManagerWith(t, CnxConfig{MyID: 3, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+			requireRefused(t, a, b, c)
+		})
+	}
+}
+
+func TestCnxManagerWithQuorumSASLLetsInAPeerThatDoesNotTryUnlessRequired(t *testing.T) {
+	for _, require := range []bool{true, false} {
+		t.Run(map[bool]string{true: "required", false: "not required"}[require], func(t *testing.T) {
+			noCnxLeaks(t)
+			accounts := map[string]string{"quorum": "s3cret"}
+			a := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, require)})
+			// Server 2 checks its peers but does not authenticate itself
+			// (quorum.auth.learnerRequireSasl=false).
+			lax := digestQuorumSASL("", "", accounts, false)
+			lax.Learner = nil
+			b := startCnxManagerWith(t, CnxConfig{MyID: 2, ListenAddr: "127.0.0.1:0", SASL: lax})
+			if !require {
+				requireLinked(t, a, b)
+				return
+			}
+			c := startCnxManagerWith(t, CnxConfig{MyID: 3, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+			requireRefused(t, a, b, c)
+		})
+	}
+}
+
+func TestQuorumSASLServerRefusesAPeerThatDoesNotAuthenticateWhenRequired(t *testing.T) {
+	noCnxLeaks(t)
+	accounts := map[string]string{"quorum": "s3cret"}
+	m := startCnxManagerWith(t, CnxConfig{MyID: 1, ListenAddr: "127.0.0.1:0", SASL: digestQuorumSASL("quorum", "s3cret", accounts, true)})
+	c := rawDial(t, m.Addr())
+	rawWrite(t, c, rawHeader(protocolV1, 2, "127.0.0.1:1"))
+	rawWrite(t, c, rawFrame(5, []byte("plain")))
+	expectRawEOF(t, c)
 }

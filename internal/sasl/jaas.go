@@ -242,7 +242,9 @@ func (p *jaasParser) options(m *LoginModule) error {
 		if t.kind != tokWord {
 			return p.errorf(t.line, "expected an option name or ; for login module %s, found %s", m.Class, t)
 		}
-		if err := p.expect('=', "after option "+t.text); err != nil {
+		// The name is not shown: in a malformed line it may be part of
+		// an unquoted password.
+		if err := p.expect('=', "after an option name"); err != nil {
 			return err
 		}
 		v, err := p.next()

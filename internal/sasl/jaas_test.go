@@ -79,6 +79,8 @@ func TestParseJAASErrorsNameFileAndLine(t *testing.T) {
 		{"duplicate section", "S {\n a.B required;\n};\nS {\n a.B required;\n};", `line 4: section "S" is already defined on line 1`},
 		{"empty section", "S {\n};", "line 2: section S has no login module"},
 		{"stray character", "S {\n a.B required k=v, j=w;\n};", `line 2: unexpected character ','`},
+		{"no password in messages", "S {\n a.B required user_bob=\"topsecret\" \"alsosecret\";\n};", `line 2: expected an option name or ; for login module a.B, found a quoted string`},
+		{"no unquoted password either", "S {\n a.B required password=top secret;\n};", `line 2: expected '=' after an option name, found ";"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -88,6 +90,9 @@ func TestParseJAASErrorsNameFileAndLine(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "/etc/zk/jaas.conf") || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %q, want file name and %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error %q shows a value", err)
 			}
 		})
 	}

@@ -28,7 +28,8 @@ func (t jaasToken) String() string {
 	case tokWord:
 		return fmt.Sprintf("%q", t.text)
 	case tokString:
-		return fmt.Sprintf("the quoted string %q", t.text)
+		// Quoted strings are values, often passwords: never shown.
+		return "a quoted string"
 	}
 	return fmt.Sprintf("%q", string(t.kind))
 }

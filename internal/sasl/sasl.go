@@ -6,7 +6,10 @@
 // A mechanism is a step function over opaque tokens: the server feeds each
 // token of a sasl request (op 102) to [Server.Next] and sends back what it
 // returns; the client does the same with [Client.Next]. The package does no
-// network I/O and starts no goroutines; callers own the exchange.
+// network I/O and starts no goroutines, with one exception: the GSSAPI
+// client's Start asks the KDC for tickets (gokrb5 starts a renewal
+// goroutine for the login, stopped before Start returns). Callers own the
+// exchange.
 package sasl
 
 // Server is the server side of one SASL exchange. It is not safe for

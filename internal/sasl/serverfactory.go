@@ -3,6 +3,7 @@ package sasl
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // ServerFactory starts the server side of one SASL exchange for a client
@@ -20,6 +21,18 @@ type ServerOptions struct {
 	// zookeeper.kerberos.removeHostFromPrincipal and
 	// zookeeper.kerberos.removeRealmFromPrincipal (GSSAPI identities).
 	RemoveHostFromPrincipal, RemoveRealmFromPrincipal bool
+	// AuthToLocal is zookeeper.security.auth_to_local, the rules that
+	// shorten GSSAPI principals (see ParseAuthToLocal); "" means DEFAULT
+	// (an explicitly empty property, which leaves ZooKeeper with no rules,
+	// is taken as DEFAULT too).
+	AuthToLocal string
+	// Krb5Conf is java.security.krb5.conf, the Kerberos configuration
+	// GSSAPI reads (default_realm, clockskew); "" means KRB5_CONFIG, else
+	// /etc/krb5.conf (see Krb5ConfPath).
+	Krb5Conf string
+	// Log receives the mechanism's operational messages (GSSAPI: keytab
+	// reloads); nil discards them.
+	Log *slog.Logger
 }
 
 // Mechanism names, as SASL spells them.

@@ -31,6 +31,12 @@ type connState struct {
 	writeBytes   int64
 	stats        connStats
 	readOnlyByte bool
+	// sasl is the connection's SASL exchange, nil before it starts
+	// (sasl.go); refused is set once a reply that closes the connection
+	// (a failed SASL exchange, enforced authentication) is decided:
+	// nothing the connection sends after it runs.
+	sasl    *saslConn
+	refused bool
 }
 
 // pending is a request (or internal transaction) that has not been
@@ -64,6 +70,8 @@ type pending struct {
 	// charged is what the request counts against its connection's
 	// writeBytes while queued.
 	charged int64
+	// sasl is the answer of a sasl request, decided on arrival.
+	sasl *saslReply
 }
 
 func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at time.Time) {
@@ -180,6 +188,7 @@ func (s *Server) handleClosed(c *clientport.Conn) {
 		s.zkMetrics.connectionDrops++
 	}
 	cs.closing = true
+	s.saslClosed(cs)
 	delete(s.conns, c)
 	delete(s.byWatcher, cs.watcher)
 	if s.owners[cs.session] == cs {
@@ -191,7 +200,7 @@ func (s *Server) handleClosed(c *clientport.Conn) {
 func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at time.Time) {
 	s.zkMetrics.bytesReceived += 4 + int64(r.Size)
 	cs := s.conns[c]
-	if cs == nil || cs.closing {
+	if cs == nil || cs.closing || cs.refused {
 		return
 	}
 	s.stats.received++
@@ -213,6 +222,10 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 		}
 	}
 	p := &pending{cs: cs, xid: r.Header.Xid, op: r.Header.Type, req: r, ids: cs.ids, at: at}
+	if !s.enforceAuth(cs, p) {
+		s.enqueue(cs, p)
+		return
+	}
 	sess, live := s.sessions.Get(cs.session)
 	createInFlight := !cs.established && cs.session != 0
 	switch {
@@ -222,6 +235,8 @@ func (s *Server) handleRequest(c *clientport.Conn, r *clientport.Request, at tim
 		// Identities change on arrival so that later requests, prepared
 		// before this reply is sent, see them; the reply stays in order.
 		s.auth(cs, p)
+	case r.Header.Type == jute.OpSASL && r.Body != nil:
+		s.saslStep(cs, p)
 	case s.role.learning() && (prep.IsWrite(r.Header.Type) && !r.Unknown || r.Header.Type == jute.OpDeleteContainer):
 		s.forwardWrite(cs, p)
 		return

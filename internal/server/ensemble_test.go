@@ -26,7 +26,8 @@ type testEnsemble struct {
 	t       *testing.T
 	cfgText []string // each server's zoo.cfg
 	dirs    []string
-	servers []*Server // nil while stopped
+	servers []*Server         // nil while stopped
+	props   map[string]string // system properties every server gets
 }
 
 // freePorts reserves n distinct loopback ports and releases them.
@@ -51,9 +52,16 @@ func freePorts(t *testing.T, n int) []int {
 // startEnsemble starts n voters (and observers) with a short tick.
 func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
 	t.Helper()
+	return startEnsembleWith(t, voters, observers, nil)
+}
+
+// startEnsembleWith is startEnsemble with system properties (-D settings)
+// given to every server.
+func startEnsembleWith(t *testing.T, voters, observers int, props map[string]string) *testEnsemble {
+	t.Helper()
 	n := voters + observers
 	ports := freePorts(t, 3*n)
-	e := &testEnsemble{t: t, servers: make([]*Server, n)}
+	e := &testEnsemble{t: t, servers: make([]*Server, n), props: props}
 	var members []string
 	for i := range n {
 		role := ""
@@ -97,6 +105,11 @@ func (e *testEnsemble) start(i int) {
 	}
 	if _, err := cfg.SetMyID(int64(i + 1)); err != nil {
 		e.t.Fatal(err)
+	}
+	if len(e.props) > 0 {
+		if err := cfg.Apply(e.props); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: ensembleLogLevel})).With("myid", i+1)
 	s, err := New(cfg, Options{Logger: log})

@@ -31,7 +31,7 @@ func (s *Server) answer(p *pending) {
 	}
 	if p.immediate != jute.OK {
 		hdr := jute.ReplyHeader{Xid: p.xid, Zxid: s.tree.LastZxid(), Err: p.immediate}
-		if p.immediate == jute.ErrAuthFailed {
+		if p.immediate == jute.ErrAuthFailed || p.immediate == jute.ErrSessionClosedRequireSASL {
 			hdr.Zxid = 0
 			cs.closing = true
 			cs.c.SendThenClose(hdr, nil)
@@ -175,8 +175,7 @@ func (s *Server) answerRead(p *pending) {
 		s.send(cs, hdr, nil)
 		return
 	case jute.OpSASL:
-		hdr.Zxid = 0
-		s.send(cs, hdr, &jute.SASLToken{})
+		s.answerSASL(cs, p)
 		return
 	}
 	body, code := s.read(cs, p)
@@ -270,7 +269,7 @@ func (s *Server) read(cs *connState, p *pending) (jute.Encodable, jute.Code) {
 	case jute.OpSync:
 		return &jute.PathResponse{Path: p.req.Body.(*jute.PathRequest).Path}, jute.OK
 	case jute.OpWhoAmI:
-		return &jute.WhoAmIResponse{Infos: acl.WhoAmI(ids)}, jute.OK
+		return &jute.WhoAmIResponse{Infos: s.aclConf.WhoAmI(ids)}, jute.OK
 	case jute.OpAddWatch:
 		r := p.req.Body.(*jute.AddWatchRequest)
 		switch r.Mode {

@@ -122,6 +122,7 @@ type Server struct {
 	// restoredSessions holds the sessions loaded from disk until Start.
 	restoredSessions map[jute.SessionID]int32
 	aclConf          acl.Settings
+	saslConf         *saslSettings
 	// passwords gives sessions their passwords and checks them.
 	passwords *session.Passwords
 
@@ -167,7 +168,12 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(), X509: cfg.X509ProviderEnabled() || opts.SecureAddr != ""}
+	aclConf := acl.Settings{SuperDigest: cfg.SuperDigest(), SkipACL: cfg.SkipACL(), X509: cfg.X509ProviderEnabled() || opts.SecureAddr != "",
+		SASL: cfg.SASLProviderEnabled(), LetAnySaslUserDoX: cfg.LetAnySaslUserDoX()}
+	saslConf, err := newSASLSettings(cfg, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:        cfg,
 		log:        opts.Logger,
@@ -183,6 +189,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		whitelist:  cfg.FourLetterWhitelist(),
 		throttle:   cfg.Throttling(),
 		aclConf:    aclConf,
+		saslConf:   saslConf,
 
 		forwardedBySession: make(map[jute.SessionID][]*pending),
 		revalidating:       make(map[jute.SessionID][]*pending),
@@ -230,8 +237,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 					l.Close()
 					return nil, err
 				}
+				var auth *peer.QuorumSASL
+				if auth, err = quorumSASL(cfg, s.log); err != nil {
+					l.Close()
+					return nil, err
+				}
 				s.peer, err = peer.New(peer.Config{Cfg: cfg, Log: l, LogOptions: logOpts, FS: s.fs, SnapDir: snapDir, LogDir: logDir,
-					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, Logger: s.log}, stateMachine{s})
+					LastZxid: r.lastZxid, History: r.recent, Synced: s.logStats.synced, TLS: secure, SASL: auth, Logger: s.log}, stateMachine{s})
 				if err != nil {
 					l.Close()
 					return nil, err
@@ -455,6 +467,7 @@ func (s *Server) wallMS() int64 {
 // tick expires sessions and reaps containers and TTL nodes: a standalone
 // server or a leader; learners leave both to their leader.
 func (s *Server) tick() {
+	s.expireSASL(time.Now())
 	switch s.role {
 	case roleStandalone, roleLeader:
 	case roleFollower, roleObserver:
@@ -568,11 +581,19 @@ func (s *Server) startAdminServer() {
 		s.log.Warn("AdminServer not started (set admin.serverPort, or admin.enableServer=false)", "addr", ac.Address, "err", err)
 		return
 	}
+	raw := ln
+	ln, handler, err := s.secureAdmin(raw, admin.NewHandler(s, s.adminOptions(ac)), ac)
+	if err != nil {
+		raw.Close()
+		s.log.Error("AdminServer not started", "err", err)
+		return
+	}
 	s.adminAddr = ln.Addr()
 	s.admin = &http.Server{
-		Handler:           admin.NewHandler(s, s.adminOptions(ac)),
+		Handler:           handler,
 		IdleTimeout:       ac.IdleTimeout,
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       adminConnContext,
 	}
 	s.log.Info("AdminServer listening", "addr", ln.Addr().String(), "url", ac.CommandURL)
 	s.wg.Go(func() {

@@ -61,7 +61,7 @@ func (ts *tlsServer) connect(t *testing.T, cert *testcluster.Cert) *testcluster.
 	return testcluster.ConnectRawTLS(t, ts.SecureAddr().String(), testcluster.TLSConfig(ts.ca, cert))
 }
 
-func whoAmI(t *testing.T, c *testcluster.RawClient) []string {
+func whoAmIStrings(t *testing.T, c *testcluster.RawClient) []string {
 	t.Helper()
 	var r jute.WhoAmIResponse
 	if h := c.Call(1, jute.OpWhoAmI, nil, &r); h.Err != jute.OK {
@@ -84,12 +84,12 @@ func TestTLSClientsCarryTheirCertificateSubject(t *testing.T) {
 		{ts.root, []string{"super:", "x509:CN=root,O=Acme", "ip:127.0.0.1"}},
 	}
 	for _, tc := range cases {
-		if got := whoAmI(t, ts.connect(t, tc.cert)); !slices.Equal(got, tc.want) {
+		if got := whoAmIStrings(t, ts.connect(t, tc.cert)); !slices.Equal(got, tc.want) {
 			t.Errorf("whoAmI %v, want %v", got, tc.want)
 		}
 	}
 	plain := testcluster.ConnectRaw(t, ts.Addr().String())
-	if got := whoAmI(t, plain); !slices.Equal(got, []string{"ip:127.0.0.1"}) {
+	if got := whoAmIStrings(t, plain); !slices.Equal(got, []string{"ip:127.0.0.1"}) {
 		t.Errorf("plaintext whoAmI %v", got)
 	}
 }
@@ -131,7 +131,7 @@ func TestX509ACLAdmitsOneCertificateAndRefusesOthers(t *testing.T) {
 	if h := alice.Call(jute.XidAuth, jute.OpAuth, &jute.AuthPacket{Scheme: "x509", Auth: []byte("CN=root,O=Acme")}, nil); h.Err != jute.OK {
 		t.Errorf("addauth x509 over TLS: %v", h.Err)
 	}
-	if got := whoAmI(t, alice); !slices.Equal(got, []string{"x509:CN=alice,O=Acme", "ip:127.0.0.1"}) {
+	if got := whoAmIStrings(t, alice); !slices.Equal(got, []string{"x509:CN=alice,O=Acme", "ip:127.0.0.1"}) {
 		t.Errorf("whoAmI after addauth x509: %v", got)
 	}
 	if h := plain.Call(jute.XidAuth, jute.OpAuth, &jute.AuthPacket{Scheme: "x509", Auth: []byte("CN=alice,O=Acme")}, nil); h.Err != jute.ErrAuthFailed {

@@ -80,12 +80,16 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 }
 
 // apacheClasspath is the server's classpath: the ZooKeeper jar (which pulls
-// in its dependencies through its manifest) and, when installed, the log4j
-// binding for slf4j so that the server's log is not silently dropped.
+// in its dependencies through its manifest), Netty's codec jar, which that
+// manifest (Debian's) leaves out although NettyServerCnxnFactory, the
+// factory TLS needs, loads it, and, when installed, the log4j binding for
+// slf4j so that the server's log is not silently dropped.
 func apacheClasspath() string {
 	cp := []string{ZooKeeperJar}
-	if fileExists(nettyCodecJar) == nil {
-		cp = append(cp, nettyCodecJar)
+	for _, jar := range []string{nettyCodecJar, servletAPIJar} {
+		if fileExists(jar) == nil {
+			cp = append(cp, jar)
+		}
 	}
 	if fileExists(slf4jLog4jJar) == nil && fileExists(log4jJar) == nil {
 		cp = append(cp, slf4jLog4jJar, log4jJar)
@@ -155,6 +159,10 @@ type ZkCliOptions struct {
 	Env []string
 	// Args go before "-server", for example "-client-configuration", path.
 	Args []string
+	// KeepNotices keeps stdout as the client printed it, with the
+	// connection-state notices ("WatchedEvent state:SaslAuthenticated
+	// type:None path:null", AuthFailed, ...) that CleanZkCliStdout removes.
+	KeepNotices bool
 }
 
 // ZkCliWith is ZkCli with extra JVM flags, environment and arguments.
@@ -174,8 +182,18 @@ func ZkCliWith(ctx context.Context, opts ZkCliOptions, addr string, args ...stri
 	if err != nil && ExitCode(err) == -1 {
 		err = fmt.Errorf("zkCli %s: %w\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout, stderr)
 	}
-	return CleanZkCliStdout(stdout), CleanZkCliStderr(stderr), err
+	if !opts.KeepNotices {
+		stdout = CleanZkCliStdout(stdout)
+	}
+	return stdout, CleanZkCliStderr(stderr), err
 }
+
+// ZkCliNettyClasspath is a JVM flag for ZkCliOptions.JVMFlags that gives
+// zkCli.sh the Netty jars its TLS client socket
+// (zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty)
+// loads and Debian's zkCli.sh classpath lacks (codec, resolver); java
+// takes the last -cp it is given.
+const ZkCliNettyClasspath = "-cp /etc/zookeeper/conf:" + ZooKeeperJar + ":" + nettyCodecJar + ":/usr/share/java/netty-resolver.jar"
 
 // zkCliJVMFlags trim JVM start-up work a one-shot client does not need;
 // -XX:-UsePerfData also stops the JVM from warning, on stdout, when the

@@ -56,6 +56,10 @@ const (
 	// leaves off its Class-Path: without it a Debian ZooKeeper cannot
 	// serve TLS on the client port nor accept TLS quorum connections.
 	nettyCodecJar = "/usr/share/java/netty-codec.jar"
+	// servletAPIJar holds javax.servlet, which ZooKeeper's Jetty
+	// AdminServer needs and Debian's manifest also leaves out: without it
+	// a Debian ZooKeeper runs without its AdminServer.
+	servletAPIJar = "/usr/share/java/servlet-api.jar"
 )
 
 // RequireInteropEnv names the environment variable that turns a missing
@@ -69,6 +73,7 @@ const (
 	NeedZkCli           = "zkcli"     // ZkCliScript (it also needs Java)
 	NeedKazoo           = "kazoo"     // Python3 able to import kazoo
 	NeedCClient         = "cclient"   // CClientShell
+	NeedKerberos        = "kerberos"  // MIT Kerberos: Krb5KDC, Kdb5Util, KadminLocal, Kinit
 )
 
 // startTimeout bounds how long a server may take from exec to answering
@@ -79,7 +84,7 @@ const startTimeout = 30 * time.Second
 const stopTimeout = 10 * time.Second
 
 // RequireInterop makes sure each named tool (NeedJava, NeedApacheZooKeeper,
-// NeedZkCli, NeedKazoo, NeedCClient) is installed. If one is not, it skips the test with the reason, or,
+// NeedZkCli, NeedKazoo, NeedCClient, NeedKerberos) is installed. If one is not, it skips the test with the reason, or,
 // when ZKD_REQUIRE_INTEROP=1, fails it. An unknown name fails the test.
 func RequireInterop(t testing.TB, what ...string) {
 	t.Helper()
@@ -99,16 +104,22 @@ func RequireInterop(t testing.TB, what ...string) {
 			err = kazooImportable()
 		case NeedCClient:
 			err = fileExists(CClientShell)
+		case NeedKerberos:
+			for _, tool := range []string{Krb5KDC, Kdb5Util, KadminLocal, Kinit} {
+				if err = fileExists(tool); err != nil {
+					break
+				}
+			}
 		default:
-			t.Fatalf("RequireInterop: unknown tool %q (want one of %q, %q, %q, %q, %q)",
-				w, NeedJava, NeedApacheZooKeeper, NeedZkCli, NeedKazoo, NeedCClient)
+			t.Fatalf("RequireInterop: unknown tool %q (want one of %q, %q, %q, %q, %q, %q)",
+				w, NeedJava, NeedApacheZooKeeper, NeedZkCli, NeedKazoo, NeedCClient, NeedKerberos)
 		}
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("%s: %v", w, err))
 		}
 	}
 	if len(missing) > 0 {
-		skipOrFail(t, "interop tools missing (Debian: apt-get install zookeeper zookeeper-bin python3-kazoo):\n\t%s",
+		skipOrFail(t, "interop tools missing (Debian: apt-get install zookeeper zookeeper-bin python3-kazoo krb5-kdc krb5-admin-server krb5-user):\n\t%s",
 			strings.Join(missing, "\n\t"))
 	}
 }

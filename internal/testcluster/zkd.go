@@ -180,8 +180,21 @@ func Main(m *testing.M) int {
 // stderr. With stdin non-empty and no args, the cli reads its commands
 // from stdin. Times in Stat output are printed in UTC.
 func ZkdCli(ctx context.Context, bin, addr, stdin string, args ...string) (stdout, stderr string, err error) {
-	cmd := exec.CommandContext(ctx, bin, append([]string{"cli", "-server", addr}, args...)...)
+	return ZkdCliWith(ctx, bin, ZkCliOptions{}, addr, stdin, args...)
+}
+
+// ZkdCliWith is ZkdCli with the options ZkCliWith takes, applied the way
+// zkCli.sh's would be: opts.JVMFlags become the CLIENT_JVMFLAGS variable
+// (whose -D flags zkd cli reads), opts.Env is added to the environment
+// and opts.Args go before "-server".
+func ZkdCliWith(ctx context.Context, bin string, opts ZkCliOptions, addr, stdin string, args ...string) (stdout, stderr string, err error) {
+	argv := append(append(append([]string{"cli"}, opts.Args...), "-server", addr), args...)
+	cmd := exec.CommandContext(ctx, bin, argv...)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
+	if len(opts.JVMFlags) > 0 {
+		cmd.Env = append(cmd.Env, "CLIENT_JVMFLAGS="+strings.Join(opts.JVMFlags, " "))
+	}
+	cmd.Env = append(cmd.Env, opts.Env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	stdout, stderr, err = runOneShot(ctx, cmd)
 	if err != nil && ExitCode(err) == -1 {

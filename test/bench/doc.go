@@ -46,4 +46,10 @@
 // time to recover, and the server's RSS:
 //
 //	ZKD_BENCH_ATTACK=1 go test ./test/bench -run '^$' -bench '^BenchmarkAttacks$' -benchtime 1x -timeout 30m
+//
+// BenchmarkTLS skips unless ZKD_BENCH_TLS=1. It compares getData and
+// setData over each server's plaintext and TLS client ports (client
+// certificates required) and the rate of session set-ups over each:
+//
+//	ZKD_BENCH_TLS=1 go test ./test/bench -run '^$' -bench '^BenchmarkTLS$' -benchtime 1x -timeout 20m
 package bench

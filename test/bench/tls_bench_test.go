@@ -3,12 +3,10 @@ package bench
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509/pkix"
+	"crypto/x509"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
@@ -20,145 +18,178 @@ import (
 	"github.com/zkd/zkd/internal/testcluster"
 )
 
-// BenchmarkTLSCost measures what TLS on the client port costs: getData and
-// setData with 32 sessions (ZKD_BENCH_SESSIONS) against zkd and Apache
-// ZooKeeper 3.8, each once over its plaintext clientPort and once over its
-// secureClientPort (TLS 1.2, ZooKeeper's default protocol and cipher list,
-// client certificates required), in one run. All four use the Netty
-// connection factory (TLS needs it in ZooKeeper) and forceSync=no, so that
-// fsync does not hide the cost. Rounds are interleaved as in
-// BenchmarkSideBySide. Run it with
+// envTLS turns BenchmarkTLS on.
+const envTLS = "ZKD_BENCH_TLS"
+
+// tlsEndpoint is one way to reach one server: its plaintext or its TLS
+// client port.
+type tlsEndpoint struct {
+	server   string // "zkd" or "ZooKeeper"
+	tls      bool
+	addr     string
+	dial     zk.Dialer
+	sessions []loadgen.Session
+	results  map[loadgen.Workload]*loadgen.Result
+	setups   time.Duration // time taken by the measured session set-ups
+	setupN   int
+}
+
+// BenchmarkTLS measures what TLS costs on the client port, zkd beside
+// Apache ZooKeeper 3.8 (with the Netty connection factory, which its TLS
+// needs, on both of its ports): getData and setData with 32 sessions over
+// the plaintext port and over the TLS port of each server, in interleaved
+// rounds, and the rate of new sessions set up over each (TCP connect, TLS
+// handshake with client certificates, session creation, close), one at a
+// time. It skips unless ZKD_BENCH_TLS=1:
 //
-//	go test ./test/bench -run '^$' -bench TLSCost -benchtime 1x -timeout 20m
-func BenchmarkTLSCost(b *testing.B) {
+//	ZKD_BENCH_TLS=1 go test ./test/bench -run '^$' -bench '^BenchmarkTLS$' -benchtime 1x -timeout 20m
+func BenchmarkTLS(b *testing.B) {
+	if os.Getenv(envTLS) != "1" {
+		b.Skipf("set %s=1 to compare TLS on zkd and ZooKeeper", envTLS)
+	}
 	cfg := readSettings(b)
 	ctx := b.Context()
-	testcluster.RequireInterop(b, testcluster.NeedJava, testcluster.NeedApacheZooKeeper)
-	dir := b.TempDir()
-	ca := testcluster.NewCA(b, "bench CA")
-	serverPEM := ca.Issue(b, testcluster.CertOptions{Subject: pkix.Name{CommonName: "server"}}).WritePEM(b, filepath.Join(dir, "server.pem"))
-	caPEM := ca.WritePEM(b, filepath.Join(dir, "ca.pem"))
-	clientConf := testcluster.TLSConfig(ca, ca.Issue(b, testcluster.CertOptions{Subject: pkix.Name{CommonName: "bench"}}))
-	clientConf.ServerName = "127.0.0.1"
-	tlsDialer := func(network, addr string, timeout time.Duration) (net.Conn, error) {
-		return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, addr, clientConf)
+	a := testcluster.NewApacheTLS(b)
+	client := a.CA.Issue(b, testcluster.CertOptions{})
+	pool := x509.NewCertPool()
+	pool.AddCert(a.CA.Cert)
+	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{client.Cert.Raw}, PrivateKey: client.Key}}}
+	tlsDial := func(network, address string, timeout time.Duration) (net.Conn, error) {
+		return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, tlsCfg)
 	}
-	securePorts := []int{testcluster.FreePort(b), testcluster.FreePort(b)}
-	conf := func(securePort int) []string {
+	plainDial := func(network, address string, timeout time.Duration) (net.Conn, error) {
+		return net.DialTimeout(network, address, timeout)
+	}
+
+	zkdSecure := testcluster.FreePort(b)
+	secureKeys := func(port int) []string {
 		return []string{
 			"serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
-			"forceSync=no",
-			"secureClientPort=" + strconv.Itoa(securePort),
-			"secureClientPortAddress=127.0.0.1",
-			"ssl.keyStore.location=" + serverPEM,
-			"ssl.trustStore.location=" + caPEM,
+			"secureClientPort=" + strconv.Itoa(port), "secureClientPortAddress=127.0.0.1",
+			"ssl.keyStore.location=" + a.KeyStore, "ssl.trustStore.location=" + a.TrustStore,
 		}
 	}
-	z := testcluster.StartZkd(b, testcluster.ZkdOptions{ExtraConfig: conf(securePorts[0])})
-	a := testcluster.StartApacheZK(b, testcluster.ApacheOptions{ExtraConfig: conf(securePorts[1])})
-	zPlain := newServer(b, "zkd", z.Addr, z.Port)
-	aPlain := newServer(b, "ZooKeeper", a.Addr, a.Port)
-	zTLS, aTLS := *zPlain, *aPlain
-	zTLS.name, zTLS.addr = "zkd TLS", net.JoinHostPort("127.0.0.1", strconv.Itoa(securePorts[0]))
-	aTLS.name, aTLS.addr = "ZooKeeper TLS", net.JoinHostPort("127.0.0.1", strconv.Itoa(securePorts[1]))
-	servers := []*server{zPlain, &zTLS, aPlain, &aTLS}
-	// A server's plaintext and TLS sessions share its tree: each set works
-	// under its own root.
-	roots := map[*server]string{zPlain: "/loadgen", &zTLS: "/loadgen-tls", aPlain: "/loadgen", &aTLS: "/loadgen-tls"}
-	for _, s := range servers {
-		s.results = map[loadgen.Workload]*loadgen.Result{}
-		s.cpu = map[loadgen.Workload]time.Duration{}
-		s.client = map[loadgen.Workload]time.Duration{}
-		var dialer zk.Dialer
-		if s == &zTLS || s == &aTLS {
-			dialer = tlsDialer
-		}
-		conns, err := dialSessionsVia(ctx, s.addr, cfg.sessions, dialer)
-		if err != nil {
-			b.Fatalf("%s: %v", s.name, err)
-		}
-		b.Cleanup(func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		})
-		s.sessions = make([]loadgen.Session, len(conns))
-		for i, c := range conns {
-			s.sessions[i] = zkSession{c}
-		}
-		if err := loadgen.Setup(ctx, s.sessions, loadgen.Config{Root: roots[s]}); err != nil {
-			b.Fatalf("%s: %v", s.name, err)
-		}
+	zkServer := testcluster.StartApacheZK(b, testcluster.ApacheOptions{ExtraConfig: secureKeys(a.SecurePort)})
+	zkdServer := testcluster.StartZkd(b, testcluster.ZkdOptions{ExtraConfig: secureKeys(zkdSecure)})
+	endpoints := []*tlsEndpoint{
+		{server: "zkd", addr: zkdServer.Addr, dial: plainDial},
+		{server: "zkd", tls: true, addr: "127.0.0.1:" + strconv.Itoa(zkdSecure), dial: tlsDial},
+		{server: "ZooKeeper", addr: zkServer.Addr, dial: plainDial},
+		{server: "ZooKeeper", tls: true, addr: a.SecureAddr, dial: tlsDial},
 	}
 	workloads := []loadgen.Workload{loadgen.GetData, loadgen.SetData}
-	run := func(s *server, w loadgen.Workload, d time.Duration) *loadgen.Result {
+	for _, e := range endpoints {
+		e.results = map[loadgen.Workload]*loadgen.Result{}
+		for i := range cfg.sessions {
+			c, events, err := zk.Connect([]string{e.addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietLogger{}), zk.WithDialer(e.dial))
+			if err != nil {
+				b.Fatalf("%s session %d: %v", e.name(), i, err)
+			}
+			b.Cleanup(c.Close)
+			if err := waitForSession(ctx, events); err != nil {
+				b.Fatalf("%s session %d: %v", e.name(), i, err)
+			}
+			e.sessions = append(e.sessions, zkSession{c})
+		}
+		if err := loadgen.Setup(ctx, e.sessions, loadgen.Config{}); err != nil {
+			b.Fatalf("%s: %v", e.name(), err)
+		}
+	}
+	run := func(e *tlsEndpoint, w loadgen.Workload, d time.Duration) *loadgen.Result {
 		ctx, cancel := context.WithTimeout(ctx, d+2*time.Minute)
 		defer cancel()
-		srv0, cli0 := cpuTimes(b, s)
-		res, err := loadgen.Run(ctx, s.sessions, loadgen.Config{Workload: w, Duration: d, Root: roots[s]})
+		res, err := loadgen.Run(ctx, e.sessions, loadgen.Config{Workload: w, Duration: d})
 		if err != nil {
-			b.Fatalf("%s, %v: %v", s.name, w, err)
+			b.Fatalf("%s, %v: %v", e.name(), w, err)
 		}
-		srv1, cli1 := cpuTimes(b, s)
-		s.cpu[w] += srv1 - srv0
-		s.client[w] += cli1 - cli0
 		return res
 	}
-	for _, w := range workloads {
-		for _, s := range servers {
-			run(s, w, cfg.warmup)
+	// setUp opens and closes n sessions one after the other.
+	setUp := func(e *tlsEndpoint, n int, measure bool) {
+		start := time.Now()
+		for range n {
+			c, events, err := zk.Connect([]string{e.addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietLogger{}), zk.WithDialer(e.dial))
+			if err != nil {
+				b.Fatalf("%s: %v", e.name(), err)
+			}
+			if err := waitForSession(ctx, events); err != nil {
+				b.Fatalf("%s: %v", e.name(), err)
+			}
+			c.Close()
+		}
+		if measure {
+			e.setups += time.Since(start)
+			e.setupN += n
 		}
 	}
-	for _, s := range servers {
-		clear(s.cpu)
-		clear(s.client)
+	const setupsPerRound = 100
+	if cfg.warmup > 0 {
+		for _, e := range endpoints {
+			for _, w := range workloads {
+				run(e, w, cfg.warmup)
+			}
+			setUp(e, setupsPerRound/4, false)
+		}
 	}
 	perRound := cfg.duration / time.Duration(cfg.rounds)
 	for r := range cfg.rounds {
 		for i, w := range workloads {
-			for k := range servers {
-				s := servers[(k+r+i)%len(servers)]
-				if s.results[w] == nil {
-					s.results[w] = new(loadgen.Result)
+			for k := range endpoints {
+				e := endpoints[(k+r+i)%len(endpoints)]
+				if e.results[w] == nil {
+					e.results[w] = new(loadgen.Result)
 				}
-				s.results[w].Merge(run(s, w, perRound))
+				e.results[w].Merge(run(e, w, perRound))
 			}
 		}
+		for k := range endpoints {
+			setUp(endpoints[(k+r)%len(endpoints)], setupsPerRound, true)
+		}
 	}
-	printTLSReport(os.Stdout, cfg, workloads, servers)
-	for _, w := range workloads {
-		b.ReportMetric(zTLS.results[w].Throughput()/zPlain.results[w].Throughput(), w.String()+"-zkd-tls/plain")
-		b.ReportMetric(aTLS.results[w].Throughput()/aPlain.results[w].Throughput(), w.String()+"-zk-tls/plain")
+
+	w := os.Stdout
+	fmt.Fprintf(w, "\n%d sessions per endpoint, go-zookeeper client, loopback, client certificates (ECDSA P-256, TLS 1.2 as both servers default to); %v measured per workload per endpoint in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
+		cfg.sessions, cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintln(w, "| workload | server | plain ops/s | TLS ops/s | TLS ÷ plain | plain p99 | TLS p99 | TLS ÷ plain |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+	byName := map[string]*tlsEndpoint{}
+	for _, e := range endpoints {
+		byName[e.name()] = e
 	}
+	for _, wl := range workloads {
+		for _, srv := range []string{"zkd", "ZooKeeper"} {
+			p, t := byName[srv+" plain"].results[wl], byName[srv+" TLS"].results[wl]
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f | %s | %s | %.2f |\n", wl, srv,
+				p.Throughput(), t.Throughput(), t.Throughput()/p.Throughput(),
+				fmtDuration(p.Latency.Quantile(0.99)), fmtDuration(t.Latency.Quantile(0.99)),
+				float64(t.Latency.Quantile(0.99))/float64(p.Latency.Quantile(0.99)))
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| over TLS | zkd | ZooKeeper | zkd ÷ ZK |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|")
+	for _, wl := range workloads {
+		z, k := byName["zkd TLS"].results[wl], byName["ZooKeeper TLS"].results[wl]
+		fmt.Fprintf(w, "| %s ops/s | %.0f | %.0f | **%.2f** |\n", wl, z.Throughput(), k.Throughput(), z.Throughput()/k.Throughput())
+		fmt.Fprintf(w, "| %s p99 | %s | %s | **%.2f** |\n", wl, fmtDuration(z.Latency.Quantile(0.99)), fmtDuration(k.Latency.Quantile(0.99)),
+			float64(z.Latency.Quantile(0.99))/float64(k.Latency.Quantile(0.99)))
+	}
+	rate := func(e *tlsEndpoint) float64 { return float64(e.setupN) / e.setups.Seconds() }
+	for _, kind := range []string{"plain", "TLS"} {
+		z, k := rate(byName["zkd "+kind]), rate(byName["ZooKeeper "+kind])
+		fmt.Fprintf(w, "| sessions set up per second, %s, one at a time | %.0f | %.0f | **%.2f** |\n", kind, z, k, z/k)
+	}
+	for _, wl := range workloads {
+		b.ReportMetric(byName["zkd TLS"].results[wl].Throughput()/byName["ZooKeeper TLS"].results[wl].Throughput(), wl.String()+"-tls-ops-zkd/zk")
+	}
+	b.ReportMetric(rate(byName["zkd TLS"])/rate(byName["ZooKeeper TLS"]), "tls-setups-zkd/zk")
 	b.ReportMetric(0, "ns/op")
 }
 
-// printTLSReport writes each server's figures and, per server, TLS as a
-// ratio of plaintext.
-func printTLSReport(w io.Writer, cfg settings, workloads []loadgen.Workload, servers []*server) {
-	fmt.Fprintf(w, "\n%d sessions per server, go-zookeeper client, loopback, forceSync=no, Netty factory; %v measured per workload per server in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
-		cfg.sessions, cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
-	fmt.Fprintln(w, "| workload | server | ops/s | p50 | p99 | p99.9 | server CPU/op | client CPU/op |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
-	for _, wl := range workloads {
-		for _, s := range servers {
-			r := s.results[wl]
-			h := r.Latency
-			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s |\n", wl, s.name, r.Throughput(),
-				fmtDuration(h.Quantile(0.5)), fmtDuration(h.Quantile(0.99)), fmtDuration(h.Quantile(0.999)),
-				fmtDuration(perOp(s.cpu[wl], r)), fmtDuration(perOp(s.client[wl], r)))
-		}
+func (e *tlsEndpoint) name() string {
+	if e.tls {
+		return e.server + " TLS"
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| workload | server | TLS ÷ plaintext ops/s | TLS ÷ plaintext p99 | TLS ÷ plaintext server CPU/op |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|")
-	for _, wl := range workloads {
-		for i := 0; i+1 < len(servers); i += 2 {
-			p, t := servers[i].results[wl], servers[i+1].results[wl]
-			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f |\n", wl, servers[i].name, t.Throughput()/p.Throughput(),
-				float64(t.Latency.Quantile(0.99))/float64(p.Latency.Quantile(0.99)),
-				float64(perOp(servers[i+1].cpu[wl], t))/float64(perOp(servers[i].cpu[wl], p)))
-		}
-	}
-	fmt.Fprintln(w)
+	return e.server + " plain"
 }

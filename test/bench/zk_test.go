@@ -60,12 +60,6 @@ func (quietLogger) Printf(string, ...any) {}
 // connection, and returns once every one has a session. The caller closes
 // the connections.
 func dialSessions(ctx context.Context, addr string, n int) ([]*zk.Conn, error) {
-	return dialSessionsVia(ctx, addr, n, nil)
-}
-
-// dialSessionsVia is dialSessions through dialer (nil: go-zookeeper's
-// plain TCP dialer).
-func dialSessionsVia(ctx context.Context, addr string, n int, dialer zk.Dialer) ([]*zk.Conn, error) {
 	conns := make([]*zk.Conn, 0, n)
 	fail := func(err error) ([]*zk.Conn, error) {
 		for _, c := range conns {
@@ -74,14 +68,7 @@ func dialSessionsVia(ctx context.Context, addr string, n int, dialer zk.Dialer) 
 		return nil, err
 	}
 	for i := range n {
-		var c *zk.Conn
-		var events <-chan zk.Event
-		var err error
-		if dialer != nil {
-			c, events, err = zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietLogger{}), zk.WithDialer(dialer))
-		} else {
-			c, events, err = zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietLogger{}))
-		}
+		c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quietLogger{}))
 		if err != nil {
 			return fail(fmt.Errorf("session %d to %s: %w", i, addr, err))
 		}

@@ -39,21 +39,23 @@ const (
 
 func startMixed(t *testing.T, members []testcluster.Kind, observers ...testcluster.Kind) *testcluster.Ensemble {
 	t.Helper()
+	return startMixedWith(t, testcluster.EnsembleOptions{Members: members, Observers: observers})
+}
+
+// startMixedWith is startMixed with further options (zoo.cfg lines, flags).
+func startMixedWith(t *testing.T, opts testcluster.EnsembleOptions) *testcluster.Ensemble {
+	t.Helper()
 	// A zkd leader reads the tail of its txn log before it answers
 	// learners; under the race detector that took 8 s with ~700 txns on
 	// disk, beyond the default initLimit of 10 ticks (2 s), after which
 	// Java followers give up on it.
-	initLimit := 10
+	opts.InitLimit = 10
 	if testcluster.RaceEnabled() {
-		initLimit = 75
+		opts.InitLimit = 75
 	}
-	e := testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
-		Members:      members,
-		Observers:    observers,
-		TickTime:     ensembleTick,
-		InitLimit:    initLimit,
-		StartTimeout: electionTimeout,
-	})
+	opts.TickTime = ensembleTick
+	opts.StartTimeout = electionTimeout
+	e := testcluster.StartEnsemble(t, opts)
 	keepEnsembleLogs(t, e)
 	return e
 }

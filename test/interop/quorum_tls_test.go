@@ -74,49 +74,49 @@ func TestQuorumOverTLSWithApacheServers(t *testing.T) {
 	const password = "quorum-secret"
 	keyStore := cert.KeyStore(t, filepath.Join(dir, "quorum.jks"), "JKS", password)
 	trustStore := ca.TrustStore(t, filepath.Join(dir, "trust.jks"), "JKS", password)
-	initLimit := 10
-	if testcluster.RaceEnabled() {
-		initLimit = 75
-	}
 	// zkd starts before the JVM does, so the two zkd servers elect zk2
 	// and the Java server follows it; when zk2 dies, zk3 (Java, the
 	// larger sid at the same zxid) leads and zk1 follows it: both
 	// directions of a quorum link between zkd and ZooKeeper run over TLS.
-	e := testcluster.StartEnsemble(t, testcluster.EnsembleOptions{
-		Members:      []testcluster.Kind{zkd, zkd, apache},
-		TickTime:     ensembleTick,
-		InitLimit:    initLimit,
-		StartTimeout: electionTimeout,
-		ExtraConfig:  quorumTLSKeys(keyStore, trustStore, password),
+	e := startMixedWith(t, testcluster.EnsembleOptions{
+		Members:     []testcluster.Kind{zkd, zkd, apache},
+		ExtraConfig: quorumTLSKeys(keyStore, trustStore, password),
 	})
-	keepEnsembleLogs(t, e)
 	for _, m := range e.Servers() {
 		requireTLSPort(t, m.Kind.String()+" election port", m.ElectionAddr, ca, cert)
 	}
 	// ZooKeeper listens on the quorum port only while it leads.
 	first := e.WaitForLeader(t, electionTimeout)
 	requireTLSPort(t, first.Kind.String()+" leader's quorum port", first.QuorumAddr, ca, cert)
-	want := map[string]string{}
-	replicateThroughEveryMember(t, e, "/tls", want)
-	for _, m := range e.Servers() {
-		if m.Kind == zkd {
-			markLogFromStart(m).requireLogged(t, "the TLS quorum", "quorum connections use TLS")
-		}
-	}
-
-	leader := e.WaitForLeader(t, electionTimeout)
-	leader.Kill()
-	next := e.WaitForLeader(t, electionTimeout)
-	t.Logf("zk%d (%v) led; after it died, zk%d (%v) leads", leader.ID, leader.Kind, next.ID, next.Kind)
-	requireTLSPort(t, next.Kind.String()+" leader's quorum port", next.QuorumAddr, ca, cert)
-	replicateThroughEveryMember(t, e, "/tls-after-failover", want)
-	rejoin(t, e, leader)
+	want := replicateAcrossAFailover(t, e, "/tls", "quorum connections use TLS", func(next *testcluster.Member) {
+		requireTLSPort(t, next.Kind.String()+" leader's quorum port", next.QuorumAddr, ca, cert)
+	})
 	replicateThroughEveryMember(t, e, "/tls-rejoined", want)
 	requireNoApacheComplaints(t, e)
 }
 
-// markLogFromStart is a mark at the start of m's log.
-func markLogFromStart(m *testcluster.Member) logMark { return logMark{m, 0} }
+// replicateAcrossAFailover checks a secured mixed ensemble: every zkd
+// member logged zkdSays at start, writes through every member reach all,
+// and again after the leader is killed (then check sees the new leader)
+// and restarted. It returns the nodes written, for checkEverywhere.
+func replicateAcrossAFailover(t *testing.T, e *testcluster.Ensemble, prefix, zkdSays string, check func(next *testcluster.Member)) map[string]string {
+	t.Helper()
+	want := map[string]string{}
+	replicateThroughEveryMember(t, e, prefix, want)
+	for _, m := range e.Servers() {
+		if m.Kind == zkd {
+			logMark{m, 0}.requireLogged(t, "the secured quorum", zkdSays)
+		}
+	}
+	leader := e.WaitForLeader(t, electionTimeout)
+	leader.Kill()
+	next := e.WaitForLeader(t, electionTimeout)
+	t.Logf("zk%d (%v) led; after it died, zk%d (%v) leads", leader.ID, leader.Kind, next.ID, next.Kind)
+	check(next)
+	replicateThroughEveryMember(t, e, prefix+"-after-failover", want)
+	rejoin(t, e, leader)
+	return want
+}
 
 func TestQuorumTLSKeepsOutAServerWithAForeignCertificateUntilItsStoreIsRenewed(t *testing.T) {
 	dir := t.TempDir()

@@ -430,14 +430,14 @@ func fourLetterTLS(t *testing.T, addr string, conf *tls.Config, word string) str
 	return string(out)
 }
 
-// canary is a go-zookeeper session that must stay up while bad clients
-// come and go.
-type canary struct {
+// tlsCanary is a go-zookeeper session that must stay up while bad TLS
+// clients come and go.
+type tlsCanary struct {
 	conn    *zk.Conn
 	session int64
 }
 
-func zkCanary(t *testing.T, addr string) *canary {
+func zkCanary(t *testing.T, addr string) *tlsCanary {
 	t.Helper()
 	conn, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false))
 	if err != nil {
@@ -447,10 +447,10 @@ func zkCanary(t *testing.T, addr string) *canary {
 	if _, err := conn.Create("/canary", []byte("alive"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatalf("canary: %v", err)
 	}
-	return &canary{conn: conn, session: conn.SessionID()}
+	return &tlsCanary{conn: conn, session: conn.SessionID()}
 }
 
-func (c *canary) check(t *testing.T) {
+func (c *tlsCanary) check(t *testing.T) {
 	t.Helper()
 	data, _, err := c.conn.Get("/canary")
 	if err != nil || string(data) != "alive" || c.conn.SessionID() != c.session {
