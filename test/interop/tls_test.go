@@ -568,3 +568,40 @@ func TestClientAuthWantAndNone(t *testing.T) {
 		s.apache.Stop()
 	}
 }
+
+// TestTLSSettingsAsJVMFlags gives both servers their TLS settings as
+// -Dzookeeper.* system properties (SERVER_JVMFLAGS for ZooKeeper, the
+// command line for zkd) instead of zoo.cfg keys, with a PEM key store; a
+// JKS key store client then sees the same whoami on both.
+func TestTLSSettingsAsJVMFlags(t *testing.T) {
+	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper, testcluster.NeedZkCli)
+	p := newTLSPKI(t)
+	serverPEM := p.ca.Issue(t, testcluster.CertOptions{Subject: pkix.Name{CommonName: "server"}}).WritePEM(t, p.path("server.pem"))
+	flags := []string{
+		"-Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+		"-Dzookeeper.ssl.keyStore.location=" + serverPEM,
+		"-Dzookeeper.ssl.trustStore.location=" + p.serverTrustStore,
+		"-Dzookeeper.ssl.trustStore.password=" + p.password,
+		"-Dzookeeper.X509AuthenticationProvider.superUser=CN=bob",
+	}
+	aPort, zPort := testcluster.FreePort(t), testcluster.FreePort(t)
+	secure := func(port int) []string {
+		return []string{"secureClientPort=" + strconv.Itoa(port), "secureClientPortAddress=127.0.0.1"}
+	}
+	apache := testcluster.StartApacheZK(t, testcluster.ApacheOptions{ExtraConfig: secure(aPort), JVMFlags: flags})
+	zkd := testcluster.StartZkd(t, testcluster.ZkdOptions{ExtraConfig: secure(zPort), Flags: flags})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bob := testcluster.ZkCliTLS(p.bobJKS, p.trustJKS, p.password)
+	var got []zkCliResult
+	for _, port := range []int{aPort, zPort} {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := waitTLSPort(addr, p); err != nil {
+			t.Fatalf("%s: %v\n%s\n%s", addr, err, apache.LogTail(), zkd.LogTail())
+		}
+		got = append(got, runZkCli(ctx, t, bob, addr, "whoami"))
+	}
+	if got[0] != got[1] || !strings.Contains(got[1].out, "super: \nx509: CN=bob") {
+		t.Errorf("whoami: Apache ZooKeeper\n%s\nzkd\n%s", got[0].out, got[1].out)
+	}
+}
