@@ -97,13 +97,13 @@ func (c *Conn) open() (*bufio.Reader, error) {
 	}
 	raw := net.Conn(c.nc)
 	if l.unify {
+		c.countNonMTLS() // on accepting, as ZooKeeper counts them
 		c.nc.SetReadDeadline(time.Now().Add(l.tlsTimeout))
 		peek := bufio.NewReaderSize(c.nc, 16)
 		first, err := peek.Peek(1)
 		if err != nil {
 			return nil, err
 		}
-		c.countNonMTLS()
 		if first[0] != tlsRecordHandshake {
 			c.rw = c.nc
 			close(c.ready)

@@ -1,38 +1,17 @@
 package clientport
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zkd/zkd/internal/testcluster"
 )
-
-// lockedBuffer is a log sink safe for the listener's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // tlsPair returns a server config (client certificates required) and a
 // client config holding a client certificate named cn.
@@ -50,9 +29,9 @@ func tlsPair(t *testing.T, cn string) (srv, cli *tls.Config) {
 	return srv, cli
 }
 
-func serveTLS(t *testing.T, b Backend, opts Options) (*Listener, *lockedBuffer) {
-	logs := &lockedBuffer{}
-	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+func serveTLS(t *testing.T, b Backend, opts Options) (*Listener, *testcluster.LogBuffer) {
+	logs := &testcluster.LogBuffer{}
+	opts.Logger = logs.Logger()
 	return serve(t, b, opts), logs
 }
 

@@ -66,9 +66,9 @@ import (
 //     throttling metrics are measured (schedule.go, throttle.go).
 //   - other machinery zkd lacks: the response cache
 //     (response_packet_*cache*), the dead-watcher cleaner (dead_watchers_*,
-//     add_dead_watcher_stall_time, dead_watchers_cleaner_latency), TLS
-//     (unsuccessful_handshake, tls_handshake_exceeded,
-//     insecure_admin_count), Netty (netty_queued_buffer_capacity), the JVM
+//     add_dead_watcher_stall_time, dead_watchers_cleaner_latency), the
+//     AdminServer's TLS (insecure_admin_count; the client ports' TLS
+//     counters are measured: tls.go), Netty (netty_queued_buffer_capacity), the JVM
 //     (jvm_pause_time_ms), cnxn_closed_without_zk_server_running.
 //   - measured inside internal/clientport, which does not report them:
 //     response_bytes, watch_bytes, sessionless_connections_expired,

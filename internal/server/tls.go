@@ -101,7 +101,7 @@ func clientAuthName(a tls.ClientAuthType) string {
 }
 
 // connIdentities returns the identities a new connection starts with: for
-// a TLS client with a certificate, super:<DN> when the DN is
+// a TLS client with a certificate, super when the DN is
 // zookeeper.X509AuthenticationProvider.superUser and x509:<DN>, in
 // ZooKeeper's order; then ip:<address>.
 func (s *Server) connIdentities(c *clientport.Conn) []jute.Id {
@@ -124,7 +124,10 @@ func (s *Server) x509Identities(c *clientport.Conn) (ids []jute.Id, ok bool) {
 		return nil, false
 	}
 	if su := s.cfg.X509SuperUser(); su != "" && dn == su {
-		ids = append(ids, jute.Id{Scheme: "super", ID: dn})
+		// ZooKeeper's id is super:<DN>, but nothing shows the id of a
+		// scheme without a provider (whoAmI prints "super: "), so the
+		// common super identity serves.
+		ids = append(ids, acl.Super)
 	}
 	return append(ids, jute.Id{Scheme: "x509", ID: dn}), true
 }

@@ -1,7 +1,6 @@
 package tlsconf
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +18,9 @@ import (
 	"github.com/zkd/zkd/internal/testcluster"
 )
 
-// logBuf collects log output for assertions.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newLog() (*slog.Logger, *logBuf) {
-	b := &logBuf{}
-	return slog.New(slog.NewTextHandler(b, nil)), b
+func newLog() (*slog.Logger, *testcluster.LogBuffer) {
+	b := &testcluster.LogBuffer{}
+	return b.Logger(), b
 }
 
 // pki is a CA, a server certificate and a client certificate.
