@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,26 @@ func TestQuorumHostsAreTheServerLinesHostsAsWritten(t *testing.T) {
 	}
 	if got := h.hostname("10.9.9.9"); got != "10.9.9.9" {
 		t.Fatalf("hostname of an unknown host: %q", got)
+	}
+}
+
+// With kerberos.canonicalizeHostNames=true ZooKeeper names a server by
+// its address's canonical name (QuorumServer); here 127.0.0.1's is
+// localhost, from /etc/hosts.
+func TestQuorumHostsWithCanonicalizeHostNamesAreTheCanonicalNames(t *testing.T) {
+	if names, err := net.LookupAddr("127.0.0.1"); err != nil || len(names) == 0 || strings.TrimSuffix(names[0], ".") != "localhost" {
+		t.Skipf("127.0.0.1 is not named localhost here (%v, %v)", names, err)
+	}
+	cfg := parseQuorumConfig(t, "kerberos.canonicalizeHostNames=true\n", "127.0.0.1", "127.0.0.1", "127.0.0.1")
+	h := newQuorumHosts(cfg)
+	if got := strings.Join(h.members(), ","); got != "localhost" {
+		t.Fatalf("members %s, want localhost", got)
+	}
+	if got := h.hostname("127.0.0.1"); got != "localhost" {
+		t.Fatalf("hostname of 127.0.0.1: %q, want localhost", got)
+	}
+	if err := h.authorize("zkquorum/localhost@R", "zkquorum/localhost@R"); err != nil {
+		t.Fatalf("zkquorum/localhost refused: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func quorumKerberosJAAS(keytab func(principal string) string, learner string) st
 
 // A mixed ensemble whose servers authenticate each other with Kerberos:
 // the server.N lines name "localhost", the host of the servers' principal
-// zkquorum/localhost (quorum.auth.kerberos.servicePrincipal's default). A
+// zkquorum/localhost, which learners ask for as zkquorum/_HOST. A
 // zkd and a Java server lead in turn; then, twice (under a zkd and a Java
 // leader), a follower of the other kind than the leader comes back logged
 // in as zkquorum/otherhost, whose host is no member's, and is kept out
@@ -55,8 +56,10 @@ func TestQuorumKerberosWithApacheServers(t *testing.T) {
 	writeJAAS("zkquorum/localhost")
 	flags := append([]string{"-Djava.security.auth.login.config=" + jaas}, kdc.JVMFlags()...)
 	e := startMixedWith(t, testcluster.EnsembleOptions{
-		Members:     []testcluster.Kind{zkd, zkd, apache},
-		ExtraConfig: quorumSASLKeys,
+		Members: []testcluster.Kind{zkd, zkd, apache},
+		// _HOST: each server asks for the principal of the host its
+		// server.N line names.
+		ExtraConfig: append(slices.Clone(quorumSASLKeys), "quorum.auth.kerberos.servicePrincipal=zkquorum/_HOST"),
 		JVMFlags:    flags,
 		ZkdFlags:    flags,
 		PeerHost:    "localhost",
