@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	krb5config "github.com/jcmturner/gokrb5/v8/config"
-
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/peer"
 	"github.com/zkd/zkd/internal/sasl"
@@ -118,9 +116,10 @@ func quorumKerberosAcceptor(cfg *config.Config, krb sasl.Krb5Options, hosts *quo
 	if name, _, _ := strings.Cut(krb.Principal, "@"); !strings.Contains(name, "/") {
 		return nil, fmt.Errorf("%s: principal %q is not of the form service/host@REALM (e.g. zkquorum/zk1.example.com@EXAMPLE.COM)", sasl.Krb5LoginModule, krb.Principal)
 	}
-	conf, path, err := quorumKrb5Conf(cfg)
+	path := krb5ConfPath(cfg)
+	conf, err := sasl.LoadKrb5Conf(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", sasl.Krb5LoginModule, err)
 	}
 	a, err := sasl.NewGSSAPIAcceptor(sasl.GSSAPIConfig{
 		Principal: krb.Principal,
@@ -146,9 +145,9 @@ func quorumKerberosLearner(cfg *config.Config, krb sasl.Krb5Options, hosts *quor
 	if _, err := os.ReadFile(krb.KeyTab); err != nil {
 		return nil, fmt.Errorf("%s: keyTab: %w", sasl.Krb5LoginModule, err)
 	}
-	conf, _, err := quorumKrb5Conf(cfg)
+	conf, err := sasl.LoadKrb5Conf(krb5ConfPath(cfg))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", sasl.Krb5LoginModule, err)
 	}
 	c := sasl.GSSAPIClientConfig{Principal: krb.Principal, Keytab: krb.KeyTab, Krb5Conf: conf}
 	if _, err := sasl.NewGSSAPIClient(c, "zkquorum/check"); err != nil {
@@ -165,18 +164,13 @@ func quorumKerberosLearner(cfg *config.Config, krb sasl.Krb5Options, hosts *quor
 	}, nil
 }
 
-// quorumKrb5Conf reads the Kerberos configuration: java.security.krb5.conf,
-// else KRB5_CONFIG, else /etc/krb5.conf.
-func quorumKrb5Conf(cfg *config.Config) (*krb5config.Config, string, error) {
-	path := cfg.Props["java.security.krb5.conf"]
-	if path == "" {
-		path = sasl.Krb5ConfPath()
+// krb5ConfPath is the Kerberos configuration a server reads:
+// java.security.krb5.conf, else KRB5_CONFIG, else /etc/krb5.conf.
+func krb5ConfPath(cfg *config.Config) string {
+	if path := cfg.Props["java.security.krb5.conf"]; path != "" {
+		return path
 	}
-	conf, err := sasl.LoadKrb5Conf(path)
-	if err != nil {
-		return nil, path, fmt.Errorf("%s: %w", sasl.Krb5LoginModule, err)
-	}
-	return conf, path, nil
+	return sasl.Krb5ConfPath()
 }
 
 // quorumServicePrincipal is the principal a learner asks a ticket for when
