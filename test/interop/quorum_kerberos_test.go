@@ -36,14 +36,15 @@ func quorumKerberosJAAS(keytab func(principal string) string, learner string) st
 // zkquorum/localhost, which learners ask for as zkquorum/_HOST. A
 // zkd and a Java server lead in turn; then, twice (under a zkd and a Java
 // leader), a follower of the other kind than the leader comes back logged
-// in as zkquorum/otherhost, whose host is no member's, and is kept out
-// until its JAAS file is right again.
+// in as a principal whose host is no member's (zkquorum/otherhost, then
+// zkquorum without a host), and is kept out until its JAAS file is right
+// again.
 func TestQuorumKerberosWithApacheServers(t *testing.T) {
 	testcluster.RequireInterop(t, testcluster.NeedJava, testcluster.NeedApacheZooKeeper, testcluster.NeedKerberos)
 	kdc := testcluster.StartKDC(t, kerberosRealm)
 	dir := t.TempDir()
 	keytab := func(p string) string { return filepath.Join(dir, strings.ReplaceAll(p, "/", "_")+".keytab") }
-	for _, p := range []string{"zkquorum/localhost", "zkquorum/otherhost"} {
+	for _, p := range []string{"zkquorum/localhost", "zkquorum/otherhost", "zkquorum"} {
 		kdc.AddPrincipalKeytab(t, p, keytab(p))
 	}
 	jaas := filepath.Join(dir, "jaas.conf")
@@ -81,21 +82,22 @@ func TestQuorumKerberosWithApacheServers(t *testing.T) {
 	java.requireLogged(t, "the Java server authenticating to a zkd server", "Successfully completed the authentication using SASL. server addr")
 
 	// A follower of the other kind than the leader restarts logged in as
-	// zkquorum/otherhost: the leader refuses it. Then the leader fails
-	// over and it is done again, so that a zkd and a Java leader each keep
-	// out a server of the other kind.
-	impostor := "zkquorum/otherhost@" + kerberosRealm
-	refused := func(s string) bool {
-		for _, line := range strings.Split(s, "\n") {
-			if strings.Contains(line, impostor) &&
-				(strings.Contains(line, "is not authorized to connect") || strings.Contains(line, "is not authorized to act as")) {
-				return true
-			}
-		}
-		return false
-	}
+	// zkquorum/otherhost (a host that is no member's): the leader refuses
+	// it. Then the leader fails over and it is done again with zkquorum (no
+	// host at all), so that a zkd and a Java leader each keep out a server
+	// of the other kind.
 	var leaders []testcluster.Kind
-	for round := range 2 {
+	for round, principal := range []string{"zkquorum/otherhost", "zkquorum"} {
+		impostor := principal + "@" + kerberosRealm
+		refused := func(s string) bool {
+			for _, line := range strings.Split(s, "\n") {
+				if strings.Contains(line, impostor) &&
+					(strings.Contains(line, "is not authorized to connect") || strings.Contains(line, "is not authorized to act as")) {
+					return true
+				}
+			}
+			return false
+		}
 		leader := e.WaitForLeader(t, electionTimeout)
 		leaders = append(leaders, leader.Kind)
 		var bad *testcluster.Member
@@ -107,7 +109,7 @@ func TestQuorumKerberosWithApacheServers(t *testing.T) {
 		}
 		t.Logf("zk%d (%v) leads; zk%d (%v) comes back as %s", leader.ID, leader.Kind, bad.ID, bad.Kind, impostor)
 		bad.Kill()
-		writeJAAS("zkquorum/otherhost")
+		writeJAAS(principal)
 		mark := markLog(leader)
 		bad.Restart(t)
 		waitFor(t, fmt.Sprintf("zk%d (%v) to refuse %s", leader.ID, leader.Kind, impostor), func() bool { return refused(mark.since()) })
