@@ -123,6 +123,23 @@ func TestGSSAPIClientAndServerAuthenticateThroughTheKDC(t *testing.T) {
 	}
 }
 
+// offered runs an exchange of client with a up to the server's
+// security-layer offer.
+func offered(t *testing.T, a *GSSAPIAcceptor, client GSSAPIClientConfig) (*gssapiClient, Server, []byte) {
+	t.Helper()
+	c, _ := NewGSSAPIClient(client, "zookeeper/localhost")
+	tok, err := c.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.NewServer()
+	offer, _, err := s.Next(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.(*gssapiClient), s, offer
+}
+
 func TestGSSAPIRefusals(t *testing.T) {
 	r := startRealm(t)
 	r.kdc.AddPrincipalKeytab(t, "zookeeper/otherhost", filepath.Join(r.dir, "other.keytab"))
@@ -167,23 +184,8 @@ func TestGSSAPIRefusals(t *testing.T) {
 			t.Fatalf("replay: err = %v", err)
 		}
 	})
-	// offered runs an exchange up to the server's security-layer offer.
-	offered := func(t *testing.T) (*gssapiClient, Server, []byte) {
-		t.Helper()
-		c, _ := NewGSSAPIClient(alice, "zookeeper/localhost")
-		tok, err := c.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := a.NewServer()
-		offer, _, err := s.Next(tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.(*gssapiClient), s, offer
-	}
 	t.Run("a client choosing a security layer that was not offered is refused", func(t *testing.T) {
-		gc, s, _ := offered(t)
+		gc, s, _ := offered(t, a, alice)
 		bad, err := makeWrap(gc.key, usageInitiatorSeal, 0, gc.initiatorSeq, layerMessage(layerPrivacy, 65536, gc.authzid))
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +195,7 @@ func TestGSSAPIRefusals(t *testing.T) {
 		}
 	})
 	t.Run("an altered wrap token is refused", func(t *testing.T) {
-		c, s, offer := offered(t)
+		c, s, offer := offered(t, a, alice)
 		resp, _, err := c.Next(offer)
 		if err != nil {
 			t.Fatal(err)
@@ -329,22 +331,12 @@ func TestGSSAPIAuthorizeDecidesOnTheAuthenticatedPrincipalAndTheAuthorizationID(
 					return nil
 				}
 			})
-			c, _ := NewGSSAPIClient(alice, "zookeeper/localhost")
-			tok, err := c.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := a.NewServer()
-			offer, _, err := s.Next(tok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			reply, _, err := c.Next(offer)
+			gc, s, offer := offered(t, a, alice)
+			reply, _, err := gc.Next(offer)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.authzid != nil {
-				gc := c.(*gssapiClient)
 				if reply, err = makeWrap(gc.key, usageInitiatorSeal, 0, gc.initiatorSeq, layerMessage(layerNone, javaMaxBuffer, *tc.authzid)); err != nil {
 					t.Fatal(err)
 				}
