@@ -84,6 +84,8 @@ func quorumSASL(cfg *config.Config, log *slog.Logger) (*peer.QuorumSASL, error) 
 			if out.Learner, err = quorumKerberosLearner(cfg, krb, hosts); err != nil {
 				return nil, fmt.Errorf("quorum.auth.learnerRequireSasl: JAAS file %s section %s: %w", file, q.LearnerLoginContext, err)
 			}
+			log.Info("this server proves itself to the others with Kerberos", "principal", krb.Principal, "keytab", krb.KeyTab,
+				"service_principal", q.KerberosServicePrincipal)
 		} else {
 			learnerMech = sasl.MechDigestMD5
 			user, password, ok := learner.DigestCredentials()
