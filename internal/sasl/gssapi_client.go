@@ -336,16 +336,17 @@ func ServerPrincipal(host string, ip net.IP, opts ServerPrincipalOptions) string
 		ip = literal
 	}
 	if (!opts.NoCanonicalize || literal != nil) && ip != nil {
-		if name := canonicalName(ip); name != "" {
+		if name := CanonicalHostName(ip); name != "" {
 			host = name
 		}
 	}
 	return user + "/" + host
 }
 
-// canonicalName is the name of ip by reverse look-up, if a forward look-up
-// of that name gives ip back, else "".
-func canonicalName(ip net.IP) string {
+// CanonicalHostName is the name of ip by reverse look-up, if a forward
+// look-up of that name gives ip back, else "" (where Java's
+// InetAddress.getCanonicalHostName falls back on the address).
+func CanonicalHostName(ip net.IP) string {
 	names, err := net.LookupAddr(ip.String())
 	if err != nil || len(names) == 0 {
 		return ""

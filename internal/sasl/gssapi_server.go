@@ -52,6 +52,16 @@ type GSSAPIConfig struct {
 	AuthToLocal AuthToLocal
 	// Log receives keytab reloads and refused tickets; nil discards.
 	Log *slog.Logger
+	// Authorize, when set, decides whether the authenticated principal
+	// ("service/host@REALM") may act as the authorization identity its
+	// security-layer reply asks for (the principal itself when it names
+	// none, as Java's acceptor takes it); an error refuses the exchange and
+	// says why. The exchange's identity is then the authorization identity
+	// as sent, not mapped by the naming options, as ZooKeeper's quorum
+	// authentication sets it. Without Authorize the authorization identity
+	// is ignored and the principal, mapped, is the identity, as ZooKeeper's
+	// client port does.
+	Authorize func(authenticationID, authorizationID string) error
 }
 
 // GSSAPIAcceptor is a Kerberos service able to accept SASL GSSAPI
@@ -63,6 +73,7 @@ type GSSAPIAcceptor struct {
 	keytab    *reloadingKeytab
 	skew      time.Duration
 	naming    KerberosNaming
+	authorize func(authenticationID, authorizationID string) error
 	log       *slog.Logger
 
 	mu     sync.Mutex // guards replay
@@ -111,8 +122,9 @@ func NewGSSAPIAcceptor(cfg GSSAPIConfig) (*GSSAPIAcceptor, error) {
 			RemoveRealm:  cfg.RemoveRealmFromPrincipal,
 			Rules:        cfg.AuthToLocal,
 		},
-		log:    log,
-		replay: make(map[string]time.Time),
+		authorize: cfg.Authorize,
+		log:       log,
+		replay:    make(map[string]time.Time),
 	}, nil
 }
 
@@ -277,12 +289,23 @@ func (s *gssapiServer) acceptLayer(token []byte) ([]byte, bool, error) {
 	if s.checkSeq && w.seq != s.initiatorSeq {
 		return nil, false, fmt.Errorf("GSSAPI: %s's wrap token has sequence number %d, want %d", s.peer, w.seq, s.initiatorSeq)
 	}
-	layers, _, _, err := parseLayerMessage(w.payload)
+	layers, _, authzid, err := parseLayerMessage(w.payload)
 	if err != nil {
 		return nil, false, fmt.Errorf("GSSAPI: %s: %w", s.peer, err)
 	}
 	if layers != layerNone {
 		return nil, false, fmt.Errorf("GSSAPI: %s chose security layer %#x; only 'no security layer' (0x01) was offered", s.peer, layers)
+	}
+	if s.a.authorize != nil {
+		if authzid == "" {
+			authzid = s.peer
+		}
+		if err := s.a.authorize(s.peer, authzid); err != nil {
+			return nil, false, fmt.Errorf("GSSAPI: %s is not authorized to act as %s: %w", s.peer, authzid, err)
+		}
+		s.id = authzid
+		s.stage = 3
+		return nil, true, nil
 	}
 	id, fallback, err := s.a.naming.Identity(s.peer)
 	if fallback {

@@ -1,6 +1,7 @@
 package sasl
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -122,6 +123,23 @@ func TestGSSAPIClientAndServerAuthenticateThroughTheKDC(t *testing.T) {
 	}
 }
 
+// offered runs an exchange of client with a up to the server's
+// security-layer offer.
+func offered(t *testing.T, a *GSSAPIAcceptor, client GSSAPIClientConfig) (*gssapiClient, Server, []byte) {
+	t.Helper()
+	c, _ := NewGSSAPIClient(client, "zookeeper/localhost")
+	tok, err := c.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.NewServer()
+	offer, _, err := s.Next(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.(*gssapiClient), s, offer
+}
+
 func TestGSSAPIRefusals(t *testing.T) {
 	r := startRealm(t)
 	r.kdc.AddPrincipalKeytab(t, "zookeeper/otherhost", filepath.Join(r.dir, "other.keytab"))
@@ -166,23 +184,8 @@ func TestGSSAPIRefusals(t *testing.T) {
 			t.Fatalf("replay: err = %v", err)
 		}
 	})
-	// offered runs an exchange up to the server's security-layer offer.
-	offered := func(t *testing.T) (*gssapiClient, Server, []byte) {
-		t.Helper()
-		c, _ := NewGSSAPIClient(alice, "zookeeper/localhost")
-		tok, err := c.Start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := a.NewServer()
-		offer, _, err := s.Next(tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.(*gssapiClient), s, offer
-	}
 	t.Run("a client choosing a security layer that was not offered is refused", func(t *testing.T) {
-		gc, s, _ := offered(t)
+		gc, s, _ := offered(t, a, alice)
 		bad, err := makeWrap(gc.key, usageInitiatorSeal, 0, gc.initiatorSeq, layerMessage(layerPrivacy, 65536, gc.authzid))
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +195,7 @@ func TestGSSAPIRefusals(t *testing.T) {
 		}
 	})
 	t.Run("an altered wrap token is refused", func(t *testing.T) {
-		c, s, offer := offered(t)
+		c, s, offer := offered(t, a, alice)
 		resp, _, err := c.Next(offer)
 		if err != nil {
 			t.Fatal(err)
@@ -293,5 +296,67 @@ func TestServerPrincipalIsTheOneJavasClientAsksFor(t *testing.T) {
 		if got := ServerPrincipal(tc.host, tc.ip, tc.opts); got != tc.want {
 			t.Errorf("ServerPrincipal(%q, %v, %+v) = %q, want %q", tc.host, tc.ip, tc.opts, got, tc.want)
 		}
+	}
+}
+
+// Authorize sees what Java's acceptor hands its AuthorizeCallback: the
+// ticket's principal and the authorization id of the security-layer reply,
+// the principal itself when the reply names none.
+func TestGSSAPIAuthorizeDecidesOnTheAuthenticatedPrincipalAndTheAuthorizationID(t *testing.T) {
+	r := startRealm(t)
+	alice := GSSAPIClientConfig{Principal: "alice", Keytab: r.aliceKT, Krb5Conf: r.conf}
+	type call struct{ authn, authz string }
+	tests := []struct {
+		name    string
+		authzid *string // the reply's authorization id; nil: what the client sends
+		refuse  bool
+		want    call
+		wantErr string
+	}{
+		{"the client's own principal is passed as both ids", nil, false, call{"alice@GSS.TEST", "alice@GSS.TEST"}, ""},
+		{"an empty authorization id stands for the principal", new(""), false, call{"alice@GSS.TEST", "alice@GSS.TEST"}, ""},
+		{"another authorization id is passed as sent", new("bob@GSS.TEST"), false, call{"alice@GSS.TEST", "bob@GSS.TEST"}, ""},
+		{"a refusal fails the exchange and names both", nil, true, call{"alice@GSS.TEST", "alice@GSS.TEST"},
+			"GSSAPI: alice@GSS.TEST is not authorized to act as alice@GSS.TEST: no"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []call
+			a := r.acceptor(t, func(c *GSSAPIConfig) {
+				c.Authorize = func(authn, authz string) error {
+					got = append(got, call{authn, authz})
+					if tc.refuse {
+						return errors.New("no")
+					}
+					return nil
+				}
+			})
+			gc, s, offer := offered(t, a, alice)
+			reply, _, err := gc.Next(offer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.authzid != nil {
+				if reply, err = makeWrap(gc.key, usageInitiatorSeal, 0, gc.initiatorSeq, layerMessage(layerNone, javaMaxBuffer, *tc.authzid)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, done, err := s.Next(reply)
+			if len(got) != 1 || got[0] != tc.want {
+				t.Fatalf("Authorize called with %v, want [%v]", got, tc.want)
+			}
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !done {
+				t.Fatalf("done %v, err %v", done, err)
+			}
+			if id := s.AuthorizationID(); id != tc.want.authz {
+				t.Fatalf("identity %q, want %q", id, tc.want.authz)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -28,6 +29,7 @@ type testEnsemble struct {
 	dirs    []string
 	servers []*Server         // nil while stopped
 	props   map[string]string // system properties every server gets
+	logs    io.Writer         // also receives the servers' logs, if set
 }
 
 // freePorts reserves n distinct loopback ports and releases them.
@@ -59,16 +61,40 @@ func startEnsemble(t *testing.T, voters, observers int) *testEnsemble {
 // given to every server.
 func startEnsembleWith(t *testing.T, voters, observers int, props map[string]string) *testEnsemble {
 	t.Helper()
+	return startEnsembleSpec(t, ensembleSpec{voters: voters, observers: observers, props: props})
+}
+
+// ensembleSpec describes an in-process ensemble beyond its size.
+type ensembleSpec struct {
+	voters, observers int
+	props             map[string]string // system properties every server gets
+	// host is written for the quorum and election addresses of the
+	// server.N lines; "127.0.0.1" when empty. It must resolve to
+	// 127.0.0.1.
+	host string
+	// extra lines end every server's zoo.cfg.
+	extra []string
+	// logs, when set, also receives every server's log.
+	logs io.Writer
+}
+
+// startEnsembleSpec starts the ensemble spec describes.
+func startEnsembleSpec(t *testing.T, spec ensembleSpec) *testEnsemble {
+	t.Helper()
+	voters, observers, host := spec.voters, spec.observers, spec.host
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	n := voters + observers
 	ports := freePorts(t, 3*n)
-	e := &testEnsemble{t: t, servers: make([]*Server, n), props: props}
+	e := &testEnsemble{t: t, servers: make([]*Server, n), props: spec.props, logs: spec.logs}
 	var members []string
 	for i := range n {
 		role := ""
 		if i >= voters {
 			role = ":observer"
 		}
-		members = append(members, fmt.Sprintf("server.%d=127.0.0.1:%d:%d%s;127.0.0.1:%d", i+1, ports[3*i+1], ports[3*i+2], role, ports[3*i]))
+		members = append(members, fmt.Sprintf("server.%d=%s:%d:%d%s;127.0.0.1:%d", i+1, host, ports[3*i+1], ports[3*i+2], role, ports[3*i]))
 	}
 	for i := range n {
 		dir := t.TempDir()
@@ -84,7 +110,8 @@ func startEnsembleWith(t *testing.T, voters, observers int, props map[string]str
 		if voters == 1 {
 			lines = append(lines, "standaloneEnabled=false")
 		}
-		e.cfgText = append(e.cfgText, strings.Join(append(lines, members...), "\n")+"\n")
+		lines = append(append(lines, members...), spec.extra...)
+		e.cfgText = append(e.cfgText, strings.Join(lines, "\n")+"\n")
 	}
 	for i := range n {
 		e.start(i)
@@ -111,7 +138,11 @@ func (e *testEnsemble) start(i int) {
 			e.t.Fatal(err)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(e.t.Output(), &slog.HandlerOptions{Level: ensembleLogLevel})).With("myid", i+1)
+	var out io.Writer = e.t.Output()
+	if e.logs != nil {
+		out = io.MultiWriter(out, e.logs)
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: ensembleLogLevel})).With("myid", i+1)
 	s, err := New(cfg, Options{Logger: log})
 	if err != nil {
 		e.t.Fatal(err)

@@ -71,6 +71,13 @@ type EnsembleOptions struct {
 	// StartTimeout bounds StartEnsemble from the first exec to a leader
 	// with every member serving; 90 seconds when zero.
 	StartTimeout time.Duration
+	// PeerHost, when set, is written instead of 127.0.0.1 as the host of
+	// the quorum and election addresses in the server.N lines, such as
+	// "localhost" for Kerberos between servers (ZooKeeper checks a
+	// server's principal against those host names). It must resolve to
+	// 127.0.0.1, where the ports were picked free; Member's addresses stay
+	// 127.0.0.1.
+	PeerHost string
 }
 
 // Ensemble is a replicated ensemble of zkd and Apache ZooKeeper servers
@@ -139,7 +146,8 @@ const modeTimeout = 2 * time.Second
 //
 //	server.N=127.0.0.1:quorumPort:electionPort[:observer];127.0.0.1:clientPort
 //
-// per member, then opts.ExtraConfig. Ports are picked free up front; if
+// per member (with opts.PeerHost, if set, for the first 127.0.0.1), then
+// opts.ExtraConfig. Ports are picked free up front; if
 // another process takes one before a member binds it, the whole ensemble
 // is started again on new ports (up to three times).
 //
@@ -431,6 +439,9 @@ func (e *Ensemble) configExtra(self *Member) []string {
 		if l := e.links[[2]int{self.ID, m.ID}]; l != nil {
 			q, el = l.quorum.Addr(), l.election.Addr()
 		}
+		if h := e.opts.PeerHost; h != "" {
+			q, el = withHost(q, h), withHost(el, h)
+		}
 		lines = append(lines, serverLine(m.ID, q, el, m.Observer, m.Addr))
 	}
 	lines = append(lines, e.opts.ExtraConfig...)
@@ -438,6 +449,12 @@ func (e *Ensemble) configExtra(self *Member) []string {
 		lines = append(lines, e.opts.MemberConfig(self.ID)...)
 	}
 	return lines
+}
+
+// withHost is addr ("host:port") with its host replaced.
+func withHost(addr, host string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(host, port)
 }
 
 // serverLine formats one server.N line from "host:port" addresses.

@@ -428,3 +428,16 @@ func TestEnsembleConfigsLoadThroughZkdsConfigPackage(t *testing.T) {
 		})
 	}
 }
+
+func TestPeerHostIsWrittenForTheQuorumAndElectionAddressesOnly(t *testing.T) {
+	m := &Member{ID: 1, Addr: "127.0.0.1:5000", QuorumAddr: "127.0.0.1:5001", ElectionAddr: "127.0.0.1:5002"}
+	for _, tc := range []struct{ host, want string }{
+		{"", "server.1=127.0.0.1:5001:5002;127.0.0.1:5000"},
+		{"localhost", "server.1=localhost:5001:5002;127.0.0.1:5000"},
+	} {
+		e := &Ensemble{opts: EnsembleOptions{PeerHost: tc.host}, members: []*Member{m}}
+		if got := e.configExtra(m); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("PeerHost %q: server lines %q, want %q", tc.host, got, tc.want)
+		}
+	}
+}
