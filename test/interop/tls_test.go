@@ -681,3 +681,52 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestConsListsTheConnectionsOfItsOwnPort holds a TLS session on each
+// server's secure port and runs cons and stat on both ports: like
+// ZooKeeper, which runs them on the connection factory they came in on,
+// zkd lists the TLS session only on the secure port, while srvr's
+// Connections count both ports.
+func TestConsListsTheConnectionsOfItsOwnPort(t *testing.T) {
+	p := newTLSPKI(t)
+	s := startTLSServers(t, p)
+	conf := p.clientTLS(p.bob)
+	dialer := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, addr, conf)
+	}
+	// clients counts the client lines ("/127.0.0.1:port[...]") of a cons
+	// or stat answer.
+	clients := func(out string) int { return strings.Count(out, " /127.0.0.1:") }
+	type counts struct{ plainCons, secureCons, plainStat, secureStat int }
+	got := map[string]counts{}
+	for _, name := range serverNames {
+		conn, events, err := zk.Connect([]string{s.secure[name]}, 10*time.Second, zk.WithLogInfo(false), zk.WithDialer(dialer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ev := range events {
+			if ev.State == zk.StateHasSession {
+				break
+			}
+		}
+		plainCons, err := testcluster.FourLetter(s.plain[name], "cons")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plainStat, err := testcluster.FourLetter(s.plain[name], "stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[name] = counts{
+			plainCons: clients(plainCons), secureCons: clients(fourLetterTLS(t, s.secure[name], conf, "cons")),
+			plainStat: clients(plainStat), secureStat: clients(fourLetterTLS(t, s.secure[name], conf, "stat")),
+		}
+		conn.Close()
+	}
+	if got["zkd"] != got["Apache ZooKeeper"] {
+		t.Errorf("client lines (plain cons, secure cons, plain stat, secure stat): Apache ZooKeeper %+v, zkd %+v", got["Apache ZooKeeper"], got["zkd"])
+	}
+	if z := got["zkd"]; z.secureCons != 2 || z.plainCons != 1 {
+		t.Errorf("zkd: %+v; want the TLS session and the asking connection on the secure port, the asking one alone on the plaintext port", z)
+	}
+}
