@@ -40,7 +40,7 @@ func (b *fakeBackend) Request(c *Conn, req *Request) {
 
 func (b *fakeBackend) Closed(c *Conn) { b.closed <- c }
 
-func (b *fakeBackend) FourLetter(first [4]byte, r io.Reader) (string, bool) {
+func (b *fakeBackend) FourLetter(c *Conn, first [4]byte, r io.Reader) (string, bool) {
 	if string(first[:]) == "ruok" {
 		return "imok", true
 	}

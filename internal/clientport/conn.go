@@ -39,10 +39,10 @@ type Backend interface {
 	Request(c *Conn, req *Request)
 	// Closed is called once when the connection has closed.
 	Closed(c *Conn)
-	// FourLetter runs the four-letter word the first four bytes of a
-	// connection spell, reading any argument from r. known is false when
-	// the bytes are not a four-letter word.
-	FourLetter(first [4]byte, r io.Reader) (output string, known bool)
+	// FourLetter runs the four-letter word the first four bytes of c
+	// spell, reading any argument from r. known is false when the bytes
+	// are not a four-letter word.
+	FourLetter(c *Conn, first [4]byte, r io.Reader) (output string, known bool)
 }
 
 type outgoing struct {
@@ -350,7 +350,7 @@ func (c *Conn) readLoop() error {
 	if _, err := io.ReadFull(br, first[:]); err != nil {
 		return err
 	}
-	if out, known := c.l.backend.FourLetter(first, br); known {
+	if out, known := c.l.backend.FourLetter(c, first, br); known {
 		c.nc.SetWriteDeadline(time.Now().Add(c.l.handshakeTimeout))
 		_, err := io.WriteString(c.rw, out)
 		return err

@@ -531,7 +531,7 @@ func (s *Server) Closed(c *clientport.Conn) {
 }
 
 // FourLetter implements clientport.Backend.
-func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
+func (s *Server) FourLetter(c *clientport.Conn, first [4]byte, r io.Reader) (string, bool) {
 	word, known := admin.FourLetterWord(first)
 	if !known {
 		return "", false
@@ -546,7 +546,7 @@ func (s *Server) FourLetter(first [4]byte, r io.Reader) (string, bool) {
 			return "", true
 		}
 	}
-	return admin.RunFourLetter(word, s, s.whitelist, extra), true
+	return admin.RunFourLetter(word, portView{s, c.OnSecurePort()}, s.whitelist, extra), true
 }
 
 // autopurge deletes old snapshots and logs at start and then every

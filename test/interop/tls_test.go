@@ -605,3 +605,128 @@ func TestTLSSettingsAsJVMFlags(t *testing.T) {
 		t.Errorf("whoami: Apache ZooKeeper\n%s\nzkd\n%s", got[0].out, got[1].out)
 	}
 }
+
+// TestOutstandingHandshakeLimit sets netty.server.outstandingHandshake.limit=1
+// on both servers and holds one TLS handshake open on the secure port.
+// zkd then closes the next TLS connection at once and counts it in mntr's
+// tls_handshake_exceeded, with the held one in outstanding_tls_handshake.
+// ZooKeeper 3.8.0 does not: its secure port decides whether to throttle
+// in its constructor, before it knows it is secure, and logs
+// "handshakeThrottlingEnabled = false" (it throttles only a unified
+// plaintext port, where it counts every connection, plaintext ones too,
+// from accept until its TLS handshake ends or it closes). This test pins
+// that difference, which zkd's README states.
+func TestOutstandingHandshakeLimit(t *testing.T) {
+	p := newTLSPKI(t)
+	s := startTLSServers(t, p, "netty.server.outstandingHandshake.limit=1")
+	refused := map[string]bool{}
+	mntr := map[string]string{}
+	for _, name := range serverNames {
+		addr := s.secure[name]
+		held, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held.Write([]byte{0x16, 0x03, 0x01}) // a record header, cut short
+		// Wait until the server counts the held handshake (zkd does within
+		// milliseconds; ZooKeeper never does, so it gets the whole wait),
+		// then try a real handshake for a while.
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if out, _ := testcluster.FourLetter(s.plain[name], "mntr"); strings.Contains(out, "zk_outstanding_tls_handshake\t1\n") {
+				break
+			}
+		}
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			d := &net.Dialer{Timeout: 2 * time.Second}
+			c, err := tls.DialWithDialer(d, "tcp", addr, p.clientTLS(p.bob))
+			if err != nil {
+				refused[name] = true
+				break
+			}
+			c.Close()
+			time.Sleep(20 * time.Millisecond)
+		}
+		out, err := testcluster.FourLetter(s.plain[name], "mntr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mntr[name] = out
+		held.Close()
+	}
+	if !refused["zkd"] || refused["Apache ZooKeeper"] {
+		t.Errorf("TLS connections refused while one handshake is held: %v; want zkd only\n%s", refused, s.zkd.LogTail())
+	}
+	metric := func(name, k string) string {
+		for _, l := range strings.Split(mntr[name], "\n") {
+			if v, ok := strings.CutPrefix(l, k+"\t"); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if metric("zkd", "zk_tls_handshake_exceeded") == "0" || metric("zkd", "zk_outstanding_tls_handshake") != "1" {
+		t.Errorf("zkd mntr:\n%s", mntr["zkd"])
+	}
+	if metric("Apache ZooKeeper", "zk_tls_handshake_exceeded") != "0" || !strings.Contains(readFile(t, s.apache.LogPath), "handshakeThrottlingEnabled = false") {
+		t.Errorf("ZooKeeper throttled its secure port; the README's note is out of date:\n%s", mntr["Apache ZooKeeper"])
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestConsListsTheConnectionsOfItsOwnPort holds a TLS session on each
+// server's secure port and runs cons and stat on both ports: like
+// ZooKeeper, which runs them on the connection factory they came in on,
+// zkd lists the TLS session only on the secure port, while srvr's
+// Connections count both ports.
+func TestConsListsTheConnectionsOfItsOwnPort(t *testing.T) {
+	p := newTLSPKI(t)
+	s := startTLSServers(t, p)
+	conf := p.clientTLS(p.bob)
+	dialer := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, addr, conf)
+	}
+	// clients counts the client lines ("/127.0.0.1:port[...]") of a cons
+	// or stat answer.
+	clients := func(out string) int { return strings.Count(out, " /127.0.0.1:") }
+	type counts struct{ plainCons, secureCons, plainStat, secureStat int }
+	got := map[string]counts{}
+	for _, name := range serverNames {
+		conn, events, err := zk.Connect([]string{s.secure[name]}, 10*time.Second, zk.WithLogInfo(false), zk.WithDialer(dialer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ev := range events {
+			if ev.State == zk.StateHasSession {
+				break
+			}
+		}
+		plainCons, err := testcluster.FourLetter(s.plain[name], "cons")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plainStat, err := testcluster.FourLetter(s.plain[name], "stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[name] = counts{
+			plainCons: clients(plainCons), secureCons: clients(fourLetterTLS(t, s.secure[name], conf, "cons")),
+			plainStat: clients(plainStat), secureStat: clients(fourLetterTLS(t, s.secure[name], conf, "stat")),
+		}
+		conn.Close()
+	}
+	if got["zkd"] != got["Apache ZooKeeper"] {
+		t.Errorf("client lines (plain cons, secure cons, plain stat, secure stat): Apache ZooKeeper %+v, zkd %+v", got["Apache ZooKeeper"], got["zkd"])
+	}
+	if z := got["zkd"]; z.secureCons != 2 || z.plainCons != 1 {
+		t.Errorf("zkd: %+v; want the TLS session and the asking connection on the secure port, the asking one alone on the plaintext port", z)
+	}
+}
