@@ -42,36 +42,39 @@ type connState struct {
 // pending is a request (or internal transaction) that has not been
 // answered yet.
 type pending struct {
-	cs    *connState // nil for internal transactions (expiry, reaper)
-	xid   int32
-	op    jute.OpCode
-	req   *clientport.Request
-	ids   []jute.Id // the caller's identities when the request arrived
-	write bool
-	txn   *jute.Txn
-	// done is set once a write has been applied (result holds its outcome)
-	// or failed (err).
-	done   bool
+	cs  *connState // nil for internal transactions (expiry, reaper)
+	req *clientport.Request
+	ids []jute.Id // the caller's identities when the request arrived
+	txn *jute.Txn
+	// result holds a write's outcome once done, err its failure.
 	result tree.Result
 	err    error
-	// poisoned marks a write prepared before an earlier write failed to
-	// commit; it is expected to fail too.
-	poisoned bool
-	// barrier marks a placeholder that holds a resumed session's new
-	// connection until the writes of its old connection are done;
-	// barriers lists the placeholders waiting on this write.
-	barrier  bool
+	// barriers lists the placeholders waiting on this write (see barrier).
 	barriers []*pending
 	connect  *jute.ConnectRequest
-	timeout  int32
 	at       time.Time
-	// immediate, when non-zero, is an error answer decided on arrival.
-	immediate jute.Code
 	// charged is what the request counts against its connection's
 	// writeBytes while queued.
 	charged int64
 	// sasl is the answer of a sasl request, decided on arrival.
 	sasl *saslReply
+
+	// The small fields sit together, so that a pending fits its
+	// allocation size class (a pending is allocated for every request).
+	xid     int32
+	op      jute.OpCode
+	timeout int32
+	// immediate, when non-zero, is an error answer decided on arrival.
+	immediate jute.Code
+	write     bool
+	// done is set once a write has been applied or failed.
+	done bool
+	// poisoned marks a write prepared before an earlier write failed to
+	// commit; it is expected to fail too.
+	poisoned bool
+	// barrier marks a placeholder that holds a resumed session's new
+	// connection until the writes of its old connection are done.
+	barrier bool
 }
 
 func (s *Server) handleConnect(c *clientport.Conn, req *jute.ConnectRequest, at time.Time) {
