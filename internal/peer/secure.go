@@ -25,6 +25,10 @@ type QuorumTLS struct {
 	// to TLS needs: a connection whose first byte starts a TLS record is
 	// TLS, anything else plaintext. Outgoing connections are always TLS.
 	PortUnification bool
+	// DetectTimeout bounds the wait for the first byte of an accepted
+	// connection under PortUnification (handshakeDetectionTimeoutMillis);
+	// 0 means the handshake timeout.
+	DetectTimeout time.Duration
 }
 
 // tlsRecordHandshake is the first byte of a TLS connection: the content
@@ -64,7 +68,11 @@ func (q *QuorumTLS) secureAccept(ctx context.Context, conn net.Conn, timeout tim
 	}
 	deadline := time.Now().Add(timeout)
 	if q.PortUnification {
-		_ = conn.SetReadDeadline(deadline)
+		detect := deadline
+		if q.DetectTimeout > 0 {
+			detect = time.Now().Add(q.DetectTimeout)
+		}
+		_ = conn.SetReadDeadline(detect)
 		br := bufio.NewReaderSize(conn, 512)
 		first, err := br.Peek(1)
 		_ = conn.SetReadDeadline(time.Time{})

@@ -34,5 +34,6 @@ func quorumTLS(cfg *config.Config, log *slog.Logger) (*peer.QuorumTLS, error) {
 		Server:          server,
 		Client:          func(host string) (*tls.Config, error) { return settings.ClientConfig(host) },
 		PortUnification: cfg.PortUnification,
+		DetectTimeout:   settings.HandshakeDetectionTimeout,
 	}, nil
 }
