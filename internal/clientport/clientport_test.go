@@ -104,6 +104,26 @@ func TestFourLetterWordIsAnsweredAndTheConnectionClosed(t *testing.T) {
 	}
 }
 
+// A client that saw a four-letter word's answer end and asks "cons" or
+// "stat" next must not find the finished connection listed (ZooKeeper's
+// does not). The window was microseconds wide, so the test asks often.
+func TestAFinishedFourLetterWordConnectionIsNotListed(t *testing.T) {
+	b := newFakeBackend()
+	b.closed = make(chan *Conn, 300) // room for every Closed call
+	l := serve(t, b, Options{})
+	for i := range 300 {
+		nc := dial(t, l)
+		nc.Write([]byte("ruok\n"))
+		if _, err := io.ReadAll(nc); err != nil {
+			t.Fatal(err)
+		}
+		if conns := l.Connections(); len(conns) != 0 {
+			t.Fatalf("round %d: %d connections listed after the four-letter word's connection closed", i, len(conns))
+		}
+		nc.Close()
+	}
+}
+
 func TestReaderStopsAtTheOutstandingLimitUntilAReplyIsWritten(t *testing.T) {
 	b := newFakeBackend()
 	l := serve(t, b, Options{MaxOutstanding: 3})

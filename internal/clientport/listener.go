@@ -233,15 +233,18 @@ func (l *Listener) start(nc net.Conn) {
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errTLSHandshake) {
 			l.log.Info("client connection closed", "peer", remote, "err", err)
 		}
-		c.Close()
-		close(c.done)
-		c.releaseAll()
+		// The connection leaves the listener's list before its socket
+		// closes: a client that sees the close (a four-letter word's
+		// answer ending) and asks again must not find it listed.
 		l.mu.Lock()
 		delete(l.conns, c)
 		if l.perIP[ip]--; l.perIP[ip] <= 0 {
 			delete(l.perIP, ip)
 		}
 		l.mu.Unlock()
+		c.Close()
+		close(c.done)
+		c.releaseAll()
 		l.backend.Closed(c)
 	}()
 }
