@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,24 +157,6 @@ func TestQuorumKerberosConfigurationErrorsNameTheSection(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects the servers' logs for a test to search.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // quorumKerberosJAAS is a JAAS file in which a server accepts tickets for
 // server and logs in to the others as learner, both from keytabs.
 func quorumKerberosJAAS(realm, server, serverKeytab, learner, learnerKeytab string) string {
@@ -207,7 +187,7 @@ func TestEnsembleServersAuthenticateEachOtherWithKerberos(t *testing.T) {
 		}
 	}
 	writeJAAS("zkquorum/localhost")
-	logs := &lockedBuffer{}
+	logs := &testcluster.LogBuffer{}
 	e := startEnsembleSpec(t, ensembleSpec{
 		voters: 3,
 		host:   "localhost",
