@@ -153,7 +153,7 @@ func walkTree(t *tree.Tree, path string, visit func(string, *tree.Node)) {
 	if !ok {
 		return
 	}
-	visit(path, n)
+	visit(path, &n)
 	for _, c := range t.Children(n) {
 		if path == "/" {
 			walkTree(t, "/"+c, visit)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -89,16 +90,19 @@ func (m stateMachine) Revalidated(replies []jute.RevalidateReply) {
 	m.push(func() { m.s.revalidated(replies) })
 }
 
-// WireSnapshot encodes the applied tree and sessions on the core, between
-// two of its events, and hands the bytes to done.
+// WireSnapshot freezes the applied tree and sessions on the core, between
+// two of its events, and encodes them on a goroutine of their own while
+// the core goes on; done gets the bytes.
 func (m stateMachine) WireSnapshot(done func([]byte, jute.Zxid, error)) {
 	m.push(func() {
-		w := m.s.tree.NewSnapshot(m.s.sessionList())
-		w.Wire = true
-		e := jute.NewEncoder(make([]byte, 0, 64<<10))
-		for !w.Step(e, 1<<20) {
-		}
-		done(e.Bytes(), w.Zxid(), nil)
+		v := m.s.tree.Freeze()
+		sessions := m.s.sessionList()
+		m.s.snapWG.Go(func() {
+			var buf bytes.Buffer
+			_, err := v.WriteSnapshot(&buf, sessions, tree.WriteOptions{Wire: true})
+			m.s.releaseView(v)
+			done(buf.Bytes(), v.Zxid(), err)
+		})
 	})
 }
 

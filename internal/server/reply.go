@@ -306,13 +306,13 @@ func (s *Server) read(cs *connState, p *pending) (jute.Encodable, jute.Code) {
 }
 
 // readable returns the node at path if it exists and ids hold perm on it.
-func (s *Server) readable(path string, perm int32, ids []jute.Id) (*tree.Node, jute.Code) {
+func (s *Server) readable(path string, perm int32, ids []jute.Id) (tree.Node, jute.Code) {
 	n, ok := s.tree.Get(path)
 	if !ok {
-		return nil, jute.ErrNoNode
+		return tree.Node{}, jute.ErrNoNode
 	}
 	if !s.aclConf.Check(n.ACL, perm, ids) {
-		return nil, jute.ErrNoAuth
+		return tree.Node{}, jute.ErrNoAuth
 	}
 	return n, jute.OK
 }

@@ -126,8 +126,8 @@ type Server struct {
 	// passwords gives sessions their passwords and checks them.
 	passwords *session.Passwords
 
-	// snap is the background snapshot in progress (core-owned); snapWG
-	// tracks its writer goroutines.
+	// snap is the newest background snapshot (core-owned); snapWG tracks
+	// the goroutines that write snapshots.
 	snap   *backgroundSnapshot
 	snapWG sync.WaitGroup
 
@@ -414,11 +414,7 @@ func (s *Server) run(ctx context.Context) {
 			s.handle(&batch[i])
 			batch[i] = event{}
 		}
-		more := s.serve()
-		if s.snap != nil && s.snapshotMayStep(len(batch) > 0) && s.stepSnapshot() {
-			more = true // more to encode
-		}
-		if more {
+		if s.serve() {
 			// Come back after whatever has arrived.
 			select {
 			case s.inbox.signal <- struct{}{}:

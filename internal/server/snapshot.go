@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -83,51 +85,25 @@ func (s *Server) startupSnapshot(r *restored) (background bool, err error) {
 	return false, nil
 }
 
-// snapshotStepNodes bounds how much of a background snapshot the core
-// encodes per turn (about a millisecond), so that requests never wait long
-// behind it.
-const snapshotStepNodes = 500
-
-// snapshotDuty is the share of the core's time a background snapshot may
-// take while requests are waiting; when the server is idle it takes all.
-const snapshotDuty = 0.3
-
-// snapshotMayStep reports whether the core should encode more of the
-// background snapshot now: always when nothing else is waiting, otherwise
-// only while the snapshot has used less than its duty share of the time
-// since it started, so that a snapshot under heavy load slows down instead
-// of starving requests.
-func (s *Server) snapshotMayStep(busy bool) bool {
-	b := s.snap
-	if !busy {
-		return true
-	}
-	return b.busy < time.Duration(snapshotDuty*float64(time.Since(b.start)))
-}
-
-// backgroundSnapshot is a snapshot in progress: the core encodes it in
-// steps between requests (a fuzzy snapshot, as ZooKeeper's), and a writer
-// goroutine puts the bytes on disk.
+// backgroundSnapshot is a snapshot being written by its own goroutine
+// from a frozen view of the tree, while the core goes on (a consistent
+// snapshot of the tree after the view's zxid, which ZooKeeper reads like
+// its own fuzzy ones).
 type backgroundSnapshot struct {
-	w      *tree.SnapshotWriter
-	chunks chan []byte   // encoded parts on their way to the writer
-	abort  chan struct{} // closed to discard the file
-	// queued counts the bytes in chunks (and held); the core encodes no
-	// more while it is above snapshotQueueLimit, so a slow disk slows the
-	// snapshot, never requests, and memory stays bounded.
-	queued atomic.Int64
-	held   []byte        // a part the channel had no room for
-	busy   time.Duration // core time spent encoding so far
-	result chan error
-	start  time.Time
-	file   *storage.PendingSnapshot
+	abort chan struct{} // closed to discard the file
+	done  atomic.Bool   // set by the writer goroutine when it has finished
 }
 
-// startSnapshot begins a background snapshot after a log roll.
+// startSnapshot begins a background snapshot after a log roll. Like
+// ZooKeeper, it skips this roll's snapshot while the previous one is
+// still being written.
 func (s *Server) startSnapshot() {
-	if s.snap != nil {
-		s.log.Warn("a snapshot is still being written; skipping this one")
-		return
+	if b := s.snap; b != nil {
+		if !b.done.Load() {
+			s.log.Warn("a snapshot is still being written; skipping this one")
+			return
+		}
+		s.snap = nil
 	}
 	snapDir, _ := s.dataDirs()
 	c, err := storage.ParseCompression(s.cfg.SnapshotCompression())
@@ -139,112 +115,67 @@ func (s *Server) startSnapshot() {
 	for _, sess := range s.sessions.All() {
 		sessions[sess.ID] = sess.Timeout
 	}
-	w := s.tree.NewSnapshot(sessionTimeouts(sessions))
-	file, err := storage.CreateSnapshot(s.fs, snapDir, w.Zxid(), c)
+	v := s.tree.Freeze()
+	file, err := storage.CreateSnapshot(s.fs, snapDir, v.Zxid(), c)
 	if err != nil {
+		v.Release()
 		s.log.Error("snapshot", "err", err)
 		return
 	}
-	b := &backgroundSnapshot{w: w, chunks: make(chan []byte, 64), abort: make(chan struct{}), result: make(chan error, 1), start: time.Now(), file: file}
+	b := &backgroundSnapshot{abort: make(chan struct{})}
 	s.snap = b
-	s.snapWG.Go(func() { b.result <- writeChunks(file, b.chunks, b.abort, s.snapshotWriterProgress(b)) })
-}
-
-// writeChunks writes a snapshot's bytes and commits or aborts the file.
-func writeChunks(file *storage.PendingSnapshot, chunks <-chan []byte, abort <-chan struct{}, wrote func(int)) error {
-	var err error
-	for {
-		select {
-		case <-abort:
-			file.Abort()
-			return errors.New("snapshot aborted at shutdown")
-		case c, ok := <-chunks:
-			if !ok {
-				if err != nil {
-					file.Abort()
-					return err
-				}
-				return file.Commit()
-			}
-			if err == nil {
-				_, err = file.Write(c)
-			}
-			wrote(len(c))
-		}
-	}
-}
-
-// snapshotQueueLimit bounds the encoded snapshot bytes waiting for the
-// writer goroutine.
-const snapshotQueueLimit = 16 << 20
-
-// snapshotWriterProgress returns the writer's callback: it accounts for a
-// written part and wakes the core, which may be waiting for room.
-func (s *Server) snapshotWriterProgress(b *backgroundSnapshot) func(int) {
-	return func(n int) {
-		b.queued.Add(-int64(n))
-		select {
-		case s.inbox.signal <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// stepSnapshot encodes the next part of a background snapshot without
-// ever waiting for the disk. It reports whether it can go on at once; when
-// the writer is behind it returns false and the writer wakes the core.
-func (s *Server) stepSnapshot() bool {
-	b := s.snap
-	if b == nil {
-		return false
-	}
-	if b.held != nil {
-		select {
-		case b.chunks <- b.held:
-			b.held = nil
-		default:
-			return false
-		}
-	}
-	if b.queued.Load() > snapshotQueueLimit {
-		return false
-	}
-	enc := jute.NewEncoder(make([]byte, 0, 64<<10))
-	began := time.Now()
-	done := b.w.Step(enc, snapshotStepNodes)
-	b.busy += time.Since(began)
-	part := enc.Bytes()
-	b.queued.Add(int64(len(part)))
-	select {
-	case b.chunks <- part:
-	default:
-		b.held = part
-		if !done {
-			return false
-		}
-	}
-	if !done {
-		return true
-	}
-	if b.held != nil {
-		return false // finish once the last part is handed over
-	}
-	close(b.chunks)
-	s.snap = nil
+	list := sessionTimeouts(sessions)
+	start := time.Now()
 	s.snapWG.Go(func() {
-		if err := <-b.result; err != nil {
-			s.log.Error("snapshot failed", "zxid", b.w.Zxid(), "err", err)
+		defer b.done.Store(true)
+		nodes, err := v.WriteSnapshot(yieldingWriter{w: file, abort: b.abort}, list, tree.WriteOptions{})
+		s.releaseView(v)
+		if err != nil {
+			file.Abort()
+			if !errors.Is(err, errSnapshotAborted) {
+				s.log.Error("snapshot failed", "zxid", v.Zxid(), "err", err)
+			}
 			return
 		}
-		s.snapshotMS.add(time.Since(b.start).Milliseconds())
-		skipped, dangling := b.w.Fuzzy()
-		s.log.Info("wrote snapshot", "zxid", b.w.Zxid(), "nodes", b.w.Nodes(), "took", time.Since(b.start),
-			"left_for_replay", skipped, "dangling_acl", dangling)
+		if err := file.Commit(); err != nil {
+			s.log.Error("snapshot failed", "zxid", v.Zxid(), "err", err)
+			return
+		}
+		took := time.Since(start)
+		s.snapshotMS.add(took.Milliseconds())
+		s.log.Info("wrote snapshot", "file", file.Path(), "zxid", v.Zxid(), "nodes", nodes, "took", took)
 	})
-	return false
 }
 
-// abortSnapshot stops a background snapshot at shutdown.
+// releaseView hands a view back to the core, which owns the tree.
+func (s *Server) releaseView(v *tree.View) {
+	s.inbox.push(event{kind: evQuery, query: v.Release})
+}
+
+// errSnapshotAborted ends a snapshot discarded at shutdown.
+var errSnapshotAborted = errors.New("snapshot aborted")
+
+// yieldingWriter passes a snapshot's bytes on, failing once abort is
+// closed. Before each part it lets other goroutines run, so that with one
+// CPU (GOMAXPROCS=1) the core is never kept waiting for a scheduler
+// time slice behind the snapshot encoder.
+type yieldingWriter struct {
+	w     io.Writer
+	abort <-chan struct{}
+}
+
+func (y yieldingWriter) Write(b []byte) (int, error) {
+	select {
+	case <-y.abort:
+		return 0, errSnapshotAborted
+	default:
+	}
+	runtime.Gosched()
+	return y.w.Write(b)
+}
+
+// abortSnapshot discards a background snapshot at shutdown (or when the
+// state is replaced): its writer stops at its next write.
 func (s *Server) abortSnapshot() {
 	if b := s.snap; b != nil {
 		s.snap = nil

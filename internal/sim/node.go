@@ -578,14 +578,15 @@ func (n *node) executeLeader(r zab.Ready) {
 		n.maybeCrashSoon()
 	}
 	for _, sid := range r.SnapshotFor {
-		w := n.tree.NewSnapshot(nil)
-		w.Wire = true
-		e := jute.NewEncoder(nil)
-		for !w.Step(e, 1<<20) {
+		v := n.tree.Freeze()
+		var buf bytes.Buffer
+		if _, err := v.WriteSnapshot(&buf, nil, tree.WriteOptions{Wire: true}); err != nil {
+			panic(err) // a bytes.Buffer never fails
 		}
-		n.snaps[sid] = &wireSnap{data: bytes.Clone(e.Bytes()), zxid: w.Zxid(), applied: slices.Clone(n.applied)}
-		s.tracef("n%d SNAP for n%d at %v", n.id, sid, w.Zxid())
-		n.leader.SnapshotReady(sid, w.Zxid())
+		v.Release()
+		n.snaps[sid] = &wireSnap{data: buf.Bytes(), zxid: v.Zxid(), applied: slices.Clone(n.applied)}
+		s.tracef("n%d SNAP for n%d at %v", n.id, sid, v.Zxid())
+		n.leader.SnapshotReady(sid, v.Zxid())
 	}
 	for _, m := range r.Messages {
 		c := n.links[m.To]

@@ -11,10 +11,10 @@ import (
 )
 
 // A server takes a snapshot without stopping its apply loop: the goroutine
-// that owns the tree encodes a slice per turn (Step does no I/O), hands the
-// bytes to whoever writes the file, and keeps applying transactions in
-// between. Restore loads the newest good snapshot and replays the log after
-// its zxid.
+// that owns the tree freezes a view of it (a copy of its page tables), and
+// another goroutine writes the view to the file while the tree moves on.
+// Restore loads the newest good snapshot and replays the log after its
+// zxid.
 func Example() {
 	dir, _ := os.MkdirTemp("", "snapshots")
 	defer os.RemoveAll(dir)
@@ -26,30 +26,33 @@ func Example() {
 		Record: &jute.CreateTxn{Path: "/app", Data: []byte("v1"), ACL: []jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}, ParentCVersion: -1},
 	})
 
-	w := t.NewSnapshot([]tree.SessionTimeout{{ID: 0x100, Timeout: 30000}})
-	file, err := storage.CreateSnapshot(storage.OS{}, snapDir, w.Zxid(), storage.Snappy)
+	v := t.Freeze() // on the tree's goroutine
+	file, err := storage.CreateSnapshot(storage.OS{}, snapDir, v.Zxid(), storage.Snappy)
 	if err != nil {
 		panic(err)
 	}
-	e := jute.NewEncoder(nil)
-	for zxid := jute.Zxid(2); ; zxid++ {
-		e.Reset()
-		done := w.Step(e, 2)  // on the tree's goroutine
-		file.Write(e.Bytes()) // on the writer's
-		if done {
-			break
+	written := make(chan error)
+	go func() { // the writer's goroutine
+		if _, err := v.WriteSnapshot(file, []tree.SessionTimeout{{ID: 0x100, Timeout: 30000}}, tree.WriteOptions{}); err != nil {
+			written <- err
+			return
 		}
-		// Meanwhile the tree moves on (and the log records it).
+		written <- file.Commit()
+	}()
+	// Meanwhile the tree moves on (and the log records it).
+	for zxid := jute.Zxid(2); zxid < 10; zxid++ {
 		t.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: zxid, Type: jute.OpSetData}, Record: &jute.SetDataTxn{Path: "/app", Data: []byte("later"), Version: int32(zxid - 1)}})
 	}
-	if err := file.Commit(); err != nil {
+	if err := <-written; err != nil {
 		panic(err)
 	}
+	v.Release() // on the tree's goroutine, once the writer is done
 
 	l, err := storage.LoadNewestSnapshot(storage.OS{}, snapDir, storage.LoadOptions{})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(filepath.Base(l.File), "replay from zxid", l.Zxid+1, "sessions", len(l.Sessions))
-	// Output: snapshot.1.snappy replay from zxid 0x2 sessions 1
+	n, _ := l.Tree.Get("/app")
+	fmt.Println(filepath.Base(l.File), "replay from zxid", l.Zxid+1, "sessions", len(l.Sessions), "data", string(n.Data))
+	// Output: snapshot.1.snappy replay from zxid 0x2 sessions 1 data v1
 }

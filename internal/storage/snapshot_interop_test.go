@@ -217,7 +217,7 @@ func TestApacheZooKeeperCompressedSnapshotsLoadAsTheTreeItServes(t *testing.T) {
 		if !slices.ContainsFunc(l.Sessions, func(s tree.SessionTimeout) bool { return int64(s.ID) == owner }) {
 			t.Errorf("%s: sessions %v lack %#x", l.File, l.Sessions, owner)
 		}
-		if n, _ := l.Tree.Get("/interop/ttl"); n == nil || n.TTL() != 3600000 {
+		if n, ok := l.Tree.Get("/interop/ttl"); !ok || n.TTL() != 3600000 {
 			t.Errorf("%s: TTL node %+v", l.File, n)
 		}
 		compareServed(t, l.Tree, walk(t, zkSession(t, zk.Addr)))

@@ -1,6 +1,8 @@
 package tree
 
 import (
+	"slices"
+
 	"github.com/zkd/zkd/internal/jute"
 )
 
@@ -31,6 +33,7 @@ func (t *Tree) Apply(txn *jute.Txn) (Result, []Trigger) {
 	if txn.Header.Zxid > t.lastZxid {
 		t.lastZxid = txn.Header.Zxid
 	}
+	t.compact()
 	return res, trig
 }
 
@@ -52,17 +55,20 @@ func (t *Tree) apply(h *jute.TxnHeader, typ jute.OpCode, rec jute.Record, trig *
 	case *jute.SetDataTxn:
 		res.Stat, res.Err = t.setData(h, r, trig)
 	case *jute.SetACLTxn:
-		n, ok := t.nodes[r.Path]
-		if !ok {
+		id := t.find(r.Path)
+		if id == 0 {
 			res.Err = jute.ErrNoNode
 			break
 		}
-		n.ACL = t.intern(r.ACL)
-		n.Stat.Aversion = r.Version
-		res.Stat = n.PublicStat()
+		acl := t.intern(r.ACL)
+		t.mrec(id).acl = acl
+		b := t.parsed(id)
+		b.st.aversion = r.Version
+		t.rewrite(id, &b.st, b.data)
+		res.Stat = t.publicStat(id)
 	case *jute.CheckVersionTxn:
-		if n, ok := t.nodes[r.Path]; ok {
-			res.Stat = n.PublicStat()
+		if id := t.find(r.Path); id != 0 {
+			res.Stat = t.publicStat(id)
 		}
 	case *jute.ErrorTxn:
 		res.Type = jute.OpError
@@ -115,127 +121,103 @@ func (t *Tree) applyMulti(h *jute.TxnHeader, m *jute.MultiTxn, trig *[]Trigger) 
 	return out
 }
 
+// publicStat returns the Stat clients see of a node.
+func (t *Tree) publicStat(id nodeID) jute.Stat {
+	n := t.node(id)
+	return n.PublicStat()
+}
+
 func (t *Tree) create(h *jute.TxnHeader, typ jute.OpCode, path string, data []byte, acl []jute.ACL, owner int64, parentCV int32, trig *[]Trigger) (string, jute.Stat, jute.Code) {
 	parentPath := Parent(path)
-	parent, ok := t.nodes[parentPath]
-	if !ok || path == RootPath {
+	parent := t.find(parentPath)
+	if parent == 0 || path == RootPath || len(path) < 2 || path[0] != '/' {
 		return "", jute.Stat{}, jute.ErrNoNode
 	}
-	if _, exists := t.nodes[path]; exists {
+	name := Base(path)
+	pr := t.rec(parent)
+	if t.lookup(parent, name) != 0 {
 		// Fuzzy-snapshot fixup of replay (§2.7), create only.
-		if typ == jute.OpCreate && parentCV > parent.Stat.Cversion {
-			parent.Stat.Cversion = parentCV
-			parent.Stat.Pzxid = h.Zxid
+		if typ == jute.OpCreate && parentCV > pr.cversion {
+			m := t.mrec(parent)
+			m.cversion = parentCV
+			m.pzxid = int64(h.Zxid)
 		}
 		return "", jute.Stat{}, jute.ErrNodeExists
 	}
 	if parentCV == -1 {
-		parentCV = parent.Stat.Cversion + 1
+		parentCV = pr.cversion + 1
 	}
-	if parentCV > parent.Stat.Cversion {
-		parent.Stat.Cversion = parentCV
-		parent.Stat.Pzxid = h.Zxid
+	if parentCV > pr.cversion {
+		m := t.mrec(parent)
+		m.cversion = parentCV
+		m.pzxid = int64(h.Zxid)
 	}
-	n := &Node{
-		Data: data,
-		ACL:  t.intern(acl),
-		Stat: jute.StatPersisted{
-			Czxid: h.Zxid, Mzxid: h.Zxid, Pzxid: h.Zxid,
-			Ctime: h.Time, Mtime: h.Time, EphemeralOwner: owner,
-		},
-	}
-	t.put(path, n)
-	t.quotaOnCreate(path, n)
-	switch {
-	case owner == containerOwner:
-		t.containers[path] = struct{}{}
-	case ttlOf(owner) != 0:
-		t.ttls[path] = struct{}{}
-	case owner != 0:
-		set := t.ephemerals[owner]
-		if set == nil {
-			set = make(map[string]struct{})
-			t.ephemerals[owner] = set
-		}
-		set[path] = struct{}{}
-	}
-	*trig = append(*trig, Trigger{jute.EventNodeCreated, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})
-	return path, n.PublicStat(), jute.OK
+	aclIdx := t.intern(acl)
+	id := t.addNode(parent, path, name, data, aclIdx, jute.StatPersisted{
+		Czxid: h.Zxid, Mzxid: h.Zxid, Pzxid: h.Zxid,
+		Ctime: h.Time, Mtime: h.Time, EphemeralOwner: owner,
+	})
+	t.quotaOnCreate(path, len(data))
+	t.indexOwner(id, owner, true)
+	*trig = append(*trig, Trigger{jute.EventNodeCreated, path, t.acls[aclIdx]}, Trigger{jute.EventNodeChildrenChanged, parentPath, t.acls[t.rec(parent).acl]})
+	return path, t.publicStat(id), jute.OK
 }
 
 func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
-	n, ok := t.nodes[path]
-	if !ok || path == RootPath {
+	id := t.find(path)
+	if id == 0 || id == rootID {
 		// Replaying onto a fuzzy snapshot that already lacks the node: the
 		// parent's pzxid still moves, as it did when the delete first ran.
-		if parent, ok := t.nodes[Parent(path)]; ok && path != RootPath && zxid > parent.Stat.Pzxid {
-			parent.Stat.Pzxid = zxid
+		if path != RootPath && path != "" {
+			if parent := t.find(Parent(path)); parent != 0 && int64(zxid) > t.rec(parent).pzxid {
+				t.mrec(parent).pzxid = int64(zxid)
+			}
 		}
 		return jute.ErrNoNode
 	}
 	parentPath := Parent(path)
-	parent, ok := t.nodes[parentPath]
-	if !ok {
-		return jute.ErrNoNode // cannot happen in a consistent tree; never panic
-	}
-	delete(parent.children, Base(path))
-	delete(t.sorted, parent)
-	if zxid > parent.Stat.Pzxid {
-		parent.Stat.Pzxid = zxid
-	}
+	r := t.rec(id)
+	parent := r.parent
+	acl := t.acls[r.acl]
 	// A node deleted with children only happens when replaying onto a fuzzy
 	// snapshot that caught children created after this delete; the log
 	// creates them again, so they go too rather than linger parentless.
-	for _, c := range t.Children(n) {
-		t.unlink(join(path, c))
+	t.unlink(id, path)
+	if int64(zxid) > t.rec(parent).pzxid {
+		t.mrec(parent).pzxid = int64(zxid)
 	}
-	t.unlink(path)
-	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path, n.ACL}, Trigger{jute.EventNodeChildrenChanged, parentPath, parent.ACL})
+	*trig = append(*trig, Trigger{jute.EventNodeDeleted, path, acl}, Trigger{jute.EventNodeChildrenChanged, parentPath, t.acls[t.rec(parent).acl]})
 	return jute.OK
 }
 
-// unlink removes a node and everything below it from the node map and
-// the indexes, without firing anything. The caller detaches it from its
-// parent.
-func (t *Tree) unlink(path string) {
-	n, ok := t.nodes[path]
-	if !ok {
-		return
+// unlink removes a node and everything below it from the tree and the
+// indexes, without firing anything.
+func (t *Tree) unlink(id nodeID, path string) {
+	for _, c := range slices.Clone(t.kidIDs(t.rec(id))) {
+		t.unlink(c, join(path, t.nameOf(c)))
 	}
-	for _, c := range t.Children(n) {
-		t.unlink(join(path, c))
-	}
-	delete(t.nodes, path)
-	delete(t.sorted, n)
-	t.quotaOnDelete(path, n)
-	t.dataSize -= int64(len(n.Data))
-	t.pathSize -= int64(len(path))
+	b := t.parsed(id)
+	t.quotaOnDelete(path, len(b.data))
 	// A node sits in at most one index; which one can depend on how it was
 	// loaded (TTL owners are ephemerals when extended types are off), so
 	// remove it from wherever it is.
-	delete(t.containers, path)
-	delete(t.ttls, path)
-	if set := t.ephemerals[n.Stat.EphemeralOwner]; set != nil {
-		delete(set, path)
-		if len(set) == 0 {
-			delete(t.ephemerals, n.Stat.EphemeralOwner)
-		}
-	}
+	t.unindexOwner(id, b.st.owner)
+	t.removeNode(id, path)
 }
 
 func (t *Tree) setData(h *jute.TxnHeader, r *jute.SetDataTxn, trig *[]Trigger) (jute.Stat, jute.Code) {
-	n, ok := t.nodes[r.Path]
-	if !ok {
+	id := t.find(r.Path)
+	if id == 0 {
 		return jute.Stat{}, jute.ErrNoNode
 	}
-	t.dataSize += int64(len(r.Data) - len(n.Data))
-	t.quotaAdjust(r.Path, 0, int64(len(r.Data)-len(n.Data)))
-	n.Data = r.Data
-	n.Stat.Version = r.Version
-	n.Stat.Mzxid = h.Zxid
-	n.Stat.Mtime = h.Time
-	*trig = append(*trig, Trigger{jute.EventNodeDataChanged, r.Path, n.ACL})
-	return n.PublicStat(), jute.OK
+	b := t.parsed(id)
+	t.quotaAdjust(r.Path, 0, int64(len(r.Data)-len(b.data)))
+	b.st.version = r.Version
+	b.st.mzxid = int64(h.Zxid)
+	b.st.mtime = h.Time
+	t.rewrite(id, &b.st, r.Data)
+	*trig = append(*trig, Trigger{jute.EventNodeDataChanged, r.Path, t.acls[t.rec(id).acl]})
+	return t.publicStat(id), jute.OK
 }
 
 func (t *Tree) closeSession(h *jute.TxnHeader, r *jute.CloseSessionTxn, trig *[]Trigger) []string {

@@ -1,9 +1,9 @@
 package tree
 
 import (
-	"encoding/binary"
 	"hash/crc32"
 	"strings"
+	"unsafe"
 
 	"github.com/zkd/zkd/internal/jute"
 )
@@ -24,10 +24,42 @@ const digestExcluded = ZKPath + "/"
 // running sum with NodeDigest instead.
 func (t *Tree) Digest() int64 {
 	var sum int64
-	for p, n := range t.nodes {
-		sum += NodeDigest(p, n)
-	}
+	t.live().walk(func(path []byte, r *record, b *parsedBlob) {
+		st := statOf(r, &b.st)
+		sum += int64(nodeCRC(digestPath(path), b.data, &st))
+	})
 	return sum
+}
+
+// walk visits every node in pre-order (siblings by name) with its path
+// ("" for the root; the buffer is reused, so copy it to keep it).
+func (f *frozen) walk(visit func(path []byte, r *record, b *parsedBlob)) {
+	f.walkFrom(rootID, "", visit)
+}
+
+// walkFrom walks the subtree of the node id at path.
+func (f *frozen) walkFrom(id nodeID, start string, visit func(path []byte, r *record, b *parsedBlob)) {
+	if start == RootPath {
+		start = ""
+	}
+	path := append(make([]byte, 0, 256), start...)
+	stack := []walkItem{{id, -1}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		r := f.rec(it.id)
+		b := f.parsed(r)
+		if it.parentLen >= 0 {
+			path = path[:it.parentLen]
+			path = append(path, '/')
+			path = append(path, b.name...)
+		}
+		visit(path, r, &b)
+		ids := f.kidIDs(r)
+		for i := len(ids) - 1; i >= 0; i-- {
+			stack = append(stack, walkItem{ids[i], len(path)})
+		}
+	}
 }
 
 // NodeDigest returns one node's contribution to the tree digest: the CRC-32
@@ -50,18 +82,33 @@ func nodeCRC(path string, data []byte, s *jute.StatPersisted) uint32 {
 		path = ""
 	}
 	// The Stat block's field order is ZooKeeper's DigestCalculator order,
-	// not StatPersisted's (§2.5).
-	var b [60]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(s.Czxid))
-	binary.BigEndian.PutUint64(b[8:], uint64(s.Mzxid))
-	binary.BigEndian.PutUint64(b[16:], uint64(s.Pzxid))
-	binary.BigEndian.PutUint64(b[24:], uint64(s.Ctime))
-	binary.BigEndian.PutUint64(b[32:], uint64(s.Mtime))
-	binary.BigEndian.PutUint32(b[40:], uint32(s.Version))
-	binary.BigEndian.PutUint32(b[44:], uint32(s.Cversion))
-	binary.BigEndian.PutUint32(b[48:], uint32(s.Aversion))
-	binary.BigEndian.PutUint64(b[52:], uint64(s.EphemeralOwner))
-	crc := crc32.Update(0, crc32.IEEETable, []byte(path))
+	// not StatPersisted's (§2.5). It is hashed in two parts, each from a
+	// word, so that nothing escapes to the heap.
+	crc := crc32.Update(0, crc32.IEEETable, unsafe.Slice(unsafe.StringData(path), len(path)))
 	crc = crc32.Update(crc, crc32.IEEETable, data)
-	return crc32.Update(crc, crc32.IEEETable, b[:])
+	for _, v := range [...]uint64{uint64(s.Czxid), uint64(s.Mzxid), uint64(s.Pzxid), uint64(s.Ctime), uint64(s.Mtime)} {
+		crc = crc64be(crc, v)
+	}
+	crc = crc32be(crc, uint32(s.Version))
+	crc = crc32be(crc, uint32(s.Cversion))
+	crc = crc32be(crc, uint32(s.Aversion))
+	return crc64be(crc, uint64(s.EphemeralOwner))
+}
+
+// crc64be and crc32be update an IEEE CRC-32 with a big-endian integer,
+// byte by byte from the table.
+func crc64be(crc uint32, v uint64) uint32 {
+	crc = ^crc
+	for i := 56; i >= 0; i -= 8 {
+		crc = crc32.IEEETable[byte(crc)^byte(v>>i)] ^ crc>>8
+	}
+	return ^crc
+}
+
+func crc32be(crc uint32, v uint32) uint32 {
+	crc = ^crc
+	for i := 24; i >= 0; i -= 8 {
+		crc = crc32.IEEETable[byte(crc)^byte(v>>i)] ^ crc>>8
+	}
+	return ^crc
 }

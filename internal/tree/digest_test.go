@@ -88,13 +88,13 @@ func TestRunningDigestWithNodeDigestStaysEqualToDigest(t *testing.T) {
 		touched := touchedPaths(tr, txn)
 		for _, p := range touched {
 			if n, ok := tr.Get(p); ok {
-				running -= NodeDigest(p, n)
+				running -= NodeDigest(p, &n)
 			}
 		}
 		tr.Apply(txn)
 		for _, p := range touched {
 			if n, ok := tr.Get(p); ok {
-				running += NodeDigest(p, n)
+				running += NodeDigest(p, &n)
 			}
 		}
 		if want := tr.Digest(); running != want {

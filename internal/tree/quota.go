@@ -38,8 +38,8 @@ func quotaTarget(path string) (target, node string, ok bool) {
 // ZooKeeper, a quota node is counted too when a quota covers
 // /zookeeper/quota: a new stats node is counted once by the usage it is
 // filled with and once more, with its original data, as a new node.
-func (t *Tree) quotaOnCreate(path string, n *Node) {
-	size := int64(len(n.Data))
+func (t *Tree) quotaOnCreate(path string, dataLen int) {
+	size := int64(dataLen)
 	if target, which, ok := quotaTarget(path); ok {
 		switch which {
 		case quotaLimitsNode:
@@ -56,11 +56,11 @@ func (t *Tree) quotaOnCreate(path string, n *Node) {
 }
 
 // quotaOnDelete reacts to a delete (the node is already out of the tree).
-func (t *Tree) quotaOnDelete(path string, n *Node) {
+func (t *Tree) quotaOnDelete(path string, dataLen int) {
 	if target, which, ok := quotaTarget(path); ok && which == quotaLimitsNode {
 		delete(t.quotas, target)
 	}
-	t.quotaAdjust(path, -1, -int64(len(n.Data)))
+	t.quotaAdjust(path, -1, -int64(dataLen))
 }
 
 // quotaAdjust adds to the usage of the quota covering path, if any.
@@ -72,7 +72,7 @@ func (t *Tree) quotaAdjust(path string, dCount, dBytes int64) {
 	if !ok {
 		return
 	}
-	stats, ok := t.nodes[QuotaPath+root+"/"+quotaStatsNode]
+	stats, ok := t.Get(QuotaPath + root + "/" + quotaStatsNode)
 	if !ok {
 		return
 	}
@@ -122,32 +122,29 @@ func (t *Tree) quotaRootOf(path string) (string, bool) {
 }
 
 func (t *Tree) setStatsData(target string, count, bytes int64) {
-	stats, ok := t.nodes[QuotaPath+target+"/"+quotaStatsNode]
-	if !ok {
+	id := t.find(QuotaPath + target + "/" + quotaStatsNode)
+	if id == 0 {
 		return
 	}
-	data := []byte("count=" + strconv.FormatInt(count, 10) + ",bytes=" + strconv.FormatInt(bytes, 10))
-	t.dataSize += int64(len(data) - len(stats.Data))
-	stats.Data = data
+	t.setNodeData(id, []byte("count="+strconv.FormatInt(count, 10)+",bytes="+strconv.FormatInt(bytes, 10)))
 }
 
 // usage counts the nodes in path's subtree (including it) and their bytes.
 func (t *Tree) usage(path string) (count, bytes int64) {
-	n, ok := t.nodes[path]
-	if !ok {
+	id := t.find(path)
+	if id == 0 {
 		return 0, 0
 	}
-	stack := []string{path}
-	count, bytes = 1, int64(len(n.Data))
+	stack := []nodeID{id}
+	count, bytes = 1, int64(len(t.parsed(id).data))
 	for len(stack) > 0 {
-		p := stack[len(stack)-1]
+		ids := t.kidIDs(t.rec(stack[len(stack)-1]))
 		stack = stack[:len(stack)-1]
-		for c := range t.nodes[p].children {
-			cp := join(p, c)
+		for _, c := range ids {
 			count++
-			bytes += int64(len(t.nodes[cp].Data))
-			stack = append(stack, cp)
+			bytes += int64(len(t.parsed(c).data))
 		}
+		stack = append(stack, ids...)
 	}
 	return count, bytes
 }

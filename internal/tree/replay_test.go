@@ -106,12 +106,13 @@ func TestReplayOfZooKeeperLogsServesTheSameTree(t *testing.T) {
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
+	nodes := tr.allNodes()
 	var got []string
-	for p := range tr.nodes {
+	for p := range nodes {
 		got = append(got, p)
 	}
 	for p := range want {
-		if _, ok := tr.nodes[p]; !ok {
+		if _, ok := nodes[p]; !ok {
 			t.Errorf("missing node %s", p)
 		}
 	}
@@ -121,7 +122,7 @@ func TestReplayOfZooKeeperLogsServesTheSameTree(t *testing.T) {
 			t.Errorf("extra node %s", p)
 			continue
 		}
-		n := tr.nodes[p]
+		n := nodes[p]
 		st := n.PublicStat()
 		gotStat := expectedStat{
 			Czxid: int64(st.Czxid), Mzxid: int64(st.Mzxid), Pzxid: int64(st.Pzxid), Ctime: st.Ctime, Mtime: st.Mtime,

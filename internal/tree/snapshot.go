@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"hash"
@@ -247,6 +248,11 @@ func (sr *snapReader) buffer(what string) ([]byte, error) {
 	if n < 0 || int(n) > sr.max {
 		return nil, &SnapshotError{Offset: off, Reason: fmt.Sprintf("unreasonable length %d of %s", n, what)}
 	}
+	return sr.bufferBody(what, n)
+}
+
+// bufferBody reads the n bytes of a buffer whose length was read.
+func (sr *snapReader) bufferBody(what string, n int32) ([]byte, error) {
 	// Grow in steps so that a damaged length on a short file cannot make
 	// the reader allocate much more than the file holds.
 	const step = 1 << 20
@@ -291,18 +297,6 @@ func (sr *snapReader) seal(what string) error {
 			Reason: fmt.Sprintf("checksum mismatch in %s (stored %#x, computed %#x)", what, uint64(stored), computed)}
 	}
 	return nil
-}
-
-// emptyTree returns a tree without any node.
-func emptyTree() *Tree {
-	return &Tree{
-		nodes:      make(map[string]*Node),
-		ephemerals: make(map[int64]map[string]struct{}),
-		containers: make(map[string]struct{}),
-		ttls:       make(map[string]struct{}),
-		acls:       make(map[string][]jute.ACL),
-		sorted:     make(map[*Node][]string),
-	}
 }
 
 func (sr *snapReader) read(opts ReadOptions) (*Tree, []SessionTimeout, SnapshotInfo, error) {
@@ -421,90 +415,207 @@ func (sr *snapReader) aclMap() (map[int64][]jute.ACL, error) {
 	return refs, nil
 }
 
+// loadChain is the chain of ancestors of the node read last, for finding
+// parents without the index: snapshots list nodes in pre-order.
+type loadChain struct {
+	path  []byte // the path of the node read last
+	stack []loadLink
+}
+
+type loadLink struct {
+	id  nodeID
+	end int // its path is path[:end]
+}
+
+// parentOf returns the id of the node at parentPath if it is on the
+// chain, or 0.
+func (c *loadChain) parentOf(parentPath []byte) nodeID {
+	for n := len(c.stack); n > 0; n-- {
+		top := c.stack[n-1]
+		if top.end < len(parentPath) {
+			return 0
+		}
+		if top.end == len(parentPath) {
+			if string(c.path[:top.end]) == string(parentPath) {
+				c.stack = c.stack[:n]
+				return top.id
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// push makes a node the last one read, with parent the chain's top (or
+// a node found otherwise, which then starts a new chain).
+func (c *loadChain) push(parent nodeID, parentPath, path []byte, id nodeID) {
+	if n := len(c.stack); n == 0 || c.stack[n-1].id != parent {
+		c.stack = append(c.stack[:0], loadLink{parent, len(parentPath)})
+	}
+	c.path = append(c.path[:0], path...)
+	c.stack = append(c.stack, loadLink{id, len(path)})
+}
+
+// largeLoad is the data size above which nodes reads data through
+// buffer, which grows in steps, before copying it into the arena.
+const largeLoad = 1 << 20
+
 func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions, info *SnapshotInfo) error {
-	interned := make(map[int64][]jute.ACL, len(refs))
+	interned := make(map[int64]uint32, len(refs))
 	var dropped map[string]struct{} // subtrees left out (see ReadSnapshot)
+	var chain loadChain
+	var path []byte
+	scratch := make([]byte, 0, 256) // never nil: nil data means null
 	for {
 		off := sr.off
-		path, null, err := sr.string("node path")
+		n, err := sr.int32("node path")
 		if err != nil {
 			return err
 		}
-		if null {
+		if n == -1 {
 			return &SnapshotError{Offset: off, Reason: "null node path"}
 		}
-		if path == endOfNodes {
+		if n < 0 || int(n) > sr.max {
+			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("unreasonable length %d of node path", n)}
+		}
+		path = slices.Grow(path[:0], int(n))[:n]
+		if err := sr.full(path); err != nil {
+			return sr.fail(off+4, "node path", err)
+		}
+		if string(path) == endOfNodes {
 			break
 		}
-		data, err := sr.buffer("data of " + strconv.Quote(path))
-		if err != nil {
+		// Error messages name the node; build them only on failure.
+		of := func(err error) error {
+			var se *SnapshotError
+			if errors.As(err, &se) {
+				se.Reason += " of " + strconv.Quote(string(path))
+			}
 			return err
 		}
-		ref, err := sr.int64("ACL ref of " + strconv.Quote(path))
+
+		root := len(path) == 0
+		var parentPath, name []byte
+		var parent nodeID
+		if !root {
+			if path[0] != '/' || path[len(path)-1] == '/' {
+				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid node path %q", path)}
+			}
+			i := bytes.LastIndexByte(path, '/')
+			parentPath, name = path[:i], path[i+1:]
+			if parent = chain.parentOf(parentPath); parent == 0 {
+				if len(parentPath) == 0 {
+					parent = t.find(RootPath)
+				} else {
+					parent = t.find(string(parentPath))
+				}
+			}
+		}
+
+		dataOff := sr.off
+		dn, err := sr.int32("data")
 		if err != nil {
-			return err
+			return of(err)
+		}
+		if dn < -1 || int(dn) > sr.max {
+			return of(&SnapshotError{Offset: dataOff, Reason: fmt.Sprintf("unreasonable length %d of data", dn)})
+		}
+		var data []byte // nil for null data
+		switch {
+		case dn > largeLoad:
+			if data, err = sr.bufferBody("data", dn); err != nil {
+				return of(err)
+			}
+		case dn >= 0:
+			scratch = slices.Grow(scratch[:0], int(dn))[:dn]
+			if err := sr.full(scratch); err != nil {
+				return of(sr.fail(dataOff+4, "data", err))
+			}
+			data = scratch
+		}
+		ref64, err := sr.int64("ACL ref")
+		if err != nil {
+			return of(err)
 		}
 		statOff := sr.off
 		if err := sr.full(sr.buf[:60]); err != nil {
-			return sr.fail(statOff, "stat of "+strconv.Quote(path), err)
+			return of(sr.fail(statOff, "stat", err))
 		}
-		n := &Node{Data: data, Stat: decodeStat(sr.buf[:60])}
+		st := decodeStat(sr.buf[:60])
 
-		key := RootPath
-		if path != "" {
-			key = path
-			if path[0] != '/' || strings.HasSuffix(path, "/") {
-				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid node path %q", path)}
-			}
-			parent := Parent(path)
-			if _, gone := dropped[parent]; gone {
-				dropped[path] = struct{}{}
+		if !root {
+			if _, gone := dropped[string(parentPath)]; gone {
+				dropped[string(path)] = struct{}{}
 				info.Repaired++
 				continue
 			}
-			if _, ok := t.nodes[parent]; !ok {
+			if parent == 0 {
 				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q comes before its parent", path)}
 			}
-		}
-		if _, dup := t.nodes[key]; dup {
+			if t.lookup(parent, unsafeString(name)) != 0 {
+				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
+			}
+		} else if t.count > 0 {
 			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
 		}
 
-		switch acl, ok := interned[ref]; {
-		case ok:
-			n.ACL = acl
-		case ref == openACLRef:
-			n.ACL = t.intern(openACL)
-			interned[ref] = n.ACL
-		default:
-			list, ok := refs[ref]
-			if ok {
-				n.ACL = t.intern(list)
-				interned[ref] = n.ACL
-				break
-			}
-			info.Repaired++
-			if n.Stat.Czxid > opts.Zxid && key != RootPath {
-				if dropped == nil {
-					dropped = make(map[string]struct{})
+		acl, ok := interned[ref64]
+		if !ok {
+			switch list, found := refs[ref64]; {
+			case ref64 == openACLRef:
+				acl = t.intern(openACL)
+				interned[ref64] = acl
+			case found:
+				acl = t.intern(list)
+				interned[ref64] = acl
+			default:
+				info.Repaired++
+				if st.Czxid > opts.Zxid && !root {
+					if dropped == nil {
+						dropped = make(map[string]struct{})
+					}
+					dropped[string(path)] = struct{}{}
+					continue
 				}
-				dropped[path] = struct{}{}
-				continue
+				acl = t.intern([]jute.ACL{})
 			}
-			n.ACL = t.intern([]jute.ACL{})
 		}
 
-		t.put(key, n)
-		if key != RootPath {
-			t.indexOwner(key, n.Stat.EphemeralOwner, opts.ExtendedTypes)
+		id := t.newID()
+		bs := splitStat(&st)
+		*t.mrec(id) = record{blob: t.writeBlob(id, &bs, unsafeString(name), data), pzxid: int64(st.Pzxid),
+			parent: parent, acl: acl, cversion: st.Cversion}
+		t.count++
+		t.dataSize += int64(len(data))
+		key := RootPath
+		if !root {
+			key = unsafeString(path)
+			t.pathSize += int64(len(path))
+			t.idx.insert(t.idx.hash(parent, unsafeString(name)), id)
+			l := t.mutKids(parent)
+			l.ids = append(l.ids, id) // sorted once everything is read
+			t.indexOwner(id, st.EphemeralOwner, opts.ExtendedTypes)
+		} else {
+			t.pathSize++
 		}
-		info.TreeDigest += NodeDigest(key, n)
+		info.TreeDigest += int64(nodeCRC(key, data, &st))
 		info.Nodes++
+		chain.push(parent, parentPath, path, id)
 	}
-	if _, ok := t.nodes[RootPath]; !ok {
+	if t.count == 0 {
 		return &SnapshotError{Offset: sr.off, Reason: "snapshot has no root node"}
 	}
+	t.sortKids()
 	return nil
+}
+
+// sortKids sorts every child list by name.
+func (t *Tree) sortKids() {
+	for k := uint32(1); k < t.nextKids; k++ {
+		if l := t.kids.at(k); len(l.ids) > 1 {
+			slices.SortFunc(l.ids, func(a, b nodeID) int { return strings.Compare(t.nameOf(a), t.nameOf(b)) })
+		}
+	}
 }
 
 func decodeStat(b []byte) jute.StatPersisted {
@@ -518,26 +629,6 @@ func decodeStat(b []byte) jute.StatPersisted {
 		Aversion:       be32(b[40:]),
 		EphemeralOwner: be64(b[44:]),
 		Pzxid:          jute.Zxid(be64(b[52:])),
-	}
-}
-
-// indexOwner files a loaded node under the index its stored owner selects
-// (§3.4). TTL encodings count only with extended types; without them
-// ZooKeeper takes the value for a session id.
-func (t *Tree) indexOwner(path string, owner int64, extendedTypes bool) {
-	switch {
-	case owner == 0:
-	case owner == containerOwner:
-		t.containers[path] = struct{}{}
-	case extendedTypes && ttlOf(owner) != 0:
-		t.ttls[path] = struct{}{}
-	default:
-		set := t.ephemerals[owner]
-		if set == nil {
-			set = make(map[string]struct{})
-			t.ephemerals[owner] = set
-		}
-		set[path] = struct{}{}
 	}
 }
 
@@ -603,13 +694,15 @@ func (sr *snapReader) trailer(opts ReadOptions, info *SnapshotInfo) error {
 // ZooKeeper does after loading a snapshot.
 func (t *Tree) setupQuotas() {
 	var targets []string
-	for p, n := range t.nodes {
-		if len(n.children) > 0 {
-			continue
-		}
-		if target, which, ok := quotaTarget(p); ok && which == quotaLimitsNode {
-			targets = append(targets, target)
-		}
+	if q := t.find(QuotaPath); q != 0 {
+		t.live().walkFrom(q, QuotaPath, func(path []byte, r *record, _ *parsedBlob) {
+			if r.kids != 0 {
+				return
+			}
+			if target, which, ok := quotaTarget(string(path)); ok && which == quotaLimitsNode {
+				targets = append(targets, target)
+			}
+		})
 	}
 	slices.Sort(targets)
 	for _, target := range targets {

@@ -28,22 +28,17 @@ func benchTree(n int) *Tree {
 
 func BenchmarkSnapshotWrite(b *testing.B) {
 	tr := benchTree(100000)
-	e := jute.NewEncoder(nil)
 	b.ReportAllocs()
-	size := 0
+	var out countingWriter
 	for b.Loop() {
-		w := tr.NewSnapshot(nil)
-		size = 0
-		for {
-			e.Reset()
-			done := w.Step(e, 1000)
-			size += e.Len()
-			if done {
-				break
-			}
+		v := tr.Freeze()
+		out = 0
+		if _, err := v.WriteSnapshot(&out, nil, WriteOptions{}); err != nil {
+			b.Fatal(err)
 		}
+		v.Release()
 	}
-	b.SetBytes(int64(size))
+	b.SetBytes(int64(out))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
 }
 
@@ -69,4 +64,12 @@ func BenchmarkDigest(b *testing.B) {
 		tr.Digest()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
+}
+
+// countingWriter counts the bytes written to it.
+type countingWriter int64
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	*w += countingWriter(len(b))
+	return len(b), nil
 }

@@ -20,32 +20,32 @@ import (
 // the size passes 3/4 of it and never shrinks. (Buckets of 8 or more
 // colliding keys turn into trees with another order; that is ignored.)
 
-// childOrder is a child path with the key it is sorted by.
+// childOrder is a child with the key it is sorted by.
 type childOrder struct {
-	path   string
+	id     nodeID
+	name   string
 	bucket uint32
 	czxid  jute.Zxid
 }
 
-// pushChildren pushes n's children on the walk stack so that they pop in
-// the order ZooKeeper's DataNode iterates them: a HashSet created with
-// capacity 8, whose size peaked at most at the persisted cversion (the
-// number of children ever created) and whose elements went in by creation
-// zxid. That is exact for a server that never restarted; after a restart
-// Java's sets are rebuilt smaller and may iterate differently.
-func (w *SnapshotWriter) pushChildren(path string, n *Node) {
-	if len(n.children) == 0 {
-		return
+// pushChildren pushes a node's children on the walk stack so that they
+// pop in the order ZooKeeper's DataNode iterates them: a HashSet created
+// with capacity 8, whose size peaked at most at the persisted cversion
+// (the number of children ever created) and whose elements went in by
+// creation zxid. That is exact for a server that never restarted; after a
+// restart Java's sets are rebuilt smaller and may iterate differently.
+// pathLen is the length of the node's path in the path buffer.
+func (w *snapWriter) pushChildren(stack []walkItem, r *record, pathLen int) []walkItem {
+	ids := w.f.kidIDs(r)
+	if len(ids) == 0 {
+		return stack
 	}
-	capacity := javaSetCapacity(max(len(n.children), int(n.Stat.Cversion)))
+	capacity := javaSetCapacity(max(len(ids), int(r.cversion)))
 	kids := w.kids[:0]
-	for name := range n.children {
-		cp := join(path, name)
-		var czxid jute.Zxid
-		if c, ok := w.t.nodes[cp]; ok {
-			czxid = c.Stat.Czxid
-		}
-		kids = append(kids, childOrder{path: cp, bucket: javaBucket(javaStringHash(name), capacity), czxid: czxid})
+	for _, id := range ids {
+		b := w.f.parsed(w.f.rec(id))
+		name := unsafeString(b.name)
+		kids = append(kids, childOrder{id: id, name: name, bucket: javaBucket(javaStringHash(name), capacity), czxid: jute.Zxid(b.st.czxid)})
 	}
 	slices.SortFunc(kids, func(a, b childOrder) int {
 		if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
@@ -54,13 +54,14 @@ func (w *SnapshotWriter) pushChildren(path string, n *Node) {
 		if c := cmp.Compare(a.czxid, b.czxid); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.path, b.path)
+		return cmp.Compare(a.name, b.name)
 	})
 	for i := len(kids) - 1; i >= 0; i-- {
-		w.stack = append(w.stack, kids[i].path)
+		stack = append(stack, walkItem{kids[i].id, pathLen})
 	}
 	clear(kids)
 	w.kids = kids[:0]
+	return stack
 }
 
 // javaSetCapacity returns the table size of a HashSet created with

@@ -94,10 +94,10 @@ func TestLoadedSnapshotRebuildsIndexes(t *testing.T) {
 	if got := tr.Ephemerals(owner); !slices.Equal(got, []string{"/app/ephemeral", "/app/eseq-0000000005"}) {
 		t.Errorf("ephemerals of %#x: %v", owner, got)
 	}
-	if got := slices.Sorted(maps.Keys(tr.containers)); !slices.Equal(got, []string{"/app/container"}) {
+	if got := tr.pathsOf(tr.containers); !slices.Equal(got, []string{"/app/container"}) {
 		t.Errorf("containers %v", got)
 	}
-	if got := slices.Sorted(maps.Keys(tr.ttls)); !slices.Equal(got, []string{"/app/ttl"}) {
+	if got := tr.pathsOf(tr.ttls); !slices.Equal(got, []string{"/app/ttl"}) {
 		t.Errorf("TTL nodes %v", got)
 	}
 	n, _ := tr.Get("/app/ttl")
@@ -154,21 +154,12 @@ func TestRewritingZooKeeperSnapshotsIsByteIdentical(t *testing.T) {
 			if info.DigestZxid > z {
 				tr.SetLastZxid(info.DigestZxid)
 			}
-			// One Step: the writer computes the digest itself.
-			w := tr.NewSnapshot(sessions)
-			e := jute.NewEncoder(nil)
-			if !w.Step(e, 1<<30) {
-				t.Fatal("one big Step did not finish")
-			}
-			if got := e.Bytes(); !bytes.Equal(got, want) {
-				t.Fatalf("rewrite differs from ZooKeeper's file at byte %d of %d (got %d bytes)", firstDiff(got, want), len(want), len(got))
-			}
 			var buf bytes.Buffer
 			if err := tr.WriteSnapshotOnce(&buf, sessions); err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Fatalf("WriteSnapshotOnce differs at byte %d", firstDiff(buf.Bytes(), want))
+			if got := buf.Bytes(); !bytes.Equal(got, want) {
+				t.Fatalf("rewrite differs from ZooKeeper's file at byte %d of %d (got %d bytes)", firstDiff(got, want), len(want), len(got))
 			}
 		})
 	}
@@ -201,48 +192,6 @@ func TestASnapshotReadsBackAsTheSameTree(t *testing.T) {
 	}
 	if info.DigestZxid != 0x70 || info.Digest != tr.Digest() || info.DigestMismatch || got.Digest() != tr.Digest() {
 		t.Errorf("digest trailer (%#x, %#x), tree %#x, want (0x70, %#x)", int64(info.DigestZxid), info.Digest, got.Digest(), tr.Digest())
-	}
-}
-
-func TestStepsOfAnyBudgetWriteTheSameBytes(t *testing.T) {
-	tr, sessions, _ := loadFixtureSnapshot(t, 0x69)
-	var want bytes.Buffer
-	if err := tr.WriteSnapshotOnce(&want, sessions); err != nil {
-		t.Fatal(err)
-	}
-	for _, budget := range []int{0, 1, 2, 7, 64} {
-		w := tr.NewSnapshot(sessions)
-		w.DigestFunc = func() (jute.Zxid, int64) { return tr.LastZxid(), tr.Digest() }
-		e := jute.NewEncoder(nil)
-		var out []byte
-		steps := 0
-		for !w.Step(e, budget) {
-			out = append(out, e.Bytes()...)
-			e.Reset()
-			steps++
-		}
-		out = append(out, e.Bytes()...)
-		if !bytes.Equal(out, want.Bytes()) {
-			t.Errorf("budget %d (%d steps): output differs at byte %d", budget, steps, firstDiff(out, want.Bytes()))
-		}
-		if w.Step(e, budget); len(e.Bytes()) != 0 && !bytes.Equal(e.Bytes(), out[len(out)-len(e.Bytes()):]) {
-			t.Errorf("Step after done appended bytes")
-		}
-	}
-}
-
-func TestMultiStepSnapshotWithoutDigestFuncRecordsNoDigest(t *testing.T) {
-	tr, sessions, _ := loadFixtureSnapshot(t, 0x69)
-	w := tr.NewSnapshot(sessions)
-	e := jute.NewEncoder(nil)
-	for !w.Step(e, 10) {
-	}
-	_, _, info, err := ReadSnapshot(bytes.NewReader(e.Bytes()), ReadOptions{Zxid: 0x69, ExtendedTypes: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !info.HasDigest || info.DigestZxid != 0 || info.Digest != 0 {
-		t.Errorf("trailer (%v, %#x, %#x), want a trailer saying no digest", info.HasDigest, int64(info.DigestZxid), info.Digest)
 	}
 }
 
@@ -359,8 +308,9 @@ func reseal(t *testing.T, b []byte) {
 // counters.
 func compareTrees(t *testing.T, got, want *Tree) {
 	t.Helper()
-	for p, w := range want.nodes {
-		g, ok := got.nodes[p]
+	gotNodes, wantNodes := got.allNodes(), want.allNodes()
+	for p, w := range wantNodes {
+		g, ok := gotNodes[p]
 		if !ok {
 			t.Errorf("missing node %s", p)
 			continue
@@ -374,20 +324,17 @@ func compareTrees(t *testing.T, got, want *Tree) {
 		if g.Stat != w.Stat {
 			t.Errorf("%s: stat\n got %+v\nwant %+v", p, g.Stat, w.Stat)
 		}
-		if !maps.Equal(g.children, w.children) {
-			t.Errorf("%s: children %v, want %v", p, got.Children(g), want.Children(w))
+		if gc, wc := got.Children(*g), want.Children(*w); !slices.Equal(gc, wc) {
+			t.Errorf("%s: children %v, want %v", p, gc, wc)
 		}
 	}
-	for p := range got.nodes {
-		if _, ok := want.nodes[p]; !ok {
+	for p := range gotNodes {
+		if _, ok := wantNodes[p]; !ok {
 			t.Errorf("extra node %s", p)
 		}
 	}
-	if !maps.EqualFunc(got.ephemerals, want.ephemerals, maps.Equal) {
-		t.Errorf("ephemerals %v, want %v", got.ephemerals, want.ephemerals)
-	}
-	if !maps.Equal(got.containers, want.containers) || !maps.Equal(got.ttls, want.ttls) {
-		t.Errorf("containers %v ttls %v, want %v %v", got.containers, got.ttls, want.containers, want.ttls)
+	if g, w := ownerIndexes(got), ownerIndexes(want); !maps.EqualFunc(g, w, slices.Equal) {
+		t.Errorf("owner indexes %v, want %v", g, w)
 	}
 	if !maps.Equal(got.quotas, want.quotas) && len(got.quotas)+len(want.quotas) > 0 {
 		t.Errorf("quotas %v, want %v", got.quotas, want.quotas)
@@ -400,37 +347,71 @@ func compareTrees(t *testing.T, got, want *Tree) {
 	}
 }
 
-// checkInvariants checks the tree's derived state against its nodes.
+// ownerIndexes lists the ephemeral (by owner), container (key -1) and TTL
+// (key -2) indexes as sorted paths.
+func ownerIndexes(tr *Tree) map[int64][]string {
+	out := make(map[int64][]string)
+	for owner, set := range tr.ephemerals {
+		out[owner] = tr.pathsOf(set)
+	}
+	if len(tr.containers) > 0 {
+		out[-1] = tr.pathsOf(tr.containers)
+	}
+	if len(tr.ttls) > 0 {
+		out[-2] = tr.pathsOf(tr.ttls)
+	}
+	return out
+}
+
+// checkInvariants checks the tree's derived state against its nodes: the
+// counters, the lookup index, sorted child lists, interned ACLs, the owner
+// indexes and the arena's live bytes.
 func checkInvariants(t *testing.T, tr *Tree) {
 	t.Helper()
 	var data, paths int64
-	for p, n := range tr.nodes {
+	nodes := tr.allNodes()
+	if len(nodes) != tr.NodeCount() || tr.idx.count != len(nodes)-1 {
+		t.Errorf("%d nodes reachable, count %d, index %d", len(nodes), tr.NodeCount(), tr.idx.count)
+	}
+	live := make([]int64, len(tr.blobs.chunks))
+	for p, n := range nodes {
 		data += int64(len(n.Data))
 		paths += int64(len(p))
+		if tr.find(p) != n.id {
+			t.Errorf("%s: find gives %d, walk %d", p, tr.find(p), n.id)
+		}
+		r := tr.rec(n.id)
+		live[r.blob.chunk()] += int64(tr.parsed(n.id).size)
 		if p != RootPath {
-			parent, ok := tr.nodes[Parent(p)]
-			if !ok {
+			if _, ok := nodes[Parent(p)]; !ok {
 				t.Errorf("%s has no parent", p)
-			} else if _, ok := parent.children[Base(p)]; !ok {
-				t.Errorf("%s is not among its parent's children", p)
 			}
 		}
-		for c := range n.children {
-			if _, ok := tr.nodes[join(p, c)]; !ok {
+		kids := tr.Children(*n)
+		if !slices.IsSorted(kids) || len(kids) != n.NumChildren() {
+			t.Errorf("%s: children %v not sorted or not %d", p, kids, n.NumChildren())
+		}
+		for _, c := range kids {
+			if _, ok := nodes[join(p, c)]; !ok {
 				t.Errorf("%s lists missing child %s", p, c)
 			}
 		}
-		if l, ok := tr.acls[aclKey(n.ACL)]; !ok || aclID(l) != aclID(n.ACL) {
+		if i, ok := tr.aclIndex[aclKey(n.ACL)]; !ok || len(n.ACL) > 0 && &tr.acls[i][0] != &n.ACL[0] {
 			t.Errorf("%s: ACL %v is not interned", p, n.ACL)
 		}
 	}
 	if data != tr.dataSize || paths != tr.pathSize {
 		t.Errorf("dataSize %d pathSize %d, nodes say %d %d", tr.dataSize, tr.pathSize, data, paths)
 	}
+	for c, n := range live {
+		if n != tr.blobs.live[c] {
+			t.Errorf("chunk %d: %d live bytes counted, %d used by nodes", c, tr.blobs.live[c], n)
+		}
+	}
 	for owner, set := range tr.ephemerals {
-		for p := range set {
-			if n, ok := tr.nodes[p]; !ok || n.Stat.EphemeralOwner != owner {
-				t.Errorf("ephemeral index: %s under %#x", p, owner)
+		for id := range set {
+			if tr.parsed(id).st.owner != owner {
+				t.Errorf("ephemeral index: %s under %#x", tr.pathOf(id), owner)
 			}
 		}
 	}
@@ -448,12 +429,13 @@ func compareWithExpectedTree(t *testing.T, tr *Tree) {
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
+	nodes := tr.allNodes()
 	for p := range want {
-		if _, ok := tr.nodes[p]; !ok {
+		if _, ok := nodes[p]; !ok {
 			t.Errorf("missing node %s", p)
 		}
 	}
-	for p, n := range tr.nodes {
+	for p, n := range nodes {
 		w, ok := want[p]
 		if !ok {
 			t.Errorf("extra node %s", p)
@@ -554,11 +536,13 @@ func TestQuotaCoveringItsOwnNodesCountsLikeZooKeeper(t *testing.T) {
 func TestTheWireFormOfASNAPReadsBackAndStopsAtItsEnd(t *testing.T) {
 	tr, sessions, _ := loadFixtureSnapshot(t, 0x69)
 	replayAfter(t, tr, 0x69, 1<<62)
-	w := tr.NewSnapshot(sessions)
-	w.Wire = true
-	e := jute.NewEncoder(nil)
-	for !w.Step(e, 3) {
+	v := tr.Freeze()
+	var wire bytes.Buffer
+	if _, err := v.WriteSnapshot(&wire, sessions, WriteOptions{Wire: true}); err != nil {
+		t.Fatal(err)
 	}
+	v.Release()
+	e := jute.NewEncoder(wire.Bytes())
 	file := new(bytes.Buffer)
 	if err := tr.WriteSnapshotOnce(file, sessions); err != nil {
 		t.Fatal(err)

@@ -2,53 +2,100 @@ package tree
 
 import (
 	"cmp"
-	"hash"
 	"hash/adler32"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/zkd/zkd/internal/jute"
 )
 
-// SnapshotWriter serializes a tree in ZooKeeper 3.8's snapshot format a
-// slice at a time, so that the goroutine owning the tree can keep applying
-// transactions between slices. Like ZooKeeper's, the result is a fuzzy
-// snapshot (§3.7): each node is written as it is when the walk reaches
-// it, so the file may hold changes made after the snapshot began, and
-// restore makes it exact by replaying the log from the starting zxid + 1
-// (the zxid to put in the file name: Zxid).
-//
-// Work happens in two resumable walks over the tree, each an explicit
-// stack of paths in pre-order. The first finds the ACL lists in use and
-// numbers them; the second writes the nodes after the header, sessions and
-// ACL map. A node deleted before a walk reaches it is skipped; a node
-// created after the walk passed its parent is missing, and replay creates
-// it.
-//
-// ACL lists that appear after the map was written. The map has to precede
-// the nodes. Every node that existed when the snapshot started and still
-// exists when the second walk reaches it was seen by the first walk, with
-// the list it had then, and that list is in the map. So a node whose list
-// is not in the map got it from a transaction newer than the start. Two
-// cases, both made whole by replay:
-//   - the node was created after the start (czxid > Zxid): it and its
-//     subtree are left out, and replay creates them with their lists;
-//   - otherwise a setACL after the start changed its list: the node is
-//     written with ref 0, which is never in the map, and replay's setACL
-//     replaces it. ZooKeeper's reader loads such a ref (it logs that the
-//     ref is not in its cache and fails requests for that ACL until
-//     replaced); ReadSnapshot gives the node an empty list until replay.
-//
-// Neither happens when the whole snapshot is written by one Step.
-//
-// Digest trailer: the file ends with (zxid, 2, digest) naming the tree's
-// digest after zxid. It is honest in two cases: DigestFunc is set (the
-// owner keeps a running digest and reports it when the trailer is
-// written), or everything was written by a single Step (nothing can have
-// changed, so the digest of the written nodes is the tree's after
-// LastZxid). Otherwise the writer records zxid 0, "no digest", which
-// ZooKeeper's reader accepts and treats as nothing to compare. A tree at
-// zxid 0 also records no digest, as ZooKeeper does.
+// frozen is the read side of a tree: its tables as of one moment. A
+// View's frozen is a private copy that the owner never writes into; the
+// owner's own (Tree.live) shares its tables and is only used on the
+// owner's goroutine.
+type frozen struct {
+	recs     pages[record]
+	kids     pages[kidList]
+	chunks   [][]byte
+	acls     [][]jute.ACL
+	limit    nodeID // ids below limit may be in use
+	count    int
+	lastZxid jute.Zxid
+}
+
+func (f *frozen) rec(id nodeID) *record { return f.recs.at(uint32(id)) }
+
+func (f *frozen) blobAt(r *record) []byte { return f.chunks[r.blob.chunk()][r.blob.off():] }
+
+func (f *frozen) name(r *record) string { return unsafeString(blobName(f.blobAt(r))) }
+
+func (f *frozen) parsed(r *record) parsedBlob { return parseBlob(f.blobAt(r)) }
+
+func (f *frozen) kidIDs(r *record) []nodeID {
+	if r.kids == 0 {
+		return nil
+	}
+	return f.kids.at(r.kids).ids
+}
+
+// live returns the tree's tables without copying them, for reading on
+// the owner's goroutine while nothing changes the tree.
+func (t *Tree) live() *frozen {
+	return &frozen{recs: t.recs, kids: t.kids, chunks: t.blobs.chunks, acls: t.acls,
+		limit: t.nextID, count: t.count, lastZxid: t.lastZxid}
+}
+
+// View is the tree as it was when Freeze returned it: read-only, and safe
+// to read from any goroutine while the tree's owner goes on applying
+// transactions. It costs the owner a copy of each page (512 nodes) it
+// writes while the view is live, never time in proportion to the tree.
+// The owner releases it when the reader is done; until then the owner
+// keeps copying.
+type View struct {
+	f        frozen
+	t        *Tree
+	released bool
+}
+
+// Freeze returns a consistent view of the tree as it is now. It runs on
+// the owner's goroutine and costs a copy of the page tables (a few
+// thousand pointers for a million nodes).
+func (t *Tree) Freeze() *View {
+	t.cow.frozen = t.cow.epoch
+	t.cow.epoch++
+	t.cow.views++
+	f := *t.live()
+	f.recs = t.recs.clone()
+	f.kids = t.kids.clone()
+	f.chunks = slices.Clone(t.blobs.chunks)
+	f.acls = t.acls[:len(t.acls):len(t.acls)]
+	return &View{f: f, t: t}
+}
+
+// Release ends the view; the tree stops copying pages for it. Like every
+// change to the tree, it runs on the owner's goroutine, after the reader
+// is done (the hand-over must order the reader's last read before it). A
+// second call does nothing.
+func (v *View) Release() {
+	if !v.released {
+		v.released = true
+		v.t.cow.views--
+	}
+}
+
+// Zxid returns the tree's last applied zxid when the view was taken: the
+// zxid for the snapshot's file name.
+func (v *View) Zxid() jute.Zxid { return v.f.lastZxid }
+
+// NodeCount returns the number of znodes in the view.
+func (v *View) NodeCount() int { return v.f.count }
+
+// Snapshot format (storage-and-quorum.md §3.2) as written. A snapshot
+// written from a view is consistent: it holds exactly the tree after
+// Zxid, so its digest trailer is always exact and restore replays the log
+// from Zxid+1 onto it (replaying transactions the snapshot already holds
+// is harmless, as for ZooKeeper's fuzzy snapshots).
 //
 // Byte compatibility: siblings and sessions come out in Java's hash
 // orders (snapshot_order.go), and ACL lists are numbered 1, 2, ... in the
@@ -57,203 +104,178 @@ import (
 // byte for byte (checked on every snapshot of the fixtures). Where Java's
 // history differs from those estimates, only the order of siblings and
 // sessions and the ACL ref numbers differ, which every reader accepts.
-type SnapshotWriter struct {
-	// DigestFunc, if set, is called once, when the trailer is written, and
-	// returns the last applied zxid and the tree digest after it.
-	DigestFunc func() (jute.Zxid, int64)
+
+// WriteOptions control WriteSnapshot.
+type WriteOptions struct {
 	// Wire selects the form a leader sends after SNAP (storage spec §3.9):
 	// sessions, ACL map, nodes and the end marker, without the file
-	// header, seals or digest trailer. Set it before the first Step.
+	// header, seals or digest trailer.
 	Wire bool
+}
 
-	t        *Tree
-	start    jute.Zxid
-	sessions []SessionTimeout
+// WriteSnapshot writes the view and the given global sessions (copied;
+// written in Java's HashMap order) to out in ZooKeeper 3.8's snapshot
+// format, and returns the number of nodes written. It may run on any
+// goroutine.
+func (v *View) WriteSnapshot(out io.Writer, sessions []SessionTimeout, opts WriteOptions) (int, error) {
+	return writeSnapshot(&v.f, out, sessions, opts)
+}
 
-	phase int
-	steps int
-	stack []string
+func writeSnapshot(f *frozen, out io.Writer, sessions []SessionTimeout, opts WriteOptions) (int, error) {
+	w := &snapWriter{f: f, out: out, wire: opts.Wire, sum: adler32.New()}
+	w.enc = jute.NewEncoder(make([]byte, 0, 256<<10))
+	sessions = slices.Clone(sessions)
+	javaSessionOrder(sessions)
+	w.writeHead(sessions)
+	w.writeNodes()
+	w.writeTrailer()
+	return w.written, w.err
+}
+
+// WriteSnapshotOnce writes a complete snapshot of the tree, with the given
+// sessions, to out. It reads the tree in place, without a view: nothing
+// may change the tree meanwhile (readers may run alongside).
+func (t *Tree) WriteSnapshotOnce(out io.Writer, sessions []SessionTimeout) error {
+	_, err := writeSnapshot(t.live(), out, sessions, WriteOptions{})
+	return err
+}
+
+// snapWriter writes one snapshot from a frozen tree.
+type snapWriter struct {
+	f    *frozen
+	out  io.Writer
+	wire bool
+	enc  *jute.Encoder
+	sum  interface {
+		Write([]byte) (int, error)
+		Sum32() uint32
+	}
+	err     error
+	written int
+	digest  int64
+
+	refs  []int64 // ACL index → ref written, 0 until numbered
+	zkID  nodeID  // /zookeeper
+	quota nodeID  // /zookeeper/quota
 	kids  []childOrder
-
-	uses map[*jute.ACL]*aclUse // first walk: lists in use
-	refs map[*jute.ACL]int64   // second walk: their refs
-
-	sum    hash.Hash32
-	mark   int // bytes of the current encoder already summed
-	digest int64
-
-	written, skipped, dangling int
 }
 
-const (
-	phaseScan = iota
-	phaseNodes
-	phaseDone
-)
-
-// aclUse records how early a list was first used, to number refs in the
-// order Java allocated them.
-type aclUse struct {
-	list  []jute.ACL
-	class int // 0: a node that never had setACL uses it; 1: only set by setACL
-	czxid jute.Zxid
+// flush hands the encoded bytes to the checksum and the output once
+// enough have gathered (or always, when force is set).
+func (w *snapWriter) flush(force bool) {
+	if w.enc.Len() < 192<<10 && !force {
+		return
+	}
+	b := w.enc.Bytes()
+	w.sum.Write(b)
+	if w.err == nil {
+		_, w.err = w.out.Write(b)
+	}
+	w.enc.Reset()
 }
 
-// NewSnapshot starts a snapshot of the tree as it is now, with the given
-// global sessions (copied). The sessions are written in the order Java's
-// HashMap iterates them (see javaSessionOrder).
-func (t *Tree) NewSnapshot(sessions []SessionTimeout) *SnapshotWriter {
-	w := &SnapshotWriter{
-		t:        t,
-		start:    t.lastZxid,
-		sessions: slices.Clone(sessions),
-		stack:    []string{RootPath},
-		uses:     make(map[*jute.ACL]*aclUse),
-		sum:      adler32.New(),
+// childNamed finds a child by name in a sorted child list.
+func (w *snapWriter) childNamed(parent nodeID, name string) nodeID {
+	ids := w.f.kidIDs(w.f.rec(parent))
+	i, ok := slices.BinarySearchFunc(ids, name, func(id nodeID, name string) int {
+		return strings.Compare(w.f.name(w.f.rec(id)), name)
+	})
+	if !ok {
+		return 0
 	}
-	javaSessionOrder(w.sessions)
-	return w
-}
-
-// Zxid returns the tree's last zxid when the snapshot started: the zxid of
-// the snapshot's file name.
-func (w *SnapshotWriter) Zxid() jute.Zxid { return w.start }
-
-// Nodes returns the number of node records written so far.
-func (w *SnapshotWriter) Nodes() int { return w.written }
-
-// Fuzzy reports how many nodes were left out or written with a dangling
-// ACL ref because their list appeared after the map was written.
-func (w *SnapshotWriter) Fuzzy() (skipped, dangling int) { return w.skipped, w.dangling }
-
-// Step appends the next part of the snapshot to e, doing at most maxNodes
-// units of work (one unit per node visited by either walk; at least one),
-// and reports whether the snapshot is complete. It does no I/O: the caller
-// ships e's bytes to a writer, and may Reset e between calls. After done,
-// Step appends nothing.
-func (w *SnapshotWriter) Step(e *jute.Encoder, maxNodes int) (done bool) {
-	if w.phase == phaseDone {
-		return true
-	}
-	w.steps++
-	w.mark = e.Len()
-	budget := max(maxNodes, 1)
-	if w.phase == phaseScan {
-		budget = w.scan(budget)
-		if len(w.stack) > 0 {
-			return false
-		}
-		w.writeHead(e)
-		w.stack = append(w.stack, RootPath)
-		w.phase = phaseNodes
-	}
-	w.writeNodes(e, budget)
-	if len(w.stack) > 0 {
-		w.sync(e)
-		return false
-	}
-	w.writeTrailer(e)
-	w.phase = phaseDone
-	w.stack, w.kids, w.uses, w.refs = nil, nil, nil, nil
-	return true
-}
-
-// sync adds the bytes appended to e since the last sync to the checksum.
-func (w *SnapshotWriter) sync(e *jute.Encoder) {
-	w.sum.Write(e.Bytes()[w.mark:])
-	w.mark = e.Len()
+	return ids[i]
 }
 
 // usesOpenRef reports whether the node is written with ref -1: ZooKeeper
 // creates its built-in nodes with no ACL list (ref -1, OPEN_ACL_UNSAFE);
 // any list set later gets a ref from the map.
-func usesOpenRef(path string, n *Node) bool {
-	return (path == RootPath || path == ZKPath || path == QuotaPath) &&
-		n.Stat.Aversion == 0 && isOpenACL(n.ACL)
+func (w *snapWriter) usesOpenRef(id nodeID, r *record, st *blobStat) bool {
+	return (id == rootID || id == w.zkID || id == w.quota) && st.aversion == 0 && isOpenACL(w.f.acls[r.acl])
 }
 
-// aclID identifies an interned list (equal lists share storage).
-func aclID(l []jute.ACL) *jute.ACL {
-	if len(l) == 0 {
-		return nil
+// aclUse records how early a list was first used, to number refs in the
+// order Java allocated them.
+type aclUse struct {
+	acl   uint32
+	class int // 0: a node that never had setACL uses it; 1: only set by setACL
+	czxid jute.Zxid
+}
+
+// writeHead numbers the lists in use and writes the file header, the
+// sessions and the ACL map. Java numbers lists 1, 2, ... as they first
+// appear and iterates its map in ref order; the order of first use is
+// estimated from the creation zxids of the nodes using each list (lists
+// only ever set by setACL last).
+func (w *snapWriter) writeHead(sessions []SessionTimeout) {
+	f := w.f
+	if w.zkID = w.childNamed(rootID, Base(ZKPath)); w.zkID != 0 {
+		w.quota = w.childNamed(w.zkID, Base(QuotaPath))
 	}
-	return &l[0]
-}
-
-// scan runs the first walk and returns the budget left.
-func (w *SnapshotWriter) scan(budget int) int {
-	for budget > 0 && len(w.stack) > 0 {
-		p := w.stack[len(w.stack)-1]
-		w.stack = w.stack[:len(w.stack)-1]
-		budget--
-		n, ok := w.t.nodes[p]
-		if !ok {
-			continue
+	uses := make([]aclUse, len(f.acls))
+	seen := make([]bool, len(f.acls))
+	for id := rootID; id < f.limit; id++ {
+		r := f.rec(id)
+		if r.parent == 0 && id != rootID {
+			continue // a free record
 		}
-		for c := range n.children {
-			w.stack = append(w.stack, join(p, c))
-		}
-		if usesOpenRef(p, n) {
-			continue
+		st := f.parsed(r).st
+		if w.usesOpenRef(id, r, &st) {
+			continue // ref -1
 		}
 		class := 0
-		if n.Stat.Aversion > 0 {
+		if st.aversion > 0 {
 			class = 1
 		}
-		id := aclID(n.ACL)
-		u := w.uses[id]
-		if u == nil {
-			w.uses[id] = &aclUse{list: n.ACL, class: class, czxid: n.Stat.Czxid}
-		} else if class < u.class || class == u.class && n.Stat.Czxid < u.czxid {
-			u.class, u.czxid = class, n.Stat.Czxid
+		u := &uses[r.acl]
+		czxid := jute.Zxid(st.czxid)
+		if !seen[r.acl] {
+			seen[r.acl] = true
+			*u = aclUse{acl: r.acl, class: class, czxid: czxid}
+		} else if class < u.class || class == u.class && czxid < u.czxid {
+			u.class, u.czxid = class, czxid
 		}
 	}
-	return budget
-}
-
-// writeHead numbers the lists found by the first walk and writes the file
-// header, the sessions and the ACL map. Java numbers lists 1, 2, ... as
-// they first appear and iterates its map in ref order; the order of first
-// use is estimated from the creation zxids of the nodes using each list
-// (lists only ever set by setACL last).
-func (w *SnapshotWriter) writeHead(e *jute.Encoder) {
-	uses := make([]*aclUse, 0, len(w.uses))
-	for _, u := range w.uses {
-		uses = append(uses, u)
+	order := make([]aclUse, 0, len(uses))
+	for i, u := range uses {
+		if seen[i] {
+			order = append(order, u)
+		}
 	}
-	slices.SortFunc(uses, func(a, b *aclUse) int {
+	slices.SortFunc(order, func(a, b aclUse) int {
 		if c := cmp.Compare(a.class, b.class); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.czxid, b.czxid); c != 0 {
 			return c
 		}
-		return compareACLs(a.list, b.list)
+		return compareACLs(f.acls[a.acl], f.acls[b.acl])
 	})
-	w.refs = make(map[*jute.ACL]int64, len(uses))
-	for i, u := range uses {
-		w.refs[aclID(u.list)] = int64(i + 1)
+	w.refs = make([]int64, len(f.acls))
+	for i, u := range order {
+		w.refs[u.acl] = int64(i + 1)
 	}
-	w.uses = nil
 
-	if !w.Wire {
+	e := w.enc
+	if !w.wire {
 		e.Int(SnapshotMagic)
 		e.Int(SnapshotVersion)
 		e.Long(snapshotDBID)
 	}
-	e.Int(int32(len(w.sessions)))
-	for _, s := range w.sessions {
+	e.Int(int32(len(sessions)))
+	for _, s := range sessions {
 		e.Long(int64(s.ID))
 		e.Int(s.Timeout)
 	}
-	e.Int(int32(len(uses)))
-	for i, u := range uses {
+	e.Int(int32(len(order)))
+	for i, u := range order {
+		list := f.acls[u.acl]
 		e.Long(int64(i + 1))
-		e.Int(int32(len(u.list)))
-		for j := range u.list {
-			u.list[j].Encode(e)
+		e.Int(int32(len(list)))
+		for j := range list {
+			list[j].Encode(e)
 		}
 	}
+	w.flush(false)
 }
 
 func compareACLs(a, b []jute.ACL) int {
@@ -271,90 +293,75 @@ func compareACLs(a, b []jute.ACL) int {
 	return cmp.Compare(len(a), len(b))
 }
 
-// writeNodes runs the second walk.
-func (w *SnapshotWriter) writeNodes(e *jute.Encoder, budget int) {
-	for budget > 0 && len(w.stack) > 0 {
-		p := w.stack[len(w.stack)-1]
-		w.stack = w.stack[:len(w.stack)-1]
-		budget--
-		n, ok := w.t.nodes[p]
-		if !ok {
-			continue
+// walkItem is a node waiting to be written and the length of its
+// parent's path in the path buffer.
+type walkItem struct {
+	id        nodeID
+	parentLen int
+}
+
+// writeNodes writes every node in pre-order, siblings in Java's order.
+func (w *snapWriter) writeNodes() {
+	f := w.f
+	path := make([]byte, 0, 256)
+	stack := []walkItem{{rootID, 0}}
+	for len(stack) > 0 && w.err == nil {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		r := f.rec(it.id)
+		b := f.parsed(r)
+		path = path[:it.parentLen]
+		if it.id != rootID {
+			path = append(path, '/')
+			path = append(path, b.name...)
 		}
 		ref := openACLRef
-		if !usesOpenRef(p, n) {
-			r, ok := w.refs[aclID(n.ACL)]
-			switch {
-			case ok:
-				ref = r
-			case n.Stat.Czxid > w.start && p != RootPath:
-				w.skipped++
-				continue
-			default:
-				ref = danglingACLRef
-				w.dangling++
-			}
+		if !w.usesOpenRef(it.id, r, &b.st) {
+			ref = w.refs[r.acl]
 		}
-		if p == RootPath {
-			e.String("")
-		} else {
-			e.String(p)
-		}
-		e.Buffer(n.Data)
+		e := w.enc
+		e.Buffer(path) // the root's path is ""
+		e.Buffer(b.data)
 		e.Long(ref)
-		n.Stat.Encode(e)
+		st := statOf(r, &b.st)
+		st.Encode(e)
 		w.written++
-		w.digest += NodeDigest(p, n)
-		w.pushChildren(p, n)
+		w.digest += int64(nodeCRC(digestPath(path), b.data, &st))
+		stack = w.pushChildren(stack, r, len(path))
+		w.flush(false)
 	}
+}
+
+// digestPath is the path a node is hashed under: "/" for the root.
+func digestPath(p []byte) string {
+	if len(p) == 0 {
+		return RootPath
+	}
+	return unsafeString(p)
 }
 
 // writeTrailer ends the file: the end-of-nodes marker, seal #1, the digest
 // trailer and seal #2.
-func (w *SnapshotWriter) writeTrailer(e *jute.Encoder) {
+func (w *snapWriter) writeTrailer() {
+	e := w.enc
 	e.String(endOfNodes)
-	if w.Wire {
+	if w.wire {
+		w.flush(true)
 		return
 	}
-	w.sync(e)
+	w.flush(true)
 	e.Long(int64(w.sum.Sum32()))
 	e.String(endOfNodes)
-
-	var zxid jute.Zxid
-	var digest int64
-	switch {
-	case w.DigestFunc != nil:
-		zxid, digest = w.DigestFunc()
-	case w.steps == 1:
-		zxid, digest = w.t.lastZxid, w.digest
-	}
+	zxid, digest := w.f.lastZxid, w.digest
 	if zxid <= 0 {
+		// A tree at zxid 0 records no digest, as ZooKeeper does.
 		zxid, digest = 0, 0
 	}
 	e.Long(int64(zxid))
 	e.Int(DigestVersion)
 	e.Long(digest)
-	w.sync(e)
+	w.flush(true)
 	e.Long(int64(w.sum.Sum32()))
 	e.String(endOfNodes)
-	w.mark = e.Len()
-}
-
-// WriteSnapshotOnce writes a complete snapshot of the tree, with the given
-// sessions and the tree's digest, to out. It holds the tree for the whole
-// write: use it in tools and tests, or when nothing else runs.
-func (t *Tree) WriteSnapshotOnce(out io.Writer, sessions []SessionTimeout) error {
-	w := t.NewSnapshot(sessions)
-	w.DigestFunc = func() (jute.Zxid, int64) { return t.lastZxid, t.Digest() }
-	e := jute.NewEncoder(make([]byte, 0, 256<<10))
-	for {
-		e.Reset()
-		done := w.Step(e, 4096)
-		if _, err := out.Write(e.Bytes()); err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-	}
+	w.flush(true)
 }

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -27,22 +28,23 @@ const (
 	highByteMask   int64 = ^0x00FFFFFFFFFFFFFF // top byte
 )
 
-// Node is one znode. Its fields are read-only outside this package; Data
-// is never modified in place (setData replaces the slice), so a reader may
-// keep a reference to it after the tree changes.
+// Node is a copy of one znode's content, as Get returns it. Data and ACL
+// are shared with the tree and must not be modified; they stay valid (as
+// they were) after the tree changes.
 type Node struct {
 	// Data is the node's data; nil means null data.
 	Data []byte
 	// ACL is the node's access list; lists are shared between nodes with
-	// equal lists and must not be modified.
+	// equal lists.
 	ACL []jute.ACL
 	// Stat is the stored metadata (internal cversion and owner encodings).
-	Stat     jute.StatPersisted
-	children map[string]struct{}
+	Stat        jute.StatPersisted
+	id          nodeID
+	numChildren int32
 }
 
 // NumChildren returns the number of children.
-func (n *Node) NumChildren() int { return len(n.children) }
+func (n *Node) NumChildren() int { return int(n.numChildren) }
 
 // IsEphemeral reports whether the node is owned by a session.
 func (n *Node) IsEphemeral() bool { return OwnerSession(n.Stat.EphemeralOwner) != 0 }
@@ -56,7 +58,7 @@ func (n *Node) TTL() int64 { return ttlOf(n.Stat.EphemeralOwner) }
 // PublicStat returns the Stat clients see (§5.1, §5.5, §5.7).
 func (n *Node) PublicStat() jute.Stat {
 	s := &n.Stat
-	nc := int32(len(n.children))
+	nc := n.numChildren
 	return jute.Stat{
 		Czxid: s.Czxid, Mzxid: s.Mzxid, Ctime: s.Ctime, Mtime: s.Mtime,
 		Version: s.Version, Cversion: 2*s.Cversion - nc, Aversion: s.Aversion,
@@ -98,69 +100,292 @@ type Trigger struct {
 
 // Tree is the znode tree. The zero value is not usable; call New.
 type Tree struct {
-	nodes      map[string]*Node
-	ephemerals map[int64]map[string]struct{}
-	containers map[string]struct{}
-	ttls       map[string]struct{}
-	acls       map[string][]jute.ACL // interned ACL lists
-	dataSize   int64                 // Σ len(data) over all nodes
-	pathSize   int64                 // Σ len(path) over all nodes
+	recs  pages[record]
+	kids  pages[kidList]
+	blobs arena
+	idx   index
+	cow   cowState
+
+	freeIDs  []nodeID
+	nextID   nodeID // next never-used id
+	freeKids []uint32
+	nextKids uint32
+	count    int // nodes
+
+	acls     [][]jute.ACL      // interned lists by index
+	aclIndex map[string]uint32 // aclKey → index in acls
+
+	ephemerals map[int64]map[nodeID]struct{}
+	containers map[nodeID]struct{}
+	ttls       map[nodeID]struct{}
+	dataSize   int64 // Σ len(data) over all nodes
+	pathSize   int64 // Σ len(path) over all nodes
 	lastZxid   jute.Zxid
 	quotas     map[string]struct{} // paths with a registered quota
-	// sorted caches the sorted child names of nodes with many children,
-	// built by Children and dropped when the node's children change, so
-	// that listing a large, unchanging child set costs no sort.
-	sorted map[*Node][]string
 }
-
-// sortedCacheMin is the number of children from which Children keeps its
-// sorted answer; smaller lists are cheaper to sort again than to cache.
-const sortedCacheMin = 64
 
 // New returns a fresh tree with ZooKeeper's four built-in nodes (§9.3).
 func New() *Tree {
-	t := &Tree{
-		nodes:      make(map[string]*Node),
-		ephemerals: make(map[int64]map[string]struct{}),
-		containers: make(map[string]struct{}),
-		ttls:       make(map[string]struct{}),
-		acls:       make(map[string][]jute.ACL),
-		sorted:     make(map[*Node][]string),
-	}
-	open := t.intern([]jute.ACL{{Perms: jute.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}})
+	t := emptyTree()
+	open := t.intern(openACL)
 	read := t.intern([]jute.ACL{{Perms: jute.PermRead, ID: jute.Id{Scheme: "world", ID: "anyone"}}})
 	// Built-in nodes are linked without counting child creations, so / and
 	// /zookeeper report cversion -1 and -2 like ZooKeeper.
-	t.put(RootPath, &Node{Data: []byte{}, ACL: open})
-	t.put(ZKPath, &Node{Data: []byte{}, ACL: open})
-	t.put(QuotaPath, &Node{Data: []byte{}, ACL: open})
-	t.put(ConfigPath, &Node{Data: []byte{}, ACL: read, Stat: jute.StatPersisted{Aversion: -1}})
+	root := t.addNode(0, RootPath, "", []byte{}, open, jute.StatPersisted{})
+	zk := t.addNode(root, ZKPath, Base(ZKPath), []byte{}, open, jute.StatPersisted{})
+	t.addNode(zk, QuotaPath, Base(QuotaPath), []byte{}, open, jute.StatPersisted{})
+	t.addNode(zk, ConfigPath, Base(ConfigPath), []byte{}, read, jute.StatPersisted{Aversion: -1})
 	return t
 }
 
-func (t *Tree) put(path string, n *Node) {
-	t.nodes[path] = n
-	t.dataSize += int64(len(n.Data))
+// emptyTree returns a tree without any node.
+func emptyTree() *Tree {
+	t := &Tree{
+		aclIndex:   make(map[string]uint32),
+		ephemerals: make(map[int64]map[nodeID]struct{}),
+		containers: make(map[nodeID]struct{}),
+		ttls:       make(map[nodeID]struct{}),
+		nextID:     rootID,
+		nextKids:   1,
+	}
+	t.idx.seed = maphash.MakeSeed()
+	t.cow.epoch = 1
+	return t
+}
+
+// rec returns a record for reading.
+func (t *Tree) rec(id nodeID) *record { return t.recs.at(uint32(id)) }
+
+// mrec returns a record for writing.
+func (t *Tree) mrec(id nodeID) *record { return t.recs.mut(uint32(id), &t.cow) }
+
+// blobAt returns the arena from a record's blob on.
+func (t *Tree) blobAt(r *record) []byte {
+	return t.blobs.chunks[r.blob.chunk()][r.blob.off():]
+}
+
+// parsed returns a node's blob content.
+func (t *Tree) parsed(id nodeID) parsedBlob { return parseBlob(t.blobAt(t.rec(id))) }
+
+// nameOf returns a node's name ("" for the root).
+func (t *Tree) nameOf(id nodeID) string { return unsafeString(blobName(t.blobAt(t.rec(id)))) }
+
+// writeBlob stores a node's blob and returns where.
+func (t *Tree) writeBlob(id nodeID, st *blobStat, name string, data []byte) blobRef {
+	ref, buf := t.blobs.alloc(blobLen(st, name, data))
+	encodeBlob(buf, id, st, name, data)
+	return ref
+}
+
+// newID returns an unused record.
+func (t *Tree) newID() nodeID {
+	if n := len(t.freeIDs); n > 0 {
+		id := t.freeIDs[n-1]
+		t.freeIDs = t.freeIDs[:n-1]
+		return id
+	}
+	id := t.nextID
+	t.nextID++
+	t.recs.ensure(uint32(id), &t.cow)
+	return id
+}
+
+// addNode links a new node under parent (0 for the root) and returns its
+// id. path is the node's full path, name its last component.
+func (t *Tree) addNode(parent nodeID, path, name string, data []byte, acl uint32, st jute.StatPersisted) nodeID {
+	id := t.newID()
+	bs := splitStat(&st)
+	*t.mrec(id) = record{
+		blob: t.writeBlob(id, &bs, name, data), pzxid: int64(st.Pzxid),
+		parent: parent, acl: acl, cversion: st.Cversion,
+	}
+	t.count++
+	t.dataSize += int64(len(data))
 	t.pathSize += int64(len(path))
-	if path != RootPath {
-		p := t.nodes[Parent(path)]
-		if p.children == nil {
-			p.children = make(map[string]struct{})
+	if parent != 0 {
+		t.idx.insert(t.idx.hash(parent, name), id)
+		t.insertKid(parent, id, name)
+	}
+	return id
+}
+
+// removeNode unlinks a node without children from its parent and the
+// index and frees it. path is its full path.
+func (t *Tree) removeNode(id nodeID, path string) {
+	r := t.rec(id)
+	b := t.parsed(id)
+	name := unsafeString(b.name)
+	parent := r.parent
+	if parent != 0 {
+		t.idx.remove(t.idx.hash(parent, name), id)
+		t.removeKid(parent, id, name)
+	}
+	t.count--
+	t.dataSize -= int64(len(b.data))
+	t.pathSize -= int64(len(path))
+	if k := t.rec(id).kids; k != 0 {
+		t.freeKidList(k)
+	}
+	t.blobs.kill(t.rec(id).blob, b.size)
+	*t.mrec(id) = record{}
+	t.freeIDs = append(t.freeIDs, id)
+}
+
+// rewrite replaces a node's blob: its data and the blob's Stat fields.
+func (t *Tree) rewrite(id nodeID, st *blobStat, data []byte) {
+	old := t.parsed(id)
+	oldRef := t.rec(id).blob
+	ref := t.writeBlob(id, st, unsafeString(old.name), data)
+	t.dataSize += int64(len(data) - len(old.data))
+	t.mrec(id).blob = ref
+	t.blobs.kill(oldRef, old.size)
+}
+
+// setNodeData replaces a node's data and nothing else.
+func (t *Tree) setNodeData(id nodeID, data []byte) {
+	st := t.parsed(id).st
+	t.rewrite(id, &st, data)
+}
+
+// lookup returns parent's child called name, or 0.
+func (t *Tree) lookup(parent nodeID, name string) nodeID {
+	slots := t.idx.slots
+	if len(slots) == 0 {
+		return 0
+	}
+	h := t.idx.hash(parent, name)
+	mask := uint32(len(slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := slots[i]
+		if s.id == 0 {
+			return 0
 		}
-		p.children[Base(path)] = struct{}{}
-		delete(t.sorted, p)
+		if s.hash == h {
+			r := t.rec(s.id)
+			if r.parent == parent && string(blobName(t.blobAt(r))) == name {
+				return s.id
+			}
+		}
 	}
 }
 
-// intern returns a shared copy of an ACL list equal to acl.
-func (t *Tree) intern(acl []jute.ACL) []jute.ACL {
-	k := aclKey(acl)
-	if l, ok := t.acls[k]; ok {
+// find returns the node at path, or 0.
+func (t *Tree) find(path string) nodeID {
+	if path == RootPath || path == "" {
+		return rootID
+	}
+	if path[0] != '/' {
+		return 0
+	}
+	id := rootID
+	rest := path[1:]
+	for {
+		i := strings.IndexByte(rest, '/')
+		name := rest
+		if i >= 0 {
+			name = rest[:i]
+		}
+		if id = t.lookup(id, name); id == 0 {
+			return 0
+		}
+		if i < 0 {
+			return id
+		}
+		rest = rest[i+1:]
+	}
+}
+
+// node returns the Node for a record.
+func (t *Tree) node(id nodeID) Node {
+	r := t.rec(id)
+	b := parseBlob(t.blobAt(r))
+	n := Node{Data: b.data, ACL: t.acls[r.acl], id: id, Stat: statOf(r, &b.st)}
+	if r.kids != 0 {
+		n.numChildren = int32(len(t.kids.at(r.kids).ids))
+	}
+	return n
+}
+
+// kidIDs returns a node's children sorted by name.
+func (t *Tree) kidIDs(r *record) []nodeID {
+	if r.kids == 0 {
+		return nil
+	}
+	return t.kids.at(r.kids).ids
+}
+
+// mutKids returns parent's child list for changing, allocating one if the
+// node has none and copying it if a view may read it.
+func (t *Tree) mutKids(parent nodeID) *kidList {
+	r := t.rec(parent)
+	if r.kids == 0 {
+		k := t.nextKids
+		if n := len(t.freeKids); n > 0 {
+			k = t.freeKids[n-1]
+			t.freeKids = t.freeKids[:n-1]
+		} else {
+			t.nextKids++
+			t.kids.ensure(k, &t.cow)
+		}
+		t.mrec(parent).kids = k
+		l := t.kids.mut(k, &t.cow)
+		*l = kidList{epoch: t.cow.epoch}
 		return l
 	}
-	l := slices.Clone(acl)
-	t.acls[k] = l
+	l := t.kids.mut(r.kids, &t.cow)
+	if t.cow.shared(l.epoch) {
+		l.ids = slices.Clone(l.ids)
+		l.epoch = t.cow.epoch
+	}
 	return l
+}
+
+// kidPos returns where name sits, or would sit, in a sorted child list.
+func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
+	return slices.BinarySearchFunc(ids, name, func(id nodeID, name string) int {
+		return strings.Compare(t.nameOf(id), name)
+	})
+}
+
+func (t *Tree) insertKid(parent, id nodeID, name string) {
+	l := t.mutKids(parent)
+	i, _ := t.kidPos(l.ids, name)
+	l.ids = slices.Insert(l.ids, i, id)
+}
+
+func (t *Tree) removeKid(parent, id nodeID, name string) {
+	r := t.rec(parent)
+	if r.kids == 0 {
+		return
+	}
+	i, ok := t.kidPos(t.kids.at(r.kids).ids, name)
+	if !ok {
+		return
+	}
+	l := t.mutKids(parent)
+	l.ids = slices.Delete(l.ids, i, i+1)
+	if len(l.ids) == 0 {
+		k := r.kids
+		t.mrec(parent).kids = 0
+		t.freeKidList(k)
+	}
+}
+
+func (t *Tree) freeKidList(k uint32) {
+	*t.kids.mut(k, &t.cow) = kidList{}
+	t.freeKids = append(t.freeKids, k)
+}
+
+// intern returns the index of a shared list equal to acl.
+func (t *Tree) intern(acl []jute.ACL) uint32 {
+	k := aclKey(acl)
+	if i, ok := t.aclIndex[k]; ok {
+		return i
+	}
+	t.acls = append(t.acls, slices.Clone(acl))
+	i := uint32(len(t.acls) - 1)
+	t.aclIndex[k] = i
+	return i
 }
 
 // aclKey is an unambiguous encoding of an ACL list, the interning key.
@@ -190,29 +415,27 @@ func Base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
 // Get returns the node at path. The empty path names the root too, as in
 // ZooKeeper, whose node map keeps the root under both "" and "/".
-func (t *Tree) Get(path string) (*Node, bool) {
-	if path == "" {
-		path = RootPath
+func (t *Tree) Get(path string) (Node, bool) {
+	id := t.find(path)
+	if id == 0 {
+		return Node{}, false
 	}
-	n, ok := t.nodes[path]
-	return n, ok
+	return t.node(id), true
 }
 
-// Children returns the names of n's children in sorted order. The slice
-// may be shared with earlier and later callers and must not be modified;
-// it stays valid (as the list at the time of the call) after the tree
-// changes. Listing a large child set again costs nothing until it changes.
-func (t *Tree) Children(n *Node) []string {
-	if out, ok := t.sorted[n]; ok {
-		return out
+// Exists reports whether path names a node.
+func (t *Tree) Exists(path string) bool { return t.find(path) != 0 }
+
+// Children returns the names of n's children in sorted order. The slice is
+// the caller's; the names stay valid after the tree changes.
+func (t *Tree) Children(n Node) []string {
+	if n.id == 0 || n.numChildren == 0 {
+		return []string{}
 	}
-	out := make([]string, 0, len(n.children))
-	for c := range n.children {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	if len(out) >= sortedCacheMin {
-		t.sorted[n] = out
+	ids := t.kidIDs(t.rec(n.id))
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = t.nameOf(id)
 	}
 	return out
 }
@@ -223,18 +446,17 @@ func (t *Tree) CountDescendants(path string) int {
 		// ZooKeeper counts the map keys under "" — which include "/" itself.
 		return t.CountDescendants(RootPath) + 1
 	}
-	if _, ok := t.nodes[path]; !ok {
+	id := t.find(path)
+	if id == 0 {
 		return 0
 	}
 	total := 0
-	stack := []string{path}
+	stack := []nodeID{id}
 	for len(stack) > 0 {
-		p := stack[len(stack)-1]
+		ids := t.kidIDs(t.rec(stack[len(stack)-1]))
 		stack = stack[:len(stack)-1]
-		for c := range t.nodes[p].children {
-			total++
-			stack = append(stack, join(p, c))
-		}
+		total += len(ids)
+		stack = append(stack, ids...)
 	}
 	return total
 }
@@ -246,17 +468,40 @@ func join(parent, child string) string {
 	return parent + "/" + child
 }
 
-// Ephemerals returns the paths of the ephemeral nodes owned by session, in
-// sorted order.
-func (t *Tree) Ephemerals(session int64) []string {
-	set := t.ephemerals[session]
+// pathOf builds a node's full path from its ancestors' names.
+func (t *Tree) pathOf(id nodeID) string {
+	if id == rootID {
+		return RootPath
+	}
+	var names []string
+	size := 0
+	for ; id != rootID && id != 0; id = t.rec(id).parent {
+		n := t.nameOf(id)
+		names = append(names, n)
+		size += 1 + len(n)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for i := len(names) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(names[i])
+	}
+	return b.String()
+}
+
+// pathsOf returns the sorted paths of a set of nodes.
+func (t *Tree) pathsOf(set map[nodeID]struct{}) []string {
 	out := make([]string, 0, len(set))
-	for p := range set {
-		out = append(out, p)
+	for id := range set {
+		out = append(out, t.pathOf(id))
 	}
 	slices.Sort(out)
 	return out
 }
+
+// Ephemerals returns the paths of the ephemeral nodes owned by session, in
+// sorted order.
+func (t *Tree) Ephemerals(session int64) []string { return t.pathsOf(t.ephemerals[session]) }
 
 // EphemeralOwners returns every session that owns ephemeral nodes.
 func (t *Tree) EphemeralOwners() []int64 {
@@ -278,7 +523,7 @@ func (t *Tree) EphemeralCount() int {
 }
 
 // NodeCount returns the number of znodes.
-func (t *Tree) NodeCount() int { return len(t.nodes) }
+func (t *Tree) NodeCount() int { return t.count }
 
 // ApproximateDataSize returns Σ(path length + data length) over the nodes,
 // as ZooKeeper's zk_approximate_data_size reports it.
@@ -296,21 +541,53 @@ func (t *Tree) SetLastZxid(z jute.Zxid) { t.lastZxid = z }
 // maxNeverUsed > 0 and they are older than that (§5.8).
 func (t *Tree) ReapCandidates(now, maxNeverUsed int64) []string {
 	var out []string
-	for p := range t.containers {
-		n := t.nodes[p]
-		if len(n.children) > 0 {
+	for id := range t.containers {
+		r := t.rec(id)
+		if r.kids != 0 {
 			continue
 		}
-		if n.Stat.Cversion > 0 || (maxNeverUsed > 0 && now-n.Stat.Mtime > maxNeverUsed) {
-			out = append(out, p)
+		if r.cversion > 0 || (maxNeverUsed > 0 && now-t.parsed(id).st.mtime > maxNeverUsed) {
+			out = append(out, t.pathOf(id))
 		}
 	}
-	for p := range t.ttls {
-		n := t.nodes[p]
-		if len(n.children) == 0 && now-n.Stat.Mtime > n.TTL() {
-			out = append(out, p)
+	for id := range t.ttls {
+		r := t.rec(id)
+		if st := t.parsed(id).st; r.kids == 0 && now-st.mtime > ttlOf(st.owner) {
+			out = append(out, t.pathOf(id))
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// indexOwner files a node under the index its stored owner selects
+// (§3.4). TTL encodings count only with extended types; without them
+// ZooKeeper takes the value for a session id.
+func (t *Tree) indexOwner(id nodeID, owner int64, extendedTypes bool) {
+	switch {
+	case owner == 0:
+	case owner == containerOwner:
+		t.containers[id] = struct{}{}
+	case extendedTypes && ttlOf(owner) != 0:
+		t.ttls[id] = struct{}{}
+	default:
+		set := t.ephemerals[owner]
+		if set == nil {
+			set = make(map[nodeID]struct{})
+			t.ephemerals[owner] = set
+		}
+		set[id] = struct{}{}
+	}
+}
+
+// unindexOwner removes a node from whichever owner index holds it.
+func (t *Tree) unindexOwner(id nodeID, owner int64) {
+	delete(t.containers, id)
+	delete(t.ttls, id)
+	if set := t.ephemerals[owner]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(t.ephemerals, owner)
+		}
+	}
 }
