@@ -1,9 +1,9 @@
 package tree
 
 import (
+	"encoding/binary"
 	"hash/crc32"
 	"strings"
-	"unsafe"
 
 	"github.com/zkd/zkd/internal/jute"
 )
@@ -24,9 +24,10 @@ const digestExcluded = ZKPath + "/"
 // running sum with NodeDigest instead.
 func (t *Tree) Digest() int64 {
 	var sum int64
+	var scratch []byte
 	t.live().walk(func(path []byte, r *record, b *parsedBlob) {
 		st := statOf(r, &b.st)
-		sum += int64(nodeCRC(digestPath(path), b.data, &st))
+		sum += int64(nodeCRCWith(&scratch, digestPath(path), b.data, &st))
 	})
 	return sum
 }
@@ -75,40 +76,38 @@ func NodeDigest(path string, n *Node) int64 {
 }
 
 func nodeCRC(path string, data []byte, s *jute.StatPersisted) uint32 {
+	var scratch []byte
+	return nodeCRCWith(&scratch, path, data, s)
+}
+
+// nodeCRCWith is nodeCRC with a reusable buffer: the path, the data (when
+// short) and the Stat block go through one CRC update.
+func nodeCRCWith(scratch *[]byte, path string, data []byte, s *jute.StatPersisted) uint32 {
 	if strings.HasPrefix(path, digestExcluded) {
 		return 0
 	}
 	if path == RootPath {
 		path = ""
 	}
+	b := append((*scratch)[:0], path...)
+	var crc uint32
+	if len(data) > 4096 {
+		crc = crc32.Update(crc32.Update(0, crc32.IEEETable, b), crc32.IEEETable, data)
+		b = b[:0]
+	} else {
+		b = append(b, data...)
+	}
 	// The Stat block's field order is ZooKeeper's DigestCalculator order,
-	// not StatPersisted's (§2.5). It is hashed in two parts, each from a
-	// word, so that nothing escapes to the heap.
-	crc := crc32.Update(0, crc32.IEEETable, unsafe.Slice(unsafe.StringData(path), len(path)))
-	crc = crc32.Update(crc, crc32.IEEETable, data)
-	for _, v := range [...]uint64{uint64(s.Czxid), uint64(s.Mzxid), uint64(s.Pzxid), uint64(s.Ctime), uint64(s.Mtime)} {
-		crc = crc64be(crc, v)
-	}
-	crc = crc32be(crc, uint32(s.Version))
-	crc = crc32be(crc, uint32(s.Cversion))
-	crc = crc32be(crc, uint32(s.Aversion))
-	return crc64be(crc, uint64(s.EphemeralOwner))
-}
-
-// crc64be and crc32be update an IEEE CRC-32 with a big-endian integer,
-// byte by byte from the table.
-func crc64be(crc uint32, v uint64) uint32 {
-	crc = ^crc
-	for i := 56; i >= 0; i -= 8 {
-		crc = crc32.IEEETable[byte(crc)^byte(v>>i)] ^ crc>>8
-	}
-	return ^crc
-}
-
-func crc32be(crc uint32, v uint32) uint32 {
-	crc = ^crc
-	for i := 24; i >= 0; i -= 8 {
-		crc = crc32.IEEETable[byte(crc)^byte(v>>i)] ^ crc>>8
-	}
-	return ^crc
+	// not StatPersisted's (§2.5).
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Czxid))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Mzxid))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Pzxid))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Ctime))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Mtime))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.Version))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.Cversion))
+	b = binary.BigEndian.AppendUint32(b, uint32(s.Aversion))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.EphemeralOwner))
+	*scratch = b
+	return crc32.Update(crc, crc32.IEEETable, b)
 }

@@ -460,13 +460,122 @@ func (c *loadChain) push(parent nodeID, parentPath, path []byte, id nodeID) {
 // buffer, which grows in steps, before copying it into the arena.
 const largeLoad = 1 << 20
 
+// loader builds a tree from node records.
+type loader struct {
+	t          *Tree
+	refs       map[int64][]jute.ACL
+	opts       ReadOptions
+	info       *SnapshotInfo
+	interned   map[int64]uint32
+	dropped    map[string]struct{} // subtrees left out (see ReadSnapshot)
+	chain      loadChain
+	crcScratch []byte
+	// pending holds index entries (hash<<32 | id) not yet inserted: the
+	// index is built once the records are read (see index.insertAll).
+	pending []uint64
+}
+
+// flush inserts the pending index entries.
+func (l *loader) flush() {
+	l.t.idx.insertAll(l.pending)
+	l.pending = nil
+}
+
+// add links one node record read at offset off; data is nil for null
+// data and stat is the 60 encoded bytes.
+func (l *loader) add(off int64, path, data []byte, ref int64, stat []byte) error {
+	t := l.t
+	root := len(path) == 0
+	var parentPath, name []byte
+	var parent nodeID
+	var h uint32 // index hash of (parent, name)
+	st := decodeStat(stat)
+	if !root {
+		if path[0] != '/' || path[len(path)-1] == '/' {
+			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid node path %q", path)}
+		}
+		i := bytes.LastIndexByte(path, '/')
+		parentPath, name = path[:i], path[i+1:]
+		if parent = l.chain.parentOf(parentPath); parent == 0 {
+			// Not in pre-order: look the parent up.
+			l.flush()
+			if len(parentPath) == 0 {
+				parent = t.find(RootPath)
+			} else {
+				parent = t.find(string(parentPath))
+			}
+		}
+		if _, gone := l.dropped[string(parentPath)]; gone {
+			l.dropped[string(path)] = struct{}{}
+			l.info.Repaired++
+			return nil
+		}
+		if parent == 0 {
+			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q comes before its parent", path)}
+		}
+		// A node that appears twice is found when the child lists are
+		// sorted (endNodes), which saves a lookup per node.
+		h = t.idx.hash(parent, unsafeString(name))
+	} else if t.count > 0 {
+		return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
+	}
+
+	acl, ok := l.interned[ref]
+	if !ok {
+		switch list, found := l.refs[ref]; {
+		case ref == openACLRef:
+			acl = t.intern(openACL)
+			l.interned[ref] = acl
+		case found:
+			acl = t.intern(list)
+			l.interned[ref] = acl
+		default:
+			l.info.Repaired++
+			if st.Czxid > l.opts.Zxid && !root {
+				if l.dropped == nil {
+					l.dropped = make(map[string]struct{})
+				}
+				l.dropped[string(path)] = struct{}{}
+				return nil
+			}
+			acl = t.intern([]jute.ACL{})
+		}
+	}
+
+	id := t.newID()
+	bs := splitStat(&st)
+	*t.mrec(id) = record{blob: t.writeBlob(id, &bs, unsafeString(name), data), pzxid: int64(st.Pzxid),
+		parent: parent, acl: acl, cversion: st.Cversion}
+	t.count++
+	t.dataSize += int64(len(data))
+	key := RootPath
+	if !root {
+		key = unsafeString(path)
+		t.pathSize += int64(len(path))
+		l.pending = append(l.pending, uint64(h)<<32|uint64(id))
+		kl := t.mutKids(parent)
+		kl.ids = append(kl.ids, id) // sorted once everything is read
+		t.indexOwner(id, st.EphemeralOwner, l.opts.ExtendedTypes)
+	} else {
+		t.pathSize++
+	}
+	l.info.TreeDigest += int64(nodeCRCWith(&l.crcScratch, key, data, &st))
+	l.info.Nodes++
+	l.chain.push(parent, parentPath, path, id)
+	return nil
+}
+
 func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions, info *SnapshotInfo) error {
-	interned := make(map[int64]uint32, len(refs))
-	var dropped map[string]struct{} // subtrees left out (see ReadSnapshot)
-	var chain loadChain
+	l := &loader{t: t, refs: refs, opts: opts, info: info, interned: make(map[int64]uint32, len(refs))}
 	var path []byte
 	scratch := make([]byte, 0, 256) // never nil: nil data means null
 	for {
+		end, err := sr.fastNodes(l)
+		if err != nil || end {
+			return err
+		}
+		// One record the slow way: across the end of the read buffer, or
+		// one that the fast path leaves to the checks here.
 		off := sr.off
 		n, err := sr.int32("node path")
 		if err != nil {
@@ -483,7 +592,8 @@ func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions
 			return sr.fail(off+4, "node path", err)
 		}
 		if string(path) == endOfNodes {
-			break
+			l.flush()
+			return sr.endNodes(t)
 		}
 		// Error messages name the node; build them only on failure.
 		of := func(err error) error {
@@ -493,25 +603,6 @@ func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions
 			}
 			return err
 		}
-
-		root := len(path) == 0
-		var parentPath, name []byte
-		var parent nodeID
-		if !root {
-			if path[0] != '/' || path[len(path)-1] == '/' {
-				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("invalid node path %q", path)}
-			}
-			i := bytes.LastIndexByte(path, '/')
-			parentPath, name = path[:i], path[i+1:]
-			if parent = chain.parentOf(parentPath); parent == 0 {
-				if len(parentPath) == 0 {
-					parent = t.find(RootPath)
-				} else {
-					parent = t.find(string(parentPath))
-				}
-			}
-		}
-
 		dataOff := sr.off
 		dn, err := sr.int32("data")
 		if err != nil {
@@ -533,7 +624,7 @@ func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions
 			}
 			data = scratch
 		}
-		ref64, err := sr.int64("ACL ref")
+		ref, err := sr.int64("ACL ref")
 		if err != nil {
 			return of(err)
 		}
@@ -541,81 +632,106 @@ func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions
 		if err := sr.full(sr.buf[:60]); err != nil {
 			return of(sr.fail(statOff, "stat", err))
 		}
-		st := decodeStat(sr.buf[:60])
-
-		if !root {
-			if _, gone := dropped[string(parentPath)]; gone {
-				dropped[string(path)] = struct{}{}
-				info.Repaired++
-				continue
-			}
-			if parent == 0 {
-				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q comes before its parent", path)}
-			}
-			if t.lookup(parent, unsafeString(name)) != 0 {
-				return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
-			}
-		} else if t.count > 0 {
-			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
+		if err := l.add(off, path, data, ref, sr.buf[:60]); err != nil {
+			return err
 		}
-
-		acl, ok := interned[ref64]
-		if !ok {
-			switch list, found := refs[ref64]; {
-			case ref64 == openACLRef:
-				acl = t.intern(openACL)
-				interned[ref64] = acl
-			case found:
-				acl = t.intern(list)
-				interned[ref64] = acl
-			default:
-				info.Repaired++
-				if st.Czxid > opts.Zxid && !root {
-					if dropped == nil {
-						dropped = make(map[string]struct{})
-					}
-					dropped[string(path)] = struct{}{}
-					continue
-				}
-				acl = t.intern([]jute.ACL{})
-			}
-		}
-
-		id := t.newID()
-		bs := splitStat(&st)
-		*t.mrec(id) = record{blob: t.writeBlob(id, &bs, unsafeString(name), data), pzxid: int64(st.Pzxid),
-			parent: parent, acl: acl, cversion: st.Cversion}
-		t.count++
-		t.dataSize += int64(len(data))
-		key := RootPath
-		if !root {
-			key = unsafeString(path)
-			t.pathSize += int64(len(path))
-			t.idx.insert(t.idx.hash(parent, unsafeString(name)), id)
-			l := t.mutKids(parent)
-			l.ids = append(l.ids, id) // sorted once everything is read
-			t.indexOwner(id, st.EphemeralOwner, opts.ExtendedTypes)
-		} else {
-			t.pathSize++
-		}
-		info.TreeDigest += int64(nodeCRC(key, data, &st))
-		info.Nodes++
-		chain.push(parent, parentPath, path, id)
 	}
+}
+
+// endNodes finishes the node records once the end marker is read.
+func (sr *snapReader) endNodes(t *Tree) error {
 	if t.count == 0 {
 		return &SnapshotError{Offset: sr.off, Reason: "snapshot has no root node"}
 	}
-	t.sortKids()
+	if dup := t.sortKids(); dup != 0 {
+		return &SnapshotError{Offset: sr.off, Reason: fmt.Sprintf("node %q appears twice", t.pathOf(dup))}
+	}
 	return nil
 }
 
-// sortKids sorts every child list by name.
-func (t *Tree) sortKids() {
+// fastNodes adds the node records that lie whole in the read buffer,
+// straight from it, and stops at anything unusual (a record across the
+// buffer's end, a length out of range, the end marker), which the slow
+// path then reads with all its checks. It reports the end of the nodes
+// only if a record failed to link.
+func (sr *snapReader) fastNodes(l *loader) (bool, error) {
+	for {
+		// Only what is buffered: a SNAP stream must never wait for bytes
+		// the leader has not sent.
+		win, _ := sr.r.Peek(sr.r.Buffered())
+		i := 0
+		for {
+			rest := win[i:]
+			if len(rest) < 8 {
+				break
+			}
+			pn := int(be32(rest))
+			if pn < 0 || pn > sr.max || len(rest) < 8+pn {
+				break
+			}
+			path := rest[4 : 4+pn]
+			if string(path) == endOfNodes {
+				break
+			}
+			dn := int(be32(rest[4+pn:]))
+			if dn < -1 || dn > largeLoad || dn > sr.max {
+				break
+			}
+			dataEnd := 8 + pn + max(dn, 0)
+			size := dataEnd + 8 + 60
+			if len(rest) < size {
+				break
+			}
+			var data []byte
+			if dn >= 0 {
+				data = rest[8+pn : dataEnd : dataEnd]
+			}
+			if err := l.add(sr.off+int64(i), path, data, be64(rest[dataEnd:]), rest[dataEnd+8:size]); err != nil {
+				sr.consume(win[:i])
+				return true, err
+			}
+			i += size
+		}
+		if i == 0 {
+			return false, nil
+		}
+		sr.consume(win[:i])
+	}
+}
+
+// consume accounts for bytes taken straight from the read buffer.
+func (sr *snapReader) consume(b []byte) {
+	sr.sum.Write(b)
+	sr.off += int64(len(b))
+	sr.r.Discard(len(b))
+}
+
+// sortKids sorts every child list by name, and returns a node whose name
+// a sibling has too, or 0.
+func (t *Tree) sortKids() nodeID {
+	type named struct {
+		name string
+		id   nodeID
+	}
+	var tmp []named
 	for k := uint32(1); k < t.nextKids; k++ {
-		if l := t.kids.at(k); len(l.ids) > 1 {
-			slices.SortFunc(l.ids, func(a, b nodeID) int { return strings.Compare(t.nameOf(a), t.nameOf(b)) })
+		l := t.kids.at(k)
+		if len(l.ids) < 2 {
+			continue
+		}
+		tmp = tmp[:0]
+		for _, id := range l.ids {
+			tmp = append(tmp, named{t.nameOf(id), id})
+		}
+		slices.SortFunc(tmp, func(a, b named) int { return strings.Compare(a.name, b.name) })
+		for i, n := range tmp {
+			if i > 0 && n.name == tmp[i-1].name {
+				return n.id
+			}
+			l.ids[i] = n.id
 		}
 	}
+	return 0
 }
 
 func decodeStat(b []byte) jute.StatPersisted {

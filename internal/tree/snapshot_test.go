@@ -566,3 +566,28 @@ func TestTheWireFormOfASNAPReadsBackAndStopsAtItsEnd(t *testing.T) {
 		t.Fatalf("left after the snapshot: %q, want the end marker", rest)
 	}
 }
+
+// TestReadSnapshotRejectsANodeThatAppearsTwice renames a node in a written
+// snapshot to its sibling's name: loading fails and names the node.
+func TestReadSnapshotRejectsANodeThatAppearsTwice(t *testing.T) {
+	tr := New()
+	for i, p := range []string{"/a", "/b"} {
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: jute.Zxid(i + 1), Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: p, ACL: openACL, ParentCVersion: -1}})
+	}
+	var buf bytes.Buffer
+	if err := tr.WriteSnapshotOnce(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	i := bytes.Index(b, []byte("\x00\x00\x00\x02/b"))
+	if i < 0 {
+		t.Fatal("no /b record")
+	}
+	b[i+5] = 'a'
+	reseal(t, b)
+	_, _, _, err := ReadSnapshot(bytes.NewReader(b), ReadOptions{Zxid: 2})
+	var se *SnapshotError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), `node "/a" appears twice`) {
+		t.Fatalf("err %v, want a SnapshotError naming /a", err)
+	}
+}

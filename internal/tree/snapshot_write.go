@@ -154,6 +154,8 @@ type snapWriter struct {
 	written int
 	digest  int64
 
+	scratch []byte // for nodeCRCWith
+
 	refs  []int64 // ACL index → ref written, 0 until numbered
 	zkID  nodeID  // /zookeeper
 	quota nodeID  // /zookeeper/quota
@@ -326,7 +328,7 @@ func (w *snapWriter) writeNodes() {
 		st := statOf(r, &b.st)
 		st.Encode(e)
 		w.written++
-		w.digest += int64(nodeCRC(digestPath(path), b.data, &st))
+		w.digest += int64(nodeCRCWith(&w.scratch, digestPath(path), b.data, &st))
 		stack = w.pushChildren(stack, r, len(path))
 		w.flush(false)
 	}

@@ -285,6 +285,48 @@ func (x *index) insert(h uint32, id nodeID) {
 	x.count++
 }
 
+// insertAll adds entries (hash<<32 | id) known to be absent. Into an empty
+// index it inserts them grouped by their home slot, so that building the
+// index of a loaded snapshot walks the table once instead of missing the
+// cache on every insert.
+func (x *index) insertAll(entries []uint64) {
+	if x.count > 0 || len(entries) < 1<<12 {
+		for _, e := range entries {
+			x.insert(uint32(e>>32), nodeID(e))
+		}
+		return
+	}
+	x.grow(len(entries))
+	mask := uint32(len(x.slots) - 1)
+	// A counting sort on the top bits of the home slot.
+	shift := uint(0)
+	for (mask >> shift) >= 1<<16 {
+		shift++
+	}
+	counts := make([]int, (mask>>shift)+2)
+	for _, e := range entries {
+		counts[(uint32(e>>32)&mask)>>shift+1]++
+	}
+	for i := 1; i < len(counts); i++ {
+		counts[i] += counts[i-1]
+	}
+	sorted := make([]uint64, len(entries))
+	for _, e := range entries {
+		b := (uint32(e>>32) & mask) >> shift
+		sorted[counts[b]] = e
+		counts[b]++
+	}
+	for _, e := range sorted {
+		h := uint32(e >> 32)
+		i := h & mask
+		for x.slots[i].id != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = slot{h, nodeID(e)}
+	}
+	x.count = len(entries)
+}
+
 // remove deletes the entry for id with hash h (backward-shift deletion).
 func (x *index) remove(h uint32, id nodeID) {
 	mask := uint32(len(x.slots) - 1)

@@ -249,11 +249,18 @@ func (t *Tree) setNodeData(id nodeID, data []byte) {
 
 // lookup returns parent's child called name, or 0.
 func (t *Tree) lookup(parent nodeID, name string) nodeID {
+	if len(t.idx.slots) == 0 {
+		return 0
+	}
+	return t.lookupHashed(t.idx.hash(parent, name), parent, name)
+}
+
+// lookupHashed is lookup with the key's hash.
+func (t *Tree) lookupHashed(h uint32, parent nodeID, name string) nodeID {
 	slots := t.idx.slots
 	if len(slots) == 0 {
 		return 0
 	}
-	h := t.idx.hash(parent, name)
 	mask := uint32(len(slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := slots[i]
