@@ -135,7 +135,7 @@ func (t *Tree) create(h *jute.TxnHeader, typ jute.OpCode, path string, data []by
 	}
 	name := Base(path)
 	pr := t.rec(parent)
-	if t.lookup(parent, name) != 0 {
+	if t.find(path) != 0 {
 		// Fuzzy-snapshot fixup of replay (§2.7), create only.
 		if typ == jute.OpCreate && parentCV > pr.cversion {
 			m := t.mrec(parent)

@@ -50,18 +50,27 @@ type parsedBlob struct {
 
 // blobName returns the name in the blob at the start of b.
 func blobName(b []byte) []byte {
-	n, k := binary.Uvarint(b[5:])
-	return b[5+k : 5+k+int(n)]
+	n, k := uvarint(b[5:])
+	return b[5+k : 5+k+n]
+}
+
+// uvarint reads a uvarint, fast when it is one byte.
+func uvarint(b []byte) (int, int) {
+	if b[0] < 0x80 {
+		return int(b[0]), 1
+	}
+	v, k := binary.Uvarint(b)
+	return int(v), k
 }
 
 // parseBlob reads the blob at the start of b.
 func parseBlob(b []byte) parsedBlob {
 	var p parsedBlob
 	flags := b[4]
-	nameLen, k := binary.Uvarint(b[5:])
+	nameLen, k := uvarint(b[5:])
 	i := 5 + k
-	p.name = b[i : i+int(nameLen) : i+int(nameLen)]
-	i += int(nameLen)
+	p.name = b[i : i+nameLen : i+nameLen]
+	i += nameLen
 	p.st.czxid = int64(binary.LittleEndian.Uint64(b[i:]))
 	p.st.ctime = int64(binary.LittleEndian.Uint64(b[i+8:]))
 	p.st.mzxid, p.st.mtime = p.st.czxid, p.st.ctime
@@ -86,9 +95,9 @@ func parseBlob(b []byte) parsedBlob {
 		p.st.owner = int64(binary.LittleEndian.Uint64(b[i:]))
 		i += 8
 	}
-	dataLen, k := binary.Uvarint(b[i:])
+	dataLen, k := uvarint(b[i:])
 	i += k
-	end := i + int(dataLen)
+	end := i + dataLen
 	if flags&flagNullData == 0 {
 		p.data = b[i:end:end]
 	}

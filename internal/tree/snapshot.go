@@ -515,7 +515,7 @@ func (l *loader) add(off int64, path, data []byte, ref int64, stat []byte) error
 		}
 		// A node that appears twice is found when the child lists are
 		// sorted (endNodes), which saves a lookup per node.
-		h = t.idx.hash(parent, unsafeString(name))
+		h = t.idx.hash(unsafeString(path))
 	} else if t.count > 0 {
 		return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
 	}

@@ -403,10 +403,16 @@ func checkInvariants(t *testing.T, tr *Tree) {
 	if data != tr.dataSize || paths != tr.pathSize {
 		t.Errorf("dataSize %d pathSize %d, nodes say %d %d", tr.dataSize, tr.pathSize, data, paths)
 	}
+	var liveB, used int64
 	for c, n := range live {
 		if n != tr.blobs.live[c] {
 			t.Errorf("chunk %d: %d live bytes counted, %d used by nodes", c, tr.blobs.live[c], n)
 		}
+		liveB += n
+		used += int64(len(tr.blobs.chunks[c]))
+	}
+	if liveB != tr.blobs.liveB || used != tr.blobs.bytes {
+		t.Errorf("arena counts %d live of %d, nodes use %d of %d", tr.blobs.liveB, tr.blobs.bytes, liveB, used)
 	}
 	for owner, set := range tr.ephemerals {
 		for id := range set {

@@ -22,8 +22,9 @@ import (
 //     blobs copied to the active chunk) a chunk at a time, during later
 //     transactions.
 //   - Children are a sorted list of nodeIDs per parent, in pages too.
-//   - Lookups go through an open-addressing hash index keyed by (parent
-//     id, name).
+//   - Lookups go through an open-addressing hash index keyed by the full
+//     path; a hit is checked by walking up the parents, whose names must
+//     spell the path.
 //
 // Copy-on-write. Freeze clones the page and chunk tables (a few thousand
 // pointers for a million nodes) and marks the current epoch frozen. While
@@ -124,12 +125,17 @@ func makeRef(chunk, off uint32) blobRef { return blobRef(uint64(chunk)<<32 | uin
 func (r blobRef) chunk() uint32         { return uint32(r >> 32) }
 func (r blobRef) off() uint32           { return uint32(r) }
 
-// Arena parameters. Blobs larger than largeBlob get a chunk of their own,
-// freed as soon as the blob dies.
+// Arena parameters. A chunk is Go's largest small object, which the
+// allocator hands out without taking the heap lock. Blobs larger than
+// largeBlob get a chunk of their own, freed as soon as the blob dies.
+// The arena is compacted once garbage is more than 1/compactRatio of it
+// and at least compactMin bytes.
 const (
-	chunkSize = 256 << 10
-	largeBlob = chunkSize / 4
-	deadBit   = 1 << 31
+	chunkSize    = 32 << 10
+	largeBlob    = chunkSize / 4
+	deadBit      = 1 << 31
+	compactRatio = 4
+	compactMin   = 1 << 20
 )
 
 // arena holds the blobs.
@@ -142,6 +148,15 @@ type arena struct {
 	active uint32   // chunk appended to; valid when hasActive
 	hasAct bool
 	bytes  int64 // Σ len(chunks)
+	liveB  int64 // Σ live
+	// evacuated counts the chunks compaction emptied.
+	evacuated int
+}
+
+// wasteful reports whether enough of the arena is garbage to compact.
+func (a *arena) wasteful() bool {
+	garbage := a.bytes - a.liveB
+	return garbage >= compactMin && garbage*compactRatio > a.bytes
 }
 
 // newChunk returns a free chunk index holding buf.
@@ -165,6 +180,7 @@ func (a *arena) alloc(size int) (blobRef, []byte) {
 		c := a.newChunk(buf)
 		a.live[c] = int64(size)
 		a.bytes += int64(size)
+		a.liveB += int64(size)
 		return makeRef(c, 0), buf
 	}
 	if !a.hasAct || len(a.chunks[a.active])+size > chunkSize {
@@ -179,6 +195,7 @@ func (a *arena) alloc(size int) (blobRef, []byte) {
 	a.chunks[c] = a.chunks[c][:off+size]
 	a.live[c] += int64(size)
 	a.bytes += int64(size)
+	a.liveB += int64(size)
 	return makeRef(c, uint32(off)), a.chunks[c][off : off+size : off+size]
 }
 
@@ -187,6 +204,7 @@ func (a *arena) kill(r blobRef, size int) {
 	c := r.chunk()
 	buf := a.chunks[c]
 	a.live[c] -= int64(size)
+	a.liveB -= int64(size)
 	if size > largeBlob {
 		a.dropChunk(c)
 		return
@@ -198,6 +216,7 @@ func (a *arena) kill(r blobRef, size int) {
 // dropChunk frees a chunk index; views keep their own table.
 func (a *arena) dropChunk(c uint32) {
 	a.bytes -= int64(len(a.chunks[c]))
+	a.liveB -= a.live[c]
 	a.chunks[c] = nil
 	a.live[c] = 0
 	a.sparse[c] = false
@@ -223,8 +242,9 @@ func (a *arena) maybeSparse(c uint32) {
 	}
 }
 
-// index maps (parent, name) to a child's nodeID: open addressing with
-// linear probing, each slot the key's hash and the id.
+// index maps a full path to its nodeID: open addressing with linear
+// probing, each slot the path's hash and the id. It does not store paths;
+// Tree.lookup checks a candidate against its parents' names.
 type index struct {
 	slots []slot
 	count int
@@ -239,11 +259,10 @@ type slot struct {
 // minIndex is the smallest table.
 const minIndex = 64
 
-func (x *index) hash(parent nodeID, name string) uint32 {
-	h := maphash.String(x.seed, name)
-	h ^= uint64(parent) * 0x9E3779B97F4A7C15
-	h ^= h >> 29
-	return uint32(h) | 1 // never 0, so that 0 marks nothing
+// hash returns the key of a node's full path.
+func (x *index) hash(path string) uint32 {
+	h := maphash.String(x.seed, path)
+	return uint32(h^h>>32) | 1 // never 0, so that 0 marks nothing
 }
 
 // grow doubles the table (or sizes it for n entries), rehashing by the
@@ -366,12 +385,13 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// compact evacuates one sparse chunk, if any, unless a view is live (a
-// view would make every record moved cost a page copy). Apply calls it
-// once per transaction, so the work per transaction is at most one chunk.
+// compact evacuates one sparse chunk, if any, when the arena is wasteful,
+// unless a view is live (a view would make every record moved cost a page
+// copy). Apply calls it once per transaction, so the work per transaction
+// is at most one chunk.
 func (t *Tree) compact() {
 	a := &t.blobs
-	if len(a.queue) == 0 || t.cow.views > 0 {
+	if len(a.queue) == 0 || t.cow.views > 0 || !a.wasteful() {
 		return
 	}
 	c := a.queue[0]
@@ -397,4 +417,5 @@ func (t *Tree) compact() {
 		off += size
 	}
 	a.dropChunk(c)
+	a.evacuated++
 }

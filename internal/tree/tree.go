@@ -203,7 +203,7 @@ func (t *Tree) addNode(parent nodeID, path, name string, data []byte, acl uint32
 	t.dataSize += int64(len(data))
 	t.pathSize += int64(len(path))
 	if parent != 0 {
-		t.idx.insert(t.idx.hash(parent, name), id)
+		t.idx.insert(t.idx.hash(path), id)
 		t.insertKid(parent, id, name)
 	}
 	return id
@@ -217,7 +217,7 @@ func (t *Tree) removeNode(id nodeID, path string) {
 	name := unsafeString(b.name)
 	parent := r.parent
 	if parent != 0 {
-		t.idx.remove(t.idx.hash(parent, name), id)
+		t.idx.remove(t.idx.hash(path), id)
 		t.removeKid(parent, id, name)
 	}
 	t.count--
@@ -247,59 +247,44 @@ func (t *Tree) setNodeData(id nodeID, data []byte) {
 	t.rewrite(id, &st, data)
 }
 
-// lookup returns parent's child called name, or 0.
-func (t *Tree) lookup(parent nodeID, name string) nodeID {
-	if len(t.idx.slots) == 0 {
-		return 0
+// find returns the node at path, or 0.
+func (t *Tree) find(path string) nodeID {
+	if path == RootPath || path == "" {
+		return rootID
 	}
-	return t.lookupHashed(t.idx.hash(parent, name), parent, name)
-}
-
-// lookupHashed is lookup with the key's hash.
-func (t *Tree) lookupHashed(h uint32, parent nodeID, name string) nodeID {
 	slots := t.idx.slots
-	if len(slots) == 0 {
+	if len(slots) == 0 || path[0] != '/' {
 		return 0
 	}
+	h := t.idx.hash(path)
 	mask := uint32(len(slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := slots[i]
 		if s.id == 0 {
 			return 0
 		}
-		if s.hash == h {
-			r := t.rec(s.id)
-			if r.parent == parent && string(blobName(t.blobAt(r))) == name {
-				return s.id
-			}
+		if s.hash == h && t.spells(s.id, path) {
+			return s.id
 		}
 	}
 }
 
-// find returns the node at path, or 0.
-func (t *Tree) find(path string) nodeID {
-	if path == RootPath || path == "" {
-		return rootID
-	}
-	if path[0] != '/' {
-		return 0
-	}
-	id := rootID
-	rest := path[1:]
-	for {
-		i := strings.IndexByte(rest, '/')
-		name := rest
-		if i >= 0 {
-			name = rest[:i]
+// spells reports whether the names from the root down to id make path.
+func (t *Tree) spells(id nodeID, path string) bool {
+	for id != rootID {
+		r := t.rec(id)
+		name := blobName(t.blobAt(r))
+		i := len(path) - len(name) - 1
+		if i < 0 || path[i] != '/' || path[i+1:] != string(name) {
+			return false
 		}
-		if id = t.lookup(id, name); id == 0 {
-			return 0
+		path = path[:i]
+		id = r.parent
+		if id == 0 {
+			return false
 		}
-		if i < 0 {
-			return id
-		}
-		rest = rest[i+1:]
 	}
+	return path == ""
 }
 
 // node returns the Node for a record.
