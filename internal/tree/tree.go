@@ -122,7 +122,15 @@ type Tree struct {
 	pathSize   int64 // Σ len(path) over all nodes
 	lastZxid   jute.Zxid
 	quotas     map[string]struct{} // paths with a registered quota
+	// listed keeps the child names Children built for nodes with many
+	// children until a child comes or goes, so that listing a large,
+	// unchanging child set again costs nothing.
+	listed map[nodeID][]string
 }
+
+// listedMin is the number of children from which Children keeps its
+// answer; smaller lists are cheaper to build again than to keep.
+const listedMin = 64
 
 // New returns a fresh tree with ZooKeeper's four built-in nodes (§9.3).
 func New() *Tree {
@@ -142,6 +150,7 @@ func New() *Tree {
 func emptyTree() *Tree {
 	t := &Tree{
 		aclIndex:   make(map[string]uint32),
+		listed:     make(map[nodeID][]string),
 		ephemerals: make(map[int64]map[nodeID]struct{}),
 		containers: make(map[nodeID]struct{}),
 		ttls:       make(map[nodeID]struct{}),
@@ -226,6 +235,7 @@ func (t *Tree) removeNode(id nodeID, path string) {
 	if k := t.rec(id).kids; k != 0 {
 		t.freeKidList(k)
 	}
+	delete(t.listed, id)
 	t.blobs.kill(t.rec(id).blob, b.size)
 	*t.mrec(id) = record{}
 	t.freeIDs = append(t.freeIDs, id)
@@ -340,6 +350,7 @@ func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
 }
 
 func (t *Tree) insertKid(parent, id nodeID, name string) {
+	delete(t.listed, parent)
 	l := t.mutKids(parent)
 	i, _ := t.kidPos(l.ids, name)
 	l.ids = slices.Insert(l.ids, i, id)
@@ -354,6 +365,7 @@ func (t *Tree) removeKid(parent, id nodeID, name string) {
 	if !ok {
 		return
 	}
+	delete(t.listed, parent)
 	l := t.mutKids(parent)
 	l.ids = slices.Delete(l.ids, i, i+1)
 	if len(l.ids) == 0 {
@@ -418,16 +430,24 @@ func (t *Tree) Get(path string) (Node, bool) {
 // Exists reports whether path names a node.
 func (t *Tree) Exists(path string) bool { return t.find(path) != 0 }
 
-// Children returns the names of n's children in sorted order. The slice is
-// the caller's; the names stay valid after the tree changes.
+// Children returns the names of n's children in sorted order. The slice
+// may be shared with earlier and later callers and must not be modified;
+// it stays valid (as the list at the time of the call) after the tree
+// changes.
 func (t *Tree) Children(n Node) []string {
 	if n.id == 0 || n.numChildren == 0 {
 		return []string{}
+	}
+	if out, ok := t.listed[n.id]; ok {
+		return out
 	}
 	ids := t.kidIDs(t.rec(n.id))
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = t.nameOf(id)
+	}
+	if len(out) >= listedMin {
+		t.listed[n.id] = out
 	}
 	return out
 }

@@ -30,8 +30,8 @@ func TestChildrenStaysCurrentWhileCached(t *testing.T) {
 	}
 	create("/p")
 	want := []string{}
-	for i := range 3 * 64 {
-		name := fmt.Sprintf("c%04d", (i*7919)%(3*64))
+	for i := range 3 * listedMin {
+		name := fmt.Sprintf("c%04d", (i*7919)%(3*listedMin))
 		create("/p/" + name)
 		want = append(want, name)
 	}
@@ -46,7 +46,9 @@ func TestChildrenStaysCurrentWhileCached(t *testing.T) {
 		return got
 	}
 	first := check("after creates")
-	check("listed twice")
+	if again := check("listed twice"); &again[0] != &first[0] {
+		t.Error("a second listing of an unchanged large child set built the list again")
+	}
 	before := slices.Clone(first)
 	create("/p/zzz")
 	want = append(want, "zzz")
@@ -64,5 +66,8 @@ func TestChildrenStaysCurrentWhileCached(t *testing.T) {
 	want = want[:0]
 	check("after emptying")
 	del("/p")
+	if len(tr.listed) != 0 {
+		t.Errorf("%d listings kept after the node went", len(tr.listed))
+	}
 	checkInvariants(t, tr)
 }
