@@ -231,7 +231,7 @@ type pair struct {
 
 // startZkd starts zkd with the -D flags and the extra zoo.cfg lines.
 func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
-	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags, ExtraConfig: extraConfig})
+	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags, ExtraConfig: extraConfig, CPUs: serverCPUs(b), Env: zkdEnv()})
 	s := newServer(b, name, z.Addr, z.Port)
 	if s.version == "" {
 		// Until zkd answers "srvr", ask the binary.
@@ -247,7 +247,7 @@ func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
 // startZooKeeper starts Apache ZooKeeper with the JVM flags and the extra
 // zoo.cfg lines.
 func startZooKeeper(b *testing.B, name string, jvmFlags, extraConfig []string) *server {
-	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags, ExtraConfig: extraConfig})
+	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags, ExtraConfig: extraConfig, CPUs: serverCPUs(b)})
 	return newServer(b, name, zk.Addr, zk.Port)
 }
 
@@ -281,6 +281,7 @@ func newServer(b *testing.B, name, addr string, port int) *server {
 func printReport(w io.Writer, cfg settings, pairs []pair, servers []*server) {
 	fmt.Fprintf(w, "\n%d sessions per server, go-zookeeper client, loopback; %v measured per workload per server in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
 		cfg.sessions, cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "- %s\n", placement())
 	for _, s := range servers {
 		fmt.Fprintf(w, "- %s (pid %d): %s\n", s.name, s.pid, s.version)
 	}

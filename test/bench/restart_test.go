@@ -141,7 +141,7 @@ func BenchmarkRestart(b *testing.B) {
 		{name: "ZooKeeper", dataDir: newDir("zookeeper")},
 	}
 	targets[0].start = func(flags []string) started {
-		z := testcluster.StartZkd(b, testcluster.ZkdOptions{DataDir: targets[0].dataDir, Flags: flags})
+		z := testcluster.StartZkd(b, testcluster.ZkdOptions{DataDir: targets[0].dataDir, Flags: flags, CPUs: serverCPUs(b), Env: zkdEnv()})
 		return started{addr: z.Addr, port: z.Port, logPath: z.LogPath, stop: z.Stop}
 	}
 	// After a restart zkd writes its startup snapshot in the background,
@@ -150,7 +150,7 @@ func BenchmarkRestart(b *testing.B) {
 	targets[0].snapshotTook = func(s started, _ map[string]string) time.Duration { return zkdStartupSnapshot(s.logPath) }
 	targets[1].start = func(flags []string) started {
 		jvm := append([]string{"-Xmx" + heap}, flags...) // the later -Xmx wins
-		zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{DataDir: targets[1].dataDir, JVMFlags: jvm})
+		zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{DataDir: targets[1].dataDir, JVMFlags: jvm, CPUs: serverCPUs(b)})
 		return started{addr: zk.Addr, port: zk.Port, logPath: zk.LogPath, stop: zk.Stop}
 	}
 	// ZooKeeper's mntr snapshottime counts its startup snapshot.
