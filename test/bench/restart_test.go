@@ -23,7 +23,48 @@ const (
 	envZKHeap       = "ZKD_BENCH_ZK_HEAP"       // ZooKeeper's -Xmx; default 2g
 	envRestarts     = "ZKD_BENCH_RESTARTS"      // measured restarts from a plain snapshot; default 3
 	envSettle       = "ZKD_BENCH_SETTLE"        // quiet time before the idle RSS is read; default 20s
+	envTreeParents  = "ZKD_BENCH_TREE_PARENTS"  // parents the znodes are spread over (loadgen.Config.Parents); default one parent
+	envTreeValue    = "ZKD_BENCH_TREE_VALUE"    // bytes of data per znode; default 100
 )
+
+// treeShape is the shape of the tree the 1,000,000-znode benchmarks load:
+// Nodes znodes of Value bytes, under one parent or spread over Parents.
+type treeShape struct{ nodes, parents, value int }
+
+// readTreeShape reads ZKD_BENCH_RESTART_NODES, ZKD_BENCH_TREE_PARENTS and
+// ZKD_BENCH_TREE_VALUE, with the given defaults.
+func readTreeShape(b *testing.B, nodes, parents, value int) treeShape {
+	return treeShape{
+		nodes:   envInt(b, envRestartNodes, nodes),
+		parents: envInt(b, envTreeParents, parents),
+		value:   envInt(b, envTreeValue, value),
+	}
+}
+
+// config returns the loadgen configuration that loads the tree under root.
+func (t treeShape) config(root string) loadgen.Config {
+	return loadgen.Config{Root: root, Keys: t.nodes, Parents: t.parents, ValueSize: t.value}
+}
+
+// probe returns the path of the last key and how many children its parent
+// has.
+func (t treeShape) probe(root string) (path, parent string, children int) {
+	last := t.nodes - 1
+	if t.parents == 0 {
+		return fmt.Sprintf("%s/keys/%d", root, last), root + "/keys", t.nodes
+	}
+	parent = fmt.Sprintf("%s/keys/%d", root, last%t.parents)
+	// Keys p, p+parents, p+2*parents, ... are the children of parent p.
+	return fmt.Sprintf("%s/%d", parent, last/t.parents), parent, last/t.parents + 1
+}
+
+// String describes the tree for the reports.
+func (t treeShape) String() string {
+	if t.parents == 0 {
+		return fmt.Sprintf("%d znodes of %d B under one parent", t.nodes, t.value)
+	}
+	return fmt.Sprintf("%d znodes of %d B under %d parents (%d each)", t.nodes, t.value, t.parents, t.nodes/t.parents)
+}
 
 // How BenchmarkRestart loads the tree: this many connections, each with
 // this many creates in flight (go-zookeeper pipelines the requests of
@@ -90,7 +131,8 @@ type snapshotSize struct {
 
 // BenchmarkRestart measures, for zkd and Apache ZooKeeper 3.8 side by side,
 // how long a server holding 1,000,000 znodes of 100 bytes
-// (ZKD_BENCH_RESTART_NODES) takes from process start until it serves a
+// (ZKD_BENCH_RESTART_NODES; ZKD_BENCH_TREE_PARENTS spreads them over that
+// many parents, ZKD_BENCH_TREE_VALUE sets their size) takes from process start until it serves a
 // getData with the right data, its RSS then, and the size of its snapshot
 // of that tree: plain, gz and snappy (zookeeper.snapshot.compression.method,
 // set alike on both).
@@ -113,7 +155,7 @@ type snapshotSize struct {
 //	ZKD_BENCH_STORAGE=1 go test ./test/bench -run '^$' -bench '^BenchmarkRestart$' -benchtime 1x -timeout 40m
 func BenchmarkRestart(b *testing.B) {
 	requireStorageBench(b)
-	nodes := envInt(b, envRestartNodes, 1000000)
+	shape := readTreeShape(b, 1000000, 0, loadgen.DefaultValueSize)
 	restarts := envInt(b, envRestarts, 3)
 	heap := "2g"
 	if v := os.Getenv(envZKHeap); v != "" {
@@ -160,8 +202,7 @@ func BenchmarkRestart(b *testing.B) {
 		}
 		return time.Duration(mntrInt(m, "zk_sum_snapshottime")) * time.Millisecond
 	}
-	probePath := fmt.Sprintf("%s/keys/%d", restartRoot, nodes-1)
-	keysPath := restartRoot + "/keys"
+	probePath, keysPath, keysChildren := shape.probe(restartRoot)
 
 	// phase runs f for each target, the first one alternating between
 	// phases so that neither always goes first.
@@ -203,8 +244,8 @@ func BenchmarkRestart(b *testing.B) {
 		r.snapshot = t.snapshotTook(t.running, m)
 		if t.probe != nil {
 			_, st, err := conns[0].Get(keysPath)
-			if err != nil || int(st.NumChildren) != nodes {
-				b.Fatalf("%s, %s: %s has %v children (%v), want %d", t.name, label, keysPath, st, err, nodes)
+			if err != nil || int(st.NumChildren) != keysChildren {
+				b.Fatalf("%s, %s: %s has %v children (%v), want %d", t.name, label, keysPath, st, err, keysChildren)
 			}
 		}
 		t.starts = append(t.starts, r)
@@ -240,7 +281,7 @@ func BenchmarkRestart(b *testing.B) {
 			sessions[i] = zkSession{conns[i%loadConns]}
 		}
 		t0 := time.Now()
-		if err := loadgen.Setup(b.Context(), sessions, loadgen.Config{Root: restartRoot, Keys: nodes}); err != nil {
+		if err := loadgen.Setup(b.Context(), sessions, shape.config(restartRoot)); err != nil {
 			b.Fatalf("%s: load: %v", t.name, err)
 		}
 		t.load = time.Since(t0)
@@ -285,7 +326,7 @@ func BenchmarkRestart(b *testing.B) {
 		})
 	}
 
-	printRestartReport(os.Stdout, nodes, heap, settle, targets)
+	printRestartReport(os.Stdout, shape, heap, settle, targets)
 	zkd, zk := targets[0], targets[1]
 	b.ReportMetric(median(servingTimes(zkd, "restart from a snapshot"))/median(servingTimes(zk, "restart from a snapshot")), "restart-zkd/zk")
 	b.ReportMetric(float64(zkd.snapshots[0].size)/float64(zk.snapshots[0].size), "snapshot-bytes-zkd/zk")
@@ -362,7 +403,7 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func printRestartReport(w io.Writer, nodes int, heap string, settle time.Duration, targets []*restartTarget) {
+func printRestartReport(w io.Writer, shape treeShape, heap string, settle time.Duration, targets []*restartTarget) {
 	zkd, zk := targets[0], targets[1]
 	ratio := func(a, b float64) string { return fmt.Sprintf("**%.2f**", a/b) }
 	ms := func(n int64) string {
@@ -379,8 +420,9 @@ func printRestartReport(w io.Writer, nodes int, heap string, settle time.Duratio
 	}
 	secs := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
-	fmt.Fprintf(w, "\n%d znodes of %d B under one parent; forceSync=yes; ZooKeeper with -Xmx%s -XX:+UseSerialGC; loaded through %d connections with %d creates in flight each; %d CPUs, %s.\n\n",
-		nodes, loadgen.DefaultValueSize, heap, loadConns, loadPerConn, runtime.NumCPU(), runtime.Version())
+	nodes := shape.nodes
+	fmt.Fprintf(w, "\n%v; forceSync=yes; ZooKeeper with -Xmx%s -XX:+UseSerialGC; loaded through %d connections with %d creates in flight each; %d CPUs, %s; %s.\n\n",
+		shape, heap, loadConns, loadPerConn, runtime.NumCPU(), runtime.Version(), placement())
 
 	fmt.Fprintln(w, "| | zkd | ZooKeeper | zkd ÷ ZK |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|")
