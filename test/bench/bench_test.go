@@ -79,6 +79,8 @@ type server struct {
 	pid      int
 	version  string // from "srvr", or "zkd version" until zkd answers srvr
 	sessions []loadgen.Session
+	dataDir  string
+	stop     func() // stops the process, as testcluster's Stop
 
 	results  map[loadgen.Workload]*loadgen.Result
 	cpu      map[loadgen.Workload]time.Duration // server CPU time during the measured runs
@@ -233,6 +235,7 @@ type pair struct {
 func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
 	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags, ExtraConfig: extraConfig, CPUs: serverCPUs(b), Env: zkdEnv()})
 	s := newServer(b, name, z.Addr, z.Port)
+	s.dataDir, s.stop = z.DataDir, z.Stop
 	if s.version == "" {
 		// Until zkd answers "srvr", ask the binary.
 		out, err := exec.CommandContext(b.Context(), testcluster.ZkdBinary(b), "version").Output()
@@ -248,7 +251,9 @@ func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
 // zoo.cfg lines.
 func startZooKeeper(b *testing.B, name string, jvmFlags, extraConfig []string) *server {
 	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags, ExtraConfig: extraConfig, CPUs: serverCPUs(b)})
-	return newServer(b, name, zk.Addr, zk.Port)
+	s := newServer(b, name, zk.Addr, zk.Port)
+	s.dataDir, s.stop = zk.DataDir, zk.Stop
+	return s
 }
 
 func newServer(b *testing.B, name, addr string, port int) *server {

@@ -157,18 +157,8 @@ func BenchmarkRestart(b *testing.B) {
 	requireStorageBench(b)
 	shape := readTreeShape(b, 1000000, 0, loadgen.DefaultValueSize)
 	restarts := envInt(b, envRestarts, 3)
-	heap := "2g"
-	if v := os.Getenv(envZKHeap); v != "" {
-		heap = v
-	}
-	settle := 20 * time.Second
-	if v := os.Getenv(envSettle); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			b.Fatalf("%s=%q: want a duration such as 20s", envSettle, v)
-		}
-		settle = d
-	}
+	heap := zkHeap()
+	settle := envDur(b, envSettle, 20*time.Second)
 	testcluster.ZkdBinary(b) // build it now, not inside a timed start
 	dirs := b.TempDir()
 	newDir := func(name string) string {
@@ -363,6 +353,29 @@ func zkdStartupSnapshot(logPath string) time.Duration {
 		}
 	}
 	return took
+}
+
+// zkHeap returns ZooKeeper's -Xmx for the 1,000,000-znode benchmarks:
+// ZKD_BENCH_ZK_HEAP, default 2g.
+func zkHeap() string {
+	if v := os.Getenv(envZKHeap); v != "" {
+		return v
+	}
+	return "2g"
+}
+
+// envDur reads a non-negative duration from the environment, or
+// returns def.
+func envDur(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		b.Fatalf("%s=%q: want a duration such as %v", name, v, def)
+	}
+	return d
 }
 
 // envInt reads a positive integer from the environment, or returns def.
