@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkd/zkd/internal/loadgen"
 )
 
@@ -377,4 +379,101 @@ func printSustainedReport(w io.Writer, cfg settings, sustain time.Duration, snap
 			ratio(float64(zkd.steady.rss-zkd.before.rss), float64(zk.steady.rss-zk.before.rss)))
 	}
 	fmt.Fprintln(w)
+}
+
+// childrenTarget is one server of BenchmarkGetChildren.
+type childrenTarget struct {
+	*server
+	conn    *zk.Conn
+	latency loadgen.Histogram
+	calls   int64
+	cpu     time.Duration // server CPU time during the measured calls
+}
+
+// BenchmarkGetChildren measures getChildren of a node with 100,000
+// children (ZKD_BENCH_CHILDREN) on zkd and Apache ZooKeeper 3.8 side by
+// side: the server's CPU time per call (from /proc, 10 ms resolution, over
+// 200 calls per round, ZKD_BENCH_CALLS) and the latency the client sees,
+// one call at a time from one session, in ZKD_BENCH_ROUNDS rounds
+// interleaved between the servers after ZKD_BENCH_WARMUP of unmeasured
+// calls.
+//
+// It runs only with ZKD_BENCH_ISSUE11=1 and ignores b.N.
+func BenchmarkGetChildren(b *testing.B) {
+	requireIssue11(b)
+	cfg := readSettings(b)
+	children := envInt(b, envChildren, 100000)
+	calls := envInt(b, envCalls, 200)
+	ctx := b.Context()
+	setup := loadgen.Config{Root: "/children", Keys: children, ValueSize: 1}
+	parent := setup.Root + "/keys"
+
+	targets := []*childrenTarget{{server: startZkd(b, "zkd", nil, nil)}, {server: startZooKeeper(b, "ZooKeeper", nil, nil)}}
+	for _, t := range targets {
+		conns, err := dialSessions(ctx, t.addr, loadConns)
+		if err != nil {
+			b.Fatalf("%s: %v", t.name, err)
+		}
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		loaders := make([]loadgen.Session, loadConns*loadPerConn)
+		for i := range loaders {
+			loaders[i] = zkSession{conns[i%loadConns]}
+		}
+		if err := loadgen.Setup(ctx, loaders, setup); err != nil {
+			b.Fatalf("%s: load: %v", t.name, err)
+		}
+		t.conn = conns[0]
+	}
+	call := func(t *childrenTarget) time.Duration {
+		t0 := time.Now()
+		names, _, err := t.conn.Children(parent)
+		took := time.Since(t0)
+		if err != nil || len(names) != children {
+			b.Fatalf("%s: getChildren %s: %d names, %v; want %d", t.name, parent, len(names), err, children)
+		}
+		return took
+	}
+	for _, t := range targets {
+		for end := time.Now().Add(cfg.warmup); time.Now().Before(end); {
+			call(t)
+		}
+	}
+	for r := range cfg.rounds {
+		for k := range targets {
+			t := targets[(k+r)%len(targets)]
+			cpu0, _ := cpuTimes(b, t.server)
+			for range calls {
+				t.latency.Record(call(t))
+			}
+			cpu1, _ := cpuTimes(b, t.server)
+			t.cpu += cpu1 - cpu0
+			t.calls += int64(calls)
+		}
+	}
+
+	w := os.Stdout
+	fmt.Fprintf(w, "\ngetChildren of a node with %d children (names 0..%d), one call at a time from one go-zookeeper session, loopback; %d rounds of %d calls per server, interleaved, after a %v warm-up; %d CPUs, %s.\n",
+		children, children-1, cfg.rounds, calls, cfg.warmup, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "- %s\n\n", placement())
+	fmt.Fprintln(w, "| server | server CPU per call | calls/s | p50 | p99 | max |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|")
+	perCall := func(t *childrenTarget) time.Duration { return t.cpu / time.Duration(t.calls) }
+	for _, t := range targets {
+		h := &t.latency
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s |\n", t.name, fmtDuration(perCall(t)),
+			float64(time.Second)/float64(h.Mean()), fmtDuration(h.Quantile(0.5)), fmtDuration(h.Quantile(0.99)), fmtDuration(h.Max()))
+	}
+	zkd, zk := targets[0], targets[1]
+	fmt.Fprintf(w, "| zkd ÷ ZK | **%.2f** | **%.2f** | **%.2f** | **%.2f** | **%.2f** |\n\n",
+		float64(perCall(zkd))/float64(perCall(zk)), float64(zk.latency.Mean())/float64(zkd.latency.Mean()),
+		float64(zkd.latency.Quantile(0.5))/float64(zk.latency.Quantile(0.5)),
+		float64(zkd.latency.Quantile(0.99))/float64(zk.latency.Quantile(0.99)),
+		float64(zkd.latency.Max())/float64(zk.latency.Max()))
+	b.ReportMetric(float64(perCall(zkd))/float64(perCall(zk)), "cpu-per-call-zkd/zk")
+	b.ReportMetric(float64(zkd.latency.Quantile(0.5))/float64(zk.latency.Quantile(0.5)), "p50-zkd/zk")
+	b.ReportMetric(0, "ns/op")
 }
