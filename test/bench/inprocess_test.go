@@ -50,6 +50,30 @@ func profiler(b *testing.B, dir string) func(name string) (stop func()) {
 	}
 }
 
+// inProcessConfig returns the configuration of an in-process zkd server: a
+// free loopback port and a fresh data directory.
+func inProcessConfig(b *testing.B) *config.Config {
+	cfg := config.Default()
+	cfg.ClientPort = 0
+	cfg.DataDir = b.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	return cfg
+}
+
+// startInProcess starts a zkd server inside the test process, logging at
+// info level to the benchmark's output.
+func startInProcess(b *testing.B, cfg *config.Config) *zkdserver.Server {
+	logger := slog.New(slog.NewTextHandler(b.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := zkdserver.New(cfg, zkdserver.Options{Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkZkdRestartInProcess runs BenchmarkRestart's zkd side inside the
 // test process, through internal/server, so that it can be profiled: it
 // loads ZKD_BENCH_RESTART_NODES znodes of 100 bytes (default 1,000,000;
@@ -75,21 +99,8 @@ func BenchmarkZkdRestartInProcess(b *testing.B) {
 	restarts := envInt(b, envRestarts, 3)
 	profile := profiler(b, os.Getenv(envPprof))
 
-	cfg := config.Default()
-	cfg.ClientPort = 0
-	cfg.DataDir = b.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	logger := slog.New(slog.NewTextHandler(b.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	newServer := func() *zkdserver.Server {
-		s, err := zkdserver.New(cfg, zkdserver.Options{Logger: logger})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Start(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
+	cfg := inProcessConfig(b)
+	newServer := func() *zkdserver.Server { return startInProcess(b, cfg) }
 
 	s := newServer()
 	conns, err := dialSessions(b.Context(), s.Addr().String(), loadConns)

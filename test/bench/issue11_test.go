@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -475,5 +477,130 @@ func BenchmarkGetChildren(b *testing.B) {
 		float64(zkd.latency.Max())/float64(zk.latency.Max()))
 	b.ReportMetric(float64(perCall(zkd))/float64(perCall(zk)), "cpu-per-call-zkd/zk")
 	b.ReportMetric(float64(zkd.latency.Quantile(0.5))/float64(zk.latency.Quantile(0.5)), "p50-zkd/zk")
+	b.ReportMetric(0, "ns/op")
+}
+
+// liveHeap collects garbage and returns the bytes of heap objects the
+// collection found live.
+func liveHeap() int64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// BenchmarkZkdTreeInProcess is zkd's side of BenchmarkSustainedSetData's
+// 1,000,000-znode tree inside the test process, for profiles and for zkd's
+// live heap per znode. It starts zkd through internal/server with
+// snapCount=10000 (ZKD_BENCH_SNAPCOUNT) and the collector target of the
+// zkd binary (GOGC=50), loads 1,000,000 znodes of 32 B under 1000 parents
+// (ZKD_BENCH_RESTART_NODES, ZKD_BENCH_TREE_PARENTS, ZKD_BENCH_TREE_VALUE)
+// through go-zookeeper on loopback, and reports the live heap per znode
+// (after a collection, the client's connections closed). Then it runs
+// sustained 1 KiB setData from 32 sessions (ZKD_BENCH_SESSIONS) on the
+// first 1000 znodes (ZKD_BENCH_WRITE_KEYS) for 60 s (ZKD_BENCH_SUSTAIN),
+// during which zkd writes snapshots of the whole tree, and reports ops/s,
+// p99.9, max, requests over 100 ms and snapshots written.
+//
+// With ZKD_BENCH_PPROF=<dir> it writes load.cpu.pprof and load.heap.pprof
+// (the heap profile with the tree loaded and the load's connections
+// closed: bytes per znode by allocation site) and sustained.cpu.pprof and
+// sustained.heap.pprof (snapshots under load) into dir. The load generator
+// runs in the same process, so the CPU profiles include go-zookeeper's
+// client: focus on zkd's packages (pprof -focus).
+//
+// It runs only with ZKD_BENCH_ISSUE11=1 and ignores b.N:
+//
+//	ZKD_BENCH_ISSUE11=1 ZKD_BENCH_PPROF=/tmp/prof go test ./test/bench -run '^$' -bench '^BenchmarkZkdTreeInProcess$' -benchtime 1x -v -timeout 30m
+func BenchmarkZkdTreeInProcess(b *testing.B) {
+	requireIssue11(b)
+	settings := readSettings(b)
+	shape := readTreeShape(b, 1000000, 1000, 32)
+	sustain := envDur(b, envSustain, 60*time.Second)
+	snapCount := envInt(b, envSnapCount, 10000)
+	writeKeys := envInt(b, envWriteKeys, 1000)
+	profile := profiler(b, os.Getenv(envPprof))
+	defer debug.SetGCPercent(debug.SetGCPercent(50)) // as cmd/zkd sets it
+	ctx := b.Context()
+
+	cfg := inProcessConfig(b)
+	cfg.Props["zookeeper.snapCount"] = strconv.Itoa(snapCount)
+	s := startInProcess(b, cfg)
+	defer s.Close()
+	before := liveHeap() // before the client's connections and their buffers
+	goroutines := runtime.NumGoroutine()
+	conns, err := dialSessions(ctx, s.Addr().String(), max(loadConns, settings.sessions))
+	if err != nil {
+		b.Fatal(err)
+	}
+	closeAll := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	defer closeAll()
+	loaders := make([]loadgen.Session, loadConns*loadPerConn)
+	for i := range loaders {
+		loaders[i] = zkSession{conns[i%loadConns]}
+	}
+	stop := profile("load")
+	t0 := time.Now()
+	setup := shape.config("/tree")
+	if err := loadgen.Setup(ctx, loaders, setup); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(t0)
+	closeAll() // the client's buffers out of the heap figures
+	conns, loaders = nil, nil
+	// Both ends of the connections wind down in their own goroutines.
+	for end := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(end); {
+		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond) // polling a condition no channel signals
+	}
+	stop()
+	loaded := liveHeap()
+	perZnode := float64(loaded-before) / float64(shape.nodes)
+	b.Logf("%v: loaded in %v (%.0f creates/s); live heap %d MiB before, %d MiB after: %.1f B per znode",
+		shape, took, float64(shape.nodes)/took.Seconds(), before>>20, loaded>>20, perZnode)
+	b.ReportMetric(perZnode, "live-heap-B/znode")
+
+	if conns, err = dialSessions(ctx, s.Addr().String(), settings.sessions); err != nil {
+		b.Fatal(err)
+	}
+	sessions := make([]loadgen.Session, len(conns))
+	for i, c := range conns {
+		sessions[i] = zkSession{c}
+	}
+	write := setup
+	write.Workload, write.Duration = loadgen.SetData, sustain
+	write.Keys, write.ValueSize = min(writeKeys, shape.nodes), sustainedValue
+	snaps0 := countSnapshots(b, cfg.DataDir)
+	if err := resetPeakRSS(os.Getpid()); err != nil {
+		b.Fatal(err)
+	}
+	rss0, err := processMemory(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop = profile("sustained")
+	runCtx, cancel := context.WithTimeout(ctx, sustain+5*time.Minute)
+	defer cancel()
+	res, err := loadgen.Run(runCtx, sessions, write)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop()
+	rss1, err := processMemory(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := res.Latency
+	snaps := countSnapshots(b, cfg.DataDir) - snaps0
+	b.Logf("sustained %d B setData, %d sessions, snapCount=%d, %v: %.0f ops/s, p99 %v, p99.9 %v, max %v, %d requests over %v, %d snapshots written; process RSS %s before, peak %s (includes the client)",
+		sustainedValue, len(sessions), snapCount, sustain, res.Throughput(), h.Quantile(0.99), h.Quantile(0.999), h.Max(),
+		h.CountAbove(slowRequest), slowRequest, snaps, fmtBytes(rss0.rss), fmtBytes(rss1.peak))
+	b.ReportMetric(res.Throughput(), "setData-ops/s")
+	b.ReportMetric(float64(h.Quantile(0.999))/1e6, "p99.9-ms")
+	b.ReportMetric(float64(snaps), "snapshots")
 	b.ReportMetric(0, "ns/op")
 }
