@@ -107,10 +107,7 @@ func BenchmarkZkdRestartInProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sessions := make([]loadgen.Session, loadConns*loadPerConn)
-	for i := range sessions {
-		sessions[i] = zkSession{conns[i%loadConns]}
-	}
+	sessions := loadSessions(conns)
 	stopProfile := profile("load")
 	t0 := time.Now()
 	if err := loadgen.Setup(b.Context(), sessions, shape.config(restartRoot)); err != nil {

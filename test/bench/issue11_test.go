@@ -149,10 +149,7 @@ func BenchmarkSustainedSetData(b *testing.B) {
 			for i := range t.sessions {
 				t.sessions[i] = zkSession{conns[i]}
 			}
-			loaders := make([]loadgen.Session, loadConns*loadPerConn)
-			for i := range loaders {
-				loaders[i] = zkSession{conns[i%loadConns]}
-			}
+			loaders := loadSessions(conns)
 			if t.before, err = processMemory(t.pid); err != nil {
 				b.Fatal(err)
 			}
@@ -421,10 +418,7 @@ func BenchmarkGetChildren(b *testing.B) {
 				c.Close()
 			}
 		}()
-		loaders := make([]loadgen.Session, loadConns*loadPerConn)
-		for i := range loaders {
-			loaders[i] = zkSession{conns[i%loadConns]}
-		}
+		loaders := loadSessions(conns)
 		if err := loadgen.Setup(ctx, loaders, setup); err != nil {
 			b.Fatalf("%s: load: %v", t.name, err)
 		}
@@ -539,10 +533,7 @@ func BenchmarkZkdTreeInProcess(b *testing.B) {
 		}
 	}
 	defer closeAll()
-	loaders := make([]loadgen.Session, loadConns*loadPerConn)
-	for i := range loaders {
-		loaders[i] = zkSession{conns[i%loadConns]}
-	}
+	loaders := loadSessions(conns)
 	stop := profile("load")
 	t0 := time.Now()
 	setup := shape.config("/tree")

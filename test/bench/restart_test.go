@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkd/zkd/internal/loadgen"
 	"github.com/zkd/zkd/internal/testcluster"
 )
@@ -264,12 +266,7 @@ func BenchmarkRestart(b *testing.B) {
 				c.Close()
 			}
 		}()
-		// Several loadgen sessions share each connection: go-zookeeper's
-		// Conn takes concurrent calls and pipelines them.
-		sessions := make([]loadgen.Session, loadConns*loadPerConn)
-		for i := range sessions {
-			sessions[i] = zkSession{conns[i%loadConns]}
-		}
+		sessions := loadSessions(conns)
 		t0 := time.Now()
 		if err := loadgen.Setup(b.Context(), sessions, shape.config(restartRoot)); err != nil {
 			b.Fatalf("%s: load: %v", t.name, err)
@@ -353,6 +350,17 @@ func zkdStartupSnapshot(logPath string) time.Duration {
 		}
 	}
 	return took
+}
+
+// loadSessions returns the sessions that load a tree: loadPerConn on each
+// of the first loadConns connections (go-zookeeper's Conn takes concurrent
+// calls and pipelines them).
+func loadSessions(conns []*zk.Conn) []loadgen.Session {
+	sessions := make([]loadgen.Session, loadConns*loadPerConn)
+	for i := range sessions {
+		sessions[i] = zkSession{conns[i%loadConns]}
+	}
+	return sessions
 }
 
 // zkHeap returns ZooKeeper's -Xmx for the 1,000,000-znode benchmarks:
