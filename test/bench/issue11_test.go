@@ -56,7 +56,8 @@ type sustainedRound struct {
 // sustainedTarget is one server of BenchmarkSustainedSetData for one tree.
 type sustainedTarget struct {
 	*server
-	jvm bool
+	jvm   bool
+	close func() // closes the benchmark's connections to it
 
 	load                   time.Duration // to make the tree
 	before, loaded, steady memory        // before the load, right after it, after settling
@@ -140,11 +141,12 @@ func BenchmarkSustainedSetData(b *testing.B) {
 			if err != nil {
 				b.Fatalf("%s: %v", t.name, err)
 			}
-			defer func() {
+			t.close = func() {
 				for _, c := range conns {
 					c.Close()
 				}
-			}()
+			}
+			defer t.close() // if the benchmark fails first; closing twice is harmless
 			t.sessions = make([]loadgen.Session, cfg.sessions)
 			for i := range t.sessions {
 				t.sessions[i] = zkSession{conns[i]}
@@ -213,6 +215,7 @@ func BenchmarkSustainedSetData(b *testing.B) {
 			}
 		}
 		for _, t := range sh.targets {
+			t.close()
 			t.stop() // the next tree gets fresh servers, and the memory back
 		}
 		results = append(results, sh)
