@@ -486,6 +486,34 @@ func printRestartReport(w io.Writer, shape treeShape, heap string, settle time.D
 			fmtBytes(z.mem.peak), fmtBytes(k.mem.peak))
 	}
 
+	// Snapshot speed: the newest snapshot's bytes over the startup
+	// snapshot that wrote it and over the database load that read it.
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| snapshot | zkd write MB/s | ZK write MB/s | zkd ÷ ZK | zkd read (db load) MB/s | ZK read (db load) MB/s | zkd ÷ ZK |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	for i := range zkd.snapshots {
+		c := zkd.snapshots[i].compression
+		writer, reader := "restart from a snapshot (1)", "restart from a snapshot (1)"
+		if c != "none" {
+			writer, reader = "restart with "+c+":", "restart from a "+c+" snapshot"
+		}
+		speeds := func(t *restartTarget) (write, read float64) {
+			mb := float64(t.snapshots[i].size) / 1e6
+			for _, s := range t.starts {
+				if strings.HasPrefix(s.label, writer) && s.snapshot > 0 {
+					write = mb / s.snapshot.Seconds()
+				}
+				if strings.HasPrefix(s.label, reader) && s.dbInit > 0 {
+					read = mb / (float64(s.dbInit) / 1000)
+				}
+			}
+			return write, read
+		}
+		zw, zr := speeds(zkd)
+		kw, kr := speeds(zk)
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.0f | %.0f | %s |\n", c, zw, kw, ratio(zw, kw), zr, kr, ratio(zr, kr))
+	}
+
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| snapshot | zkd file | zkd bytes | ZK file | ZK bytes | zkd ÷ ZK |")
 	fmt.Fprintln(w, "|---|---|--:|---|--:|--:|")
