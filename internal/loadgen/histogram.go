@@ -92,6 +92,23 @@ func (h *Histogram) Merge(o *Histogram) {
 // Count returns how many latencies were recorded.
 func (h *Histogram) Count() uint64 { return h.n }
 
+// CountAbove returns how many recorded latencies exceeded d, to within the
+// histogram's precision: a value in the same bucket as d (within 0.8% of
+// it) counts as exceeding d only if the bucket's smallest value does.
+func (h *Histogram) CountAbove(d time.Duration) uint64 {
+	if h.n == 0 || int64(d) >= h.max {
+		return 0
+	}
+	if int64(d) < h.min {
+		return h.n
+	}
+	var n uint64
+	for i := bucketOf(max(int64(d), 0)) + 1; i < numBuckets; i++ {
+		n += h.counts[i]
+	}
+	return n
+}
+
 // Min returns the smallest recorded latency, or 0 if none was recorded.
 func (h *Histogram) Min() time.Duration { return time.Duration(h.min) }
 

@@ -117,3 +117,21 @@ func TestBucketsAreContiguousAndOrdered(t *testing.T) {
 		t.Fatalf("last bucket ends at %d, want MaxInt64", prevHi)
 	}
 }
+
+func TestHistogramCountAbove(t *testing.T) {
+	var h Histogram
+	if got := h.CountAbove(time.Millisecond); got != 0 {
+		t.Fatalf("empty: CountAbove = %d", got)
+	}
+	for _, d := range []time.Duration{time.Millisecond, 50 * time.Millisecond, 99 * time.Millisecond, 101 * time.Millisecond, 150 * time.Millisecond, time.Second} {
+		h.Record(d)
+	}
+	for _, c := range []struct {
+		d    time.Duration
+		want uint64
+	}{{100 * time.Millisecond, 3}, {0, 6}, {time.Second, 0}, {2 * time.Second, 0}, {500 * time.Millisecond, 1}} {
+		if got := h.CountAbove(c.d); got != c.want {
+			t.Errorf("CountAbove(%v) = %d, want %d", c.d, got, c.want)
+		}
+	}
+}

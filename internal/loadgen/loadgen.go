@@ -15,6 +15,8 @@
 // Every node a run touches lives under Config.Root:
 //
 //	<root>/keys/<i>          Config.Keys nodes of Config.ValueSize bytes, made by Setup
+//	<root>/keys/<p>/<c>      the same with Config.Parents set: key i is child
+//	                         i/Parents of parent i%Parents
 //	<root>/creates/<s>-<n>   made by the Create workload, deleted again by Run
 package loadgen
 
@@ -110,6 +112,14 @@ type Config struct {
 	Root      string // parent of every node the run uses; default "/loadgen"
 	Seed      uint64 // seeds the choice of keys; runs with one seed choose alike
 
+	// Parents, if positive, spreads the keys over this many parent nodes
+	// under <root>/keys instead of making them its children: key i is
+	// <root>/keys/<i%Parents>/<i/Parents>, so 1,000,000 keys over 1000
+	// parents make a tree of 1000 parents with 1000 children each, and
+	// the first Parents keys are one child of every parent. Setup makes
+	// the parents (without data); runs must use the same Parents.
+	Parents int
+
 	// OwnKey gives every session a key of its own: session s reads and
 	// writes only key s, so no two sessions touch the same node. Run
 	// refuses it with fewer keys than sessions.
@@ -140,7 +150,13 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func (c Config) keyPath(i int) string      { return c.Root + "/keys/" + strconv.Itoa(i) }
+func (c Config) keyPath(i int) string {
+	if c.Parents > 0 {
+		return c.parentPath(i%c.Parents) + "/" + strconv.Itoa(i/c.Parents)
+	}
+	return c.Root + "/keys/" + strconv.Itoa(i)
+}
+func (c Config) parentPath(p int) string   { return c.Root + "/keys/" + strconv.Itoa(p) }
 func (c Config) createsParent() string     { return c.Root + "/creates" }
 func (c Config) createPrefix(s int) string { return c.createsParent() + "/" + strconv.Itoa(s) + "-" }
 
@@ -161,6 +177,17 @@ func Setup(ctx context.Context, sessions []Session, cfg Config) error {
 			return fmt.Errorf("loadgen setup: %w", err)
 		}
 	}
+	err := eachSession(sessions, func(s int, sess Session) error {
+		for p := s; p < cfg.Parents; p += len(sessions) {
+			if err := createIfMissing(ctx, sess, cfg.parentPath(p), nil); err != nil {
+				return fmt.Errorf("loadgen setup: session %d: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	return eachSession(sessions, func(s int, sess Session) error {
 		for i := s; i < cfg.Keys; i += len(sessions) {
 			if err := createIfMissing(ctx, sess, cfg.keyPath(i), value); err != nil {
@@ -180,6 +207,17 @@ func Teardown(ctx context.Context, sessions []Session, cfg Config) error {
 	err := eachSession(sessions, func(s int, sess Session) error {
 		for i := s; i < cfg.Keys; i += len(sessions) {
 			if err := deleteIfPresent(ctx, sess, cfg.keyPath(i)); err != nil {
+				return fmt.Errorf("loadgen teardown: session %d: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = eachSession(sessions, func(s int, sess Session) error {
+		for p := s; p < cfg.Parents; p += len(sessions) {
+			if err := deleteIfPresent(ctx, sess, cfg.parentPath(p)); err != nil {
 				return fmt.Errorf("loadgen teardown: session %d: %w", s, err)
 			}
 		}

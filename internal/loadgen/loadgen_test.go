@@ -300,3 +300,36 @@ func TestWorkloadNamesRoundTrip(t *testing.T) {
 		t.Errorf("ParseWorkload(\"scan\") succeeded")
 	}
 }
+
+func TestSetupWithParentsMakesATwoLevelTree(t *testing.T) {
+	m := newMemServer()
+	ss := m.sessions(3)
+	cfg := Config{Keys: 12, ValueSize: 4, Root: "/lg", Parents: 4}
+	if err := Setup(t.Context(), ss, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// 4 parents and 12 keys, 3 under each parent.
+	if got := m.under("/lg/keys/"); got != 16 {
+		t.Fatalf("after Setup: %d nodes under /lg/keys, want 16", got)
+	}
+	if got := m.under("/lg/keys/1/"); got != 3 {
+		t.Fatalf("parent 1 has %d children, want 3", got)
+	}
+	// Key 9 is child 9/4 = 2 of parent 9%4 = 1.
+	if got := len(m.nodes["/lg/keys/1/2"]); got != 4 {
+		t.Fatalf("key 9 has %d bytes, want 4", got)
+	}
+	res, err := Run(t.Context(), ss, Config{Workload: SetData, Ops: 100, Keys: 12, ValueSize: 4, Root: "/lg", Parents: 4})
+	if err != nil || res.Ops != 100 {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	if got := m.under("/lg/keys/"); got != 16 {
+		t.Fatalf("after Run: %d nodes under /lg/keys, want 16", got)
+	}
+	if err := Teardown(t.Context(), ss, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.under("/lg"); got != 0 {
+		t.Fatalf("after Teardown: %d nodes left under /lg", got)
+	}
+}

@@ -25,6 +25,10 @@ type ApacheOptions struct {
 	// Env entries ("KEY=value") are added to the server's environment,
 	// for example KRB5_CONFIG for a test's own Kerberos realm.
 	Env []string
+	// CPUs, when set, runs the JVM under "taskset -c CPUs" (a CPU list
+	// such as "1" or "0-1"), so that it sizes its thread pools for those
+	// CPUs and runs only on them.
+	CPUs string
 }
 
 // ApacheZK is a standalone Apache ZooKeeper 3.8 server running as a child
@@ -69,7 +73,7 @@ func StartApacheZK(t testing.TB, opts ApacheOptions) *ApacheZK {
 		}
 		args = append(args, opts.JVMFlags...)
 		args = append(args, "-cp", apacheClasspath(), "org.apache.zookeeper.server.ZooKeeperServerMain", cfg)
-		cmd := exec.Command("java", args...)
+		cmd := pinned(opts.CPUs, "java", args...)
 		if len(opts.Env) > 0 {
 			cmd.Env = append(os.Environ(), opts.Env...)
 		}

@@ -484,3 +484,14 @@ func launch(t testing.TB, name, dir, dataDir, logPath string, extra []string, co
 		t.Fatalf("start %s on %s (%s): %v\n%s", name, addr, strings.Join(cmd.Args, " "), err, srv.logTail())
 	}
 }
+
+// pinned returns the command that runs name with args, under
+// "taskset -c cpus" when cpus is not empty. taskset sets the CPU affinity
+// and then executes the program in its own place, so the server keeps the
+// process ID that the test started.
+func pinned(cpus, name string, args ...string) *exec.Cmd {
+	if cpus == "" {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("taskset", append([]string{"-c", cpus, name}, args...)...)
+}

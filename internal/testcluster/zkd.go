@@ -27,6 +27,13 @@ type ZkdOptions struct {
 	// exist) instead of a fresh one: a restart on what an earlier server
 	// left behind.
 	DataDir string
+	// Env entries ("KEY=value") are added to the server's environment,
+	// for example "GOMAXPROCS=2".
+	Env []string
+	// CPUs, when set, runs the server under "taskset -c CPUs" (a CPU list
+	// such as "1" or "0-1"), so that it and its threads use only those
+	// CPUs from the start.
+	CPUs string
 }
 
 // Zkd is a zkd server running as a child process of the test. It is stopped
@@ -64,7 +71,11 @@ func StartZkd(t testing.TB, opts ZkdOptions) *Zkd {
 		}
 	}
 	command := func(cfg string) *exec.Cmd {
-		return exec.Command(bin, append([]string{"server", cfg}, opts.Flags...)...)
+		cmd := pinned(opts.CPUs, bin, append([]string{"server", cfg}, opts.Flags...)...)
+		if len(opts.Env) > 0 {
+			cmd.Env = append(os.Environ(), opts.Env...)
+		}
+		return cmd
 	}
 	z.srv, z.Port, z.Addr = launch(t, "zkd", dir, z.DataDir, z.LogPath, opts.ExtraConfig, command, answersRuok)
 	return z

@@ -79,6 +79,8 @@ type server struct {
 	pid      int
 	version  string // from "srvr", or "zkd version" until zkd answers srvr
 	sessions []loadgen.Session
+	dataDir  string
+	stop     func() // stops the process, as testcluster's Stop
 
 	results  map[loadgen.Workload]*loadgen.Result
 	cpu      map[loadgen.Workload]time.Duration // server CPU time during the measured runs
@@ -231,8 +233,9 @@ type pair struct {
 
 // startZkd starts zkd with the -D flags and the extra zoo.cfg lines.
 func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
-	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags, ExtraConfig: extraConfig})
+	z := testcluster.StartZkd(b, testcluster.ZkdOptions{Flags: flags, ExtraConfig: extraConfig, CPUs: serverCPUs(b), Env: zkdEnv()})
 	s := newServer(b, name, z.Addr, z.Port)
+	s.dataDir, s.stop = z.DataDir, z.Stop
 	if s.version == "" {
 		// Until zkd answers "srvr", ask the binary.
 		out, err := exec.CommandContext(b.Context(), testcluster.ZkdBinary(b), "version").Output()
@@ -247,8 +250,10 @@ func startZkd(b *testing.B, name string, flags, extraConfig []string) *server {
 // startZooKeeper starts Apache ZooKeeper with the JVM flags and the extra
 // zoo.cfg lines.
 func startZooKeeper(b *testing.B, name string, jvmFlags, extraConfig []string) *server {
-	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags, ExtraConfig: extraConfig})
-	return newServer(b, name, zk.Addr, zk.Port)
+	zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{JVMFlags: jvmFlags, ExtraConfig: extraConfig, CPUs: serverCPUs(b)})
+	s := newServer(b, name, zk.Addr, zk.Port)
+	s.dataDir, s.stop = zk.DataDir, zk.Stop
+	return s
 }
 
 func newServer(b *testing.B, name, addr string, port int) *server {
@@ -281,6 +286,7 @@ func newServer(b *testing.B, name, addr string, port int) *server {
 func printReport(w io.Writer, cfg settings, pairs []pair, servers []*server) {
 	fmt.Fprintf(w, "\n%d sessions per server, go-zookeeper client, loopback; %v measured per workload per server in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
 		cfg.sessions, cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "- %s\n", placement())
 	for _, s := range servers {
 		fmt.Fprintf(w, "- %s (pid %d): %s\n", s.name, s.pid, s.version)
 	}

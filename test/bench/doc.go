@@ -38,6 +38,23 @@
 //
 //	ZKD_BENCH_ENSEMBLE=1 go test ./test/bench -run '^$' -bench '^BenchmarkEnsemble' -benchtime 1x -timeout 60m
 //
+// The issue 11 ("Performance") benchmarks skip unless ZKD_BENCH_ISSUE11=1:
+//
+//   - BenchmarkSustainedSetData: sustained 1 KiB setData with
+//     snapCount=10000 on a small tree and on 1,000,000 znodes under 1000
+//     parents: ops/s, p99.9, max, requests over 100 ms, snapshots written,
+//     peak RSS against the steady RSS, RSS and ZooKeeper's live heap per
+//     znode;
+//   - BenchmarkGetChildren: server CPU per getChildren of a node with
+//     100,000 children, and the client's latency;
+//   - BenchmarkZkdTreeInProcess: zkd's side of the 1,000,000-znode tree in
+//     the test process, for its live heap per znode and pprof profiles.
+//
+// ZKD_BENCH_SERVER_CPUS and ZKD_BENCH_CLIENT_CPUS pin the servers (taskset)
+// and the test process with its load generator to CPU lists, for every
+// benchmark; ZKD_BENCH_ZKD_GOMAXPROCS sets zkd's GOMAXPROCS.
+// docs/readme-bench11.md gives the commands.
+//
 // BenchmarkAttacks skips unless ZKD_BENCH_ATTACK=1. It runs each
 // misbehaving client of the hardening issue (slow readers, 1,000 large
 // reads in flight, a 1 MB write flood, 5,000 connections, 1,000 half

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,9 +18,66 @@ import (
 // envPprof names a directory for BenchmarkZkdRestartInProcess's profiles.
 const envPprof = "ZKD_BENCH_PPROF"
 
+// profiler returns a function that starts a CPU profile named name in dir
+// and returns the function that stops it and writes a heap profile of the
+// live heap next to it: name.cpu.pprof and name.heap.pprof. With dir
+// empty it profiles nothing.
+func profiler(b *testing.B, dir string) func(name string) (stop func()) {
+	return func(name string) func() {
+		if dir == "" {
+			return func() {}
+		}
+		f, err := os.Create(filepath.Join(dir, name+".cpu.pprof"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		return func() {
+			pprof.StopCPUProfile()
+			f.Close()
+			runtime.GC() // the heap profile shows the live heap as of the last GC
+			h, err := os.Create(filepath.Join(dir, name+".heap.pprof"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			if err := pprof.WriteHeapProfile(h); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// inProcessConfig returns the configuration of an in-process zkd server: a
+// free loopback port and a fresh data directory.
+func inProcessConfig(b *testing.B) *config.Config {
+	cfg := config.Default()
+	cfg.ClientPort = 0
+	cfg.DataDir = b.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	return cfg
+}
+
+// startInProcess starts a zkd server inside the test process, logging at
+// info level to the benchmark's output.
+func startInProcess(b *testing.B, cfg *config.Config) *zkdserver.Server {
+	logger := slog.New(slog.NewTextHandler(b.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := zkdserver.New(cfg, zkdserver.Options{Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkZkdRestartInProcess runs BenchmarkRestart's zkd side inside the
 // test process, through internal/server, so that it can be profiled: it
-// loads ZKD_BENCH_RESTART_NODES znodes of 100 bytes (default 1,000,000) as
+// loads ZKD_BENCH_RESTART_NODES znodes of 100 bytes (default 1,000,000;
+// ZKD_BENCH_TREE_PARENTS and ZKD_BENCH_TREE_VALUE shape them) as
 // BenchmarkRestart does, then restarts it ZKD_BENCH_RESTARTS times
 // (default 3), each time server.New (load the newest snapshot, replay the
 // log after it, write the startup snapshot), Start, a getData through a new
@@ -38,68 +94,28 @@ const envPprof = "ZKD_BENCH_PPROF"
 //	ZKD_BENCH_STORAGE=1 ZKD_BENCH_PPROF=/tmp/prof go test ./test/bench -run '^$' -bench ZkdRestartInProcess -benchtime 1x -v -timeout 30m
 func BenchmarkZkdRestartInProcess(b *testing.B) {
 	requireStorageBench(b)
-	nodes := envInt(b, envRestartNodes, 1000000)
+	shape := readTreeShape(b, 1000000, 0, loadgen.DefaultValueSize)
+	nodes := shape.nodes
 	restarts := envInt(b, envRestarts, 3)
-	profDir := os.Getenv(envPprof)
-	profile := func(name string) func() {
-		if profDir == "" {
-			return func() {}
-		}
-		f, err := os.Create(filepath.Join(profDir, name+".cpu.pprof"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			b.Fatal(err)
-		}
-		return func() {
-			pprof.StopCPUProfile()
-			f.Close()
-			runtime.GC() // the heap profile shows the live heap as of the last GC
-			h, err := os.Create(filepath.Join(profDir, name+".heap.pprof"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer h.Close()
-			if err := pprof.WriteHeapProfile(h); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	profile := profiler(b, os.Getenv(envPprof))
 
-	cfg := config.Default()
-	cfg.ClientPort = 0
-	cfg.DataDir = b.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	logger := slog.New(slog.NewTextHandler(b.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	newServer := func() *zkdserver.Server {
-		s, err := zkdserver.New(cfg, zkdserver.Options{Logger: logger})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Start(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
+	cfg := inProcessConfig(b)
+	newServer := func() *zkdserver.Server { return startInProcess(b, cfg) }
 
 	s := newServer()
 	conns, err := dialSessions(b.Context(), s.Addr().String(), loadConns)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sessions := make([]loadgen.Session, loadConns*loadPerConn)
-	for i := range sessions {
-		sessions[i] = zkSession{conns[i%loadConns]}
-	}
+	sessions := loadSessions(conns)
 	stopProfile := profile("load")
 	t0 := time.Now()
-	if err := loadgen.Setup(b.Context(), sessions, loadgen.Config{Root: restartRoot, Keys: nodes}); err != nil {
+	if err := loadgen.Setup(b.Context(), sessions, shape.config(restartRoot)); err != nil {
 		b.Fatal(err)
 	}
 	took := time.Since(t0)
 	stopProfile()
-	probePath := fmt.Sprintf("%s/keys/%d", restartRoot, nodes-1)
+	probePath, _, _ := shape.probe(restartRoot)
 	want, _, err := conns[0].Get(probePath)
 	if err != nil {
 		b.Fatal(err)

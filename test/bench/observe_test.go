@@ -163,35 +163,49 @@ func mntrInt(m map[string]string, key string) int64 {
 // highest zxid in dataDir/version-2 (ZooKeeper's naming, which zkd shares:
 // snapshot.<hex zxid>[.gz|.snappy]).
 func newestSnapshot(dataDir string) (string, int64, error) {
-	dir := filepath.Join(dataDir, "version-2")
-	entries, err := os.ReadDir(dir)
+	snaps, err := snapshotFiles(dataDir)
 	if err != nil {
 		return "", 0, err
 	}
 	var best string
 	var bestZxid uint64
+	for name, zxid := range snaps {
+		if best == "" || zxid > bestZxid {
+			best, bestZxid = name, zxid
+		}
+	}
+	if best == "" {
+		return "", 0, fmt.Errorf("no snapshot in %s", filepath.Join(dataDir, "version-2"))
+	}
+	fi, err := os.Stat(filepath.Join(dataDir, "version-2", best))
+	if err != nil {
+		return "", 0, err
+	}
+	return best, fi.Size(), nil
+}
+
+// snapshotFiles returns the complete snapshot files in dataDir/version-2,
+// by name, with their zxids; none if the directory does not exist yet.
+func snapshotFiles(dataDir string) (map[string]uint64, error) {
+	entries, err := os.ReadDir(filepath.Join(dataDir, "version-2"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	snaps := map[string]uint64{}
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name(), "snapshot.")
 		if !ok || strings.HasSuffix(rest, ".tmp") {
 			continue
 		}
 		hex, _, _ := strings.Cut(rest, ".")
-		zxid, err := strconv.ParseUint(hex, 16, 64)
-		if err != nil {
-			continue
-		}
-		if best == "" || zxid > bestZxid {
-			best, bestZxid = e.Name(), zxid
+		if zxid, err := strconv.ParseUint(hex, 16, 64); err == nil {
+			snaps[e.Name()] = zxid
 		}
 	}
-	if best == "" {
-		return "", 0, fmt.Errorf("no snapshot in %s", dir)
-	}
-	fi, err := os.Stat(filepath.Join(dir, best))
-	if err != nil {
-		return "", 0, err
-	}
-	return best, fi.Size(), nil
+	return snaps, nil
 }
 
 func TestSumPerfIntervalsAddsEveryIntervalOfBothEvents(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkd/zkd/internal/loadgen"
 	"github.com/zkd/zkd/internal/testcluster"
 )
@@ -23,7 +25,48 @@ const (
 	envZKHeap       = "ZKD_BENCH_ZK_HEAP"       // ZooKeeper's -Xmx; default 2g
 	envRestarts     = "ZKD_BENCH_RESTARTS"      // measured restarts from a plain snapshot; default 3
 	envSettle       = "ZKD_BENCH_SETTLE"        // quiet time before the idle RSS is read; default 20s
+	envTreeParents  = "ZKD_BENCH_TREE_PARENTS"  // parents the znodes are spread over (loadgen.Config.Parents); default one parent
+	envTreeValue    = "ZKD_BENCH_TREE_VALUE"    // bytes of data per znode; default 100
 )
+
+// treeShape is the shape of the tree the 1,000,000-znode benchmarks load:
+// Nodes znodes of Value bytes, under one parent or spread over Parents.
+type treeShape struct{ nodes, parents, value int }
+
+// readTreeShape reads ZKD_BENCH_RESTART_NODES, ZKD_BENCH_TREE_PARENTS and
+// ZKD_BENCH_TREE_VALUE, with the given defaults.
+func readTreeShape(b *testing.B, nodes, parents, value int) treeShape {
+	return treeShape{
+		nodes:   envInt(b, envRestartNodes, nodes),
+		parents: envInt(b, envTreeParents, parents),
+		value:   envInt(b, envTreeValue, value),
+	}
+}
+
+// config returns the loadgen configuration that loads the tree under root.
+func (t treeShape) config(root string) loadgen.Config {
+	return loadgen.Config{Root: root, Keys: t.nodes, Parents: t.parents, ValueSize: t.value}
+}
+
+// probe returns the path of the last key and how many children its parent
+// has.
+func (t treeShape) probe(root string) (path, parent string, children int) {
+	last := t.nodes - 1
+	if t.parents == 0 {
+		return fmt.Sprintf("%s/keys/%d", root, last), root + "/keys", t.nodes
+	}
+	parent = fmt.Sprintf("%s/keys/%d", root, last%t.parents)
+	// Keys p, p+parents, p+2*parents, ... are the children of parent p.
+	return fmt.Sprintf("%s/%d", parent, last/t.parents), parent, last/t.parents + 1
+}
+
+// String describes the tree for the reports.
+func (t treeShape) String() string {
+	if t.parents == 0 {
+		return fmt.Sprintf("%d znodes of %d B under one parent", t.nodes, t.value)
+	}
+	return fmt.Sprintf("%d znodes of %d B under %d parents (%d each)", t.nodes, t.value, t.parents, t.nodes/t.parents)
+}
 
 // How BenchmarkRestart loads the tree: this many connections, each with
 // this many creates in flight (go-zookeeper pipelines the requests of
@@ -90,7 +133,8 @@ type snapshotSize struct {
 
 // BenchmarkRestart measures, for zkd and Apache ZooKeeper 3.8 side by side,
 // how long a server holding 1,000,000 znodes of 100 bytes
-// (ZKD_BENCH_RESTART_NODES) takes from process start until it serves a
+// (ZKD_BENCH_RESTART_NODES; ZKD_BENCH_TREE_PARENTS spreads them over that
+// many parents, ZKD_BENCH_TREE_VALUE sets their size) takes from process start until it serves a
 // getData with the right data, its RSS then, and the size of its snapshot
 // of that tree: plain, gz and snappy (zookeeper.snapshot.compression.method,
 // set alike on both).
@@ -113,20 +157,10 @@ type snapshotSize struct {
 //	ZKD_BENCH_STORAGE=1 go test ./test/bench -run '^$' -bench '^BenchmarkRestart$' -benchtime 1x -timeout 40m
 func BenchmarkRestart(b *testing.B) {
 	requireStorageBench(b)
-	nodes := envInt(b, envRestartNodes, 1000000)
+	shape := readTreeShape(b, 1000000, 0, loadgen.DefaultValueSize)
 	restarts := envInt(b, envRestarts, 3)
-	heap := "2g"
-	if v := os.Getenv(envZKHeap); v != "" {
-		heap = v
-	}
-	settle := 20 * time.Second
-	if v := os.Getenv(envSettle); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			b.Fatalf("%s=%q: want a duration such as 20s", envSettle, v)
-		}
-		settle = d
-	}
+	heap := zkHeap()
+	settle := envDur(b, envSettle, 20*time.Second)
 	testcluster.ZkdBinary(b) // build it now, not inside a timed start
 	dirs := b.TempDir()
 	newDir := func(name string) string {
@@ -141,16 +175,30 @@ func BenchmarkRestart(b *testing.B) {
 		{name: "ZooKeeper", dataDir: newDir("zookeeper")},
 	}
 	targets[0].start = func(flags []string) started {
-		z := testcluster.StartZkd(b, testcluster.ZkdOptions{DataDir: targets[0].dataDir, Flags: flags})
+		z := testcluster.StartZkd(b, testcluster.ZkdOptions{DataDir: targets[0].dataDir, Flags: flags, CPUs: serverCPUs(b), Env: zkdEnv()})
 		return started{addr: z.Addr, port: z.Port, logPath: z.LogPath, stop: z.Stop}
 	}
 	// After a restart zkd writes its startup snapshot in the background,
 	// so mntr's snapshottime may not have it yet; its log says how long it
 	// took.
-	targets[0].snapshotTook = func(s started, _ map[string]string) time.Duration { return zkdStartupSnapshot(s.logPath) }
+	// When it replayed transactions, wait for that snapshot: otherwise the
+	// next phase would find the previous snapshot newest, or stop zkd
+	// before it has written the compressed one that phase should read.
+	targets[0].snapshotTook = func(s started, m map[string]string) time.Duration {
+		if mntrInt(m, "zk_sum_startup_txns_loaded") <= 0 {
+			return zkdStartupSnapshot(s.logPath)
+		}
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			if d := zkdStartupSnapshot(s.logPath); d >= 0 || time.Now().After(deadline) {
+				return d
+			}
+			time.Sleep(50 * time.Millisecond) // polls the log: no signal says when the line is written
+		}
+	}
 	targets[1].start = func(flags []string) started {
 		jvm := append([]string{"-Xmx" + heap}, flags...) // the later -Xmx wins
-		zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{DataDir: targets[1].dataDir, JVMFlags: jvm})
+		zk := testcluster.StartApacheZK(b, testcluster.ApacheOptions{DataDir: targets[1].dataDir, JVMFlags: jvm, CPUs: serverCPUs(b)})
 		return started{addr: zk.Addr, port: zk.Port, logPath: zk.LogPath, stop: zk.Stop}
 	}
 	// ZooKeeper's mntr snapshottime counts its startup snapshot.
@@ -160,8 +208,7 @@ func BenchmarkRestart(b *testing.B) {
 		}
 		return time.Duration(mntrInt(m, "zk_sum_snapshottime")) * time.Millisecond
 	}
-	probePath := fmt.Sprintf("%s/keys/%d", restartRoot, nodes-1)
-	keysPath := restartRoot + "/keys"
+	probePath, keysPath, keysChildren := shape.probe(restartRoot)
 
 	// phase runs f for each target, the first one alternating between
 	// phases so that neither always goes first.
@@ -203,8 +250,8 @@ func BenchmarkRestart(b *testing.B) {
 		r.snapshot = t.snapshotTook(t.running, m)
 		if t.probe != nil {
 			_, st, err := conns[0].Get(keysPath)
-			if err != nil || int(st.NumChildren) != nodes {
-				b.Fatalf("%s, %s: %s has %v children (%v), want %d", t.name, label, keysPath, st, err, nodes)
+			if err != nil || int(st.NumChildren) != keysChildren {
+				b.Fatalf("%s, %s: %s has %v children (%v), want %d", t.name, label, keysPath, st, err, keysChildren)
 			}
 		}
 		t.starts = append(t.starts, r)
@@ -233,14 +280,9 @@ func BenchmarkRestart(b *testing.B) {
 				c.Close()
 			}
 		}()
-		// Several loadgen sessions share each connection: go-zookeeper's
-		// Conn takes concurrent calls and pipelines them.
-		sessions := make([]loadgen.Session, loadConns*loadPerConn)
-		for i := range sessions {
-			sessions[i] = zkSession{conns[i%loadConns]}
-		}
+		sessions := loadSessions(conns)
 		t0 := time.Now()
-		if err := loadgen.Setup(b.Context(), sessions, loadgen.Config{Root: restartRoot, Keys: nodes}); err != nil {
+		if err := loadgen.Setup(b.Context(), sessions, shape.config(restartRoot)); err != nil {
 			b.Fatalf("%s: load: %v", t.name, err)
 		}
 		t.load = time.Since(t0)
@@ -285,7 +327,7 @@ func BenchmarkRestart(b *testing.B) {
 		})
 	}
 
-	printRestartReport(os.Stdout, nodes, heap, settle, targets)
+	printRestartReport(os.Stdout, shape, heap, settle, targets)
 	zkd, zk := targets[0], targets[1]
 	b.ReportMetric(median(servingTimes(zkd, "restart from a snapshot"))/median(servingTimes(zk, "restart from a snapshot")), "restart-zkd/zk")
 	b.ReportMetric(float64(zkd.snapshots[0].size)/float64(zk.snapshots[0].size), "snapshot-bytes-zkd/zk")
@@ -322,6 +364,40 @@ func zkdStartupSnapshot(logPath string) time.Duration {
 		}
 	}
 	return took
+}
+
+// loadSessions returns the sessions that load a tree: loadPerConn on each
+// of the first loadConns connections (go-zookeeper's Conn takes concurrent
+// calls and pipelines them).
+func loadSessions(conns []*zk.Conn) []loadgen.Session {
+	sessions := make([]loadgen.Session, loadConns*loadPerConn)
+	for i := range sessions {
+		sessions[i] = zkSession{conns[i%loadConns]}
+	}
+	return sessions
+}
+
+// zkHeap returns ZooKeeper's -Xmx for the 1,000,000-znode benchmarks:
+// ZKD_BENCH_ZK_HEAP, default 2g.
+func zkHeap() string {
+	if v := os.Getenv(envZKHeap); v != "" {
+		return v
+	}
+	return "2g"
+}
+
+// envDur reads a non-negative duration from the environment, or
+// returns def.
+func envDur(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		b.Fatalf("%s=%q: want a duration such as %v", name, v, def)
+	}
+	return d
 }
 
 // envInt reads a positive integer from the environment, or returns def.
@@ -362,7 +438,7 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func printRestartReport(w io.Writer, nodes int, heap string, settle time.Duration, targets []*restartTarget) {
+func printRestartReport(w io.Writer, shape treeShape, heap string, settle time.Duration, targets []*restartTarget) {
 	zkd, zk := targets[0], targets[1]
 	ratio := func(a, b float64) string { return fmt.Sprintf("**%.2f**", a/b) }
 	ms := func(n int64) string {
@@ -379,8 +455,9 @@ func printRestartReport(w io.Writer, nodes int, heap string, settle time.Duratio
 	}
 	secs := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
-	fmt.Fprintf(w, "\n%d znodes of %d B under one parent; forceSync=yes; ZooKeeper with -Xmx%s -XX:+UseSerialGC; loaded through %d connections with %d creates in flight each; %d CPUs, %s.\n\n",
-		nodes, loadgen.DefaultValueSize, heap, loadConns, loadPerConn, runtime.NumCPU(), runtime.Version())
+	nodes := shape.nodes
+	fmt.Fprintf(w, "\n%v; forceSync=yes; ZooKeeper with -Xmx%s -XX:+UseSerialGC; loaded through %d connections with %d creates in flight each; %d CPUs, %s; %s.\n\n",
+		shape, heap, loadConns, loadPerConn, runtime.NumCPU(), runtime.Version(), placement())
 
 	fmt.Fprintln(w, "| | zkd | ZooKeeper | zkd ÷ ZK |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|")
@@ -421,6 +498,36 @@ func printRestartReport(w io.Writer, nodes int, heap string, settle time.Duratio
 			ms(z.dbInit), ms(k.dbInit), dms(z.snapshot), dms(k.snapshot), z.txnsLoaded, k.txnsLoaded,
 			fmtBytes(z.mem.rss), fmtBytes(k.mem.rss), ratio(float64(z.mem.rss), float64(k.mem.rss)),
 			fmtBytes(z.mem.peak), fmtBytes(k.mem.peak))
+	}
+
+	// Snapshot speed: the newest snapshot's bytes over the startup
+	// snapshot that wrote it and over the database load that read it.
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| snapshot (MB/s of the plain snapshot's bytes) | zkd write MB/s | ZK write MB/s | zkd ÷ ZK | zkd read (db load) MB/s | ZK read (db load) MB/s | zkd ÷ ZK |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	for i := range zkd.snapshots {
+		c := zkd.snapshots[i].compression
+		writer, reader := "restart from a snapshot (1)", "restart from a snapshot (1)"
+		if c != "none" {
+			writer, reader = "restart with "+c+":", "restart from a "+c+" snapshot"
+		}
+		// In MB of the plain snapshot (the same tree in the same format on
+		// both servers), so that the compressions compare by speed.
+		speeds := func(t *restartTarget) (write, read float64) {
+			mb := float64(t.snapshots[0].size) / 1e6
+			for _, s := range t.starts {
+				if strings.HasPrefix(s.label, writer) && s.snapshot > 0 {
+					write = mb / s.snapshot.Seconds()
+				}
+				if strings.HasPrefix(s.label, reader) && s.dbInit > 0 {
+					read = mb / (float64(s.dbInit) / 1000)
+				}
+			}
+			return write, read
+		}
+		zw, zr := speeds(zkd)
+		kw, kr := speeds(zk)
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.0f | %.0f | %s |\n", c, zw, kw, ratio(zw, kw), zr, kr, ratio(zr, kr))
 	}
 
 	fmt.Fprintln(w)

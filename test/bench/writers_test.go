@@ -16,9 +16,24 @@ import (
 
 // Environment variables of the storage benchmarks.
 const (
-	envStorage = "ZKD_BENCH_STORAGE" // "1" runs BenchmarkWriters and BenchmarkRestart; they skip otherwise
-	envWriters = "ZKD_BENCH_WRITERS" // writer counts of BenchmarkWriters; default "1,8,32,128"
+	envStorage  = "ZKD_BENCH_STORAGE"  // "1" runs BenchmarkWriters and BenchmarkRestart; they skip otherwise
+	envWriters  = "ZKD_BENCH_WRITERS"  // writer counts of BenchmarkWriters; default "1,8,32,128"
+	envWorkload = "ZKD_BENCH_WORKLOAD" // BenchmarkWriters' workload: setData (default) or create
 )
+
+// writersWorkload returns BenchmarkWriters' workload, from
+// ZKD_BENCH_WORKLOAD.
+func writersWorkload(b *testing.B) loadgen.Workload {
+	v := os.Getenv(envWorkload)
+	if v == "" {
+		return loadgen.SetData
+	}
+	w, err := loadgen.ParseWorkload(v)
+	if err != nil || (w != loadgen.SetData && w != loadgen.Create) {
+		b.Fatalf("%s=%q: want setData or create", envWorkload, v)
+	}
+	return w
+}
 
 // requireStorageBench skips the benchmark unless ZKD_BENCH_STORAGE=1: the
 // storage benchmarks take minutes and gigabytes, too much for "-bench .".
@@ -62,7 +77,10 @@ type writersRun struct {
 // BenchmarkWriters measures setData throughput and latency against zkd and
 // Apache ZooKeeper 3.8, both with their default forceSync=yes, with 1, 8,
 // 32 and 128 concurrent writers (sessions; ZKD_BENCH_WRITERS changes the
-// list). Every writer sets its own node, synchronously, in a loop. Group
+// list). Every writer sets its own node, synchronously, in a loop
+// (ZKD_BENCH_WORKLOAD=create: creates new nodes instead, which loadgen
+// deletes again after each run; the clean-up's deletes are in the fsync
+// counts and CPU times but not in the operations). Group
 // commit should let throughput grow with the writers: while one batch is
 // being fsynced, the next one gathers. The benchmark counts each server's
 // fsync and fdatasync calls with perf, where perf works, and reads its
@@ -78,6 +96,7 @@ func BenchmarkWriters(b *testing.B) {
 	requireStorageBench(b)
 	cfg := readSettings(b)
 	counts := readWriterCounts(b)
+	workload := writersWorkload(b)
 	most := 0
 	for _, n := range counts {
 		most = max(most, n)
@@ -103,7 +122,7 @@ func BenchmarkWriters(b *testing.B) {
 		}
 	}
 	lcfg := func(d time.Duration) loadgen.Config {
-		return loadgen.Config{Workload: loadgen.SetData, Duration: d, Keys: most, Root: "/writers", OwnKey: true}
+		return loadgen.Config{Workload: workload, Duration: d, Keys: most, Root: "/writers", OwnKey: true}
 	}
 	for _, s := range servers {
 		if err := loadgen.Setup(ctx, s.sessions, lcfg(0)); err != nil {
@@ -185,10 +204,10 @@ func BenchmarkWriters(b *testing.B) {
 		}
 	}
 
-	printWritersReport(os.Stdout, cfg, counts, servers, runs, perfErr)
+	printWritersReport(os.Stdout, cfg, workload, counts, servers, runs, perfErr)
 	zkd, zk := servers[0], servers[1]
 	for _, n := range counts {
-		b.ReportMetric(runs[zkd][n].res.Throughput()/runs[zk][n].res.Throughput(), fmt.Sprintf("setData-%dw-ops-zkd/zk", n))
+		b.ReportMetric(runs[zkd][n].res.Throughput()/runs[zk][n].res.Throughput(), fmt.Sprintf("%s-%dw-ops-zkd/zk", workload, n))
 	}
 	b.ReportMetric(0, "ns/op")
 }
@@ -201,9 +220,14 @@ func txnsPer(txns, calls int64) string {
 	return fmt.Sprintf("%.1f", float64(txns)/float64(calls))
 }
 
-func printWritersReport(w io.Writer, cfg settings, counts []int, servers []*server, runs map[*server]map[int]*writersRun, perfErr error) {
-	fmt.Fprintf(w, "\nsetData on one node per writer, forceSync=yes on both, go-zookeeper client, loopback; %v measured per writer count per server in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
-		cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
+func printWritersReport(w io.Writer, cfg settings, workload loadgen.Workload, counts []int, servers []*server, runs map[*server]map[int]*writersRun, perfErr error) {
+	what := "setData on one node per writer"
+	if workload == loadgen.Create {
+		what = "create of new nodes (deleted again after each run: the deletes are in the perf fsync counts and the CPU, not in the ops, so read txns/flush from mntr)"
+	}
+	fmt.Fprintf(w, "\n%s, forceSync=yes on both, go-zookeeper client, loopback; %v measured per writer count per server in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
+		what, cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "- %s\n", placement())
 	for _, s := range servers {
 		fmt.Fprintf(w, "- %s (pid %d): %s\n", s.name, s.pid, s.version)
 	}
