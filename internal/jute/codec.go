@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // DefaultMaxBuffer is ZooKeeper's default jute.maxbuffer: the largest frame
@@ -78,6 +79,15 @@ func (e *Encoder) Strings(v []string) {
 	if v == nil {
 		e.Int(-1)
 		return
+	}
+	if len(v) >= 64 {
+		// A long list (getChildren of a large node): size the buffer once
+		// instead of growing it step by step.
+		n := 4
+		for _, s := range v {
+			n += 4 + len(s)
+		}
+		e.buf = slices.Grow(e.buf, n)
 	}
 	e.Int(int32(len(v)))
 	for _, s := range v {
