@@ -10,11 +10,14 @@ import (
 	"github.com/zkd/zkd/internal/storage"
 )
 
-// gatedFS holds every data sync of its files until the test releases it.
+// gatedFS holds every data sync of its files, and every file creation,
+// until the test releases it (a nil channel pair: no gate).
 type gatedFS struct {
 	*storage.MemFS
 	syncing chan struct{} // receives when a sync starts
 	release chan struct{} // a send lets one sync finish
+	// creating and created gate Create the same way.
+	creating, created chan struct{}
 }
 
 type gatedFile struct {
@@ -23,12 +26,18 @@ type gatedFile struct {
 }
 
 func (f gatedFile) DataSync() error {
-	f.fs.syncing <- struct{}{}
-	<-f.fs.release
+	if f.fs.syncing != nil {
+		f.fs.syncing <- struct{}{}
+		<-f.fs.release
+	}
 	return f.File.Sync()
 }
 
 func (fs gatedFS) Create(name string) (storage.File, error) {
+	if fs.creating != nil {
+		fs.creating <- struct{}{}
+		<-fs.created
+	}
 	f, err := fs.MemFS.Create(name)
 	if err != nil {
 		return nil, err
@@ -49,32 +58,7 @@ func setDataTxn(zxid jute.Zxid) *jute.Txn {
 // order, in the next batch.
 func TestLogCommitterDeliversOnlyAfterTheSync(t *testing.T) {
 	fs := gatedFS{MemFS: storage.NewMemFS(), syncing: make(chan struct{}), release: make(chan struct{})}
-	log, err := storage.OpenLog("/log", storage.LogOptions{FS: fs, ForceSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewLogCommitter(log, nil, 1000000, 0, nil)
-	type delivery struct {
-		zxids []jute.Zxid
-		err   error
-	}
-	delivered := make(chan delivery, 10)
-	c.Start(func(b []*jute.Txn, err error) {
-		d := delivery{err: err}
-		for _, t := range b {
-			d.zxids = append(d.zxids, t.Header.Zxid)
-		}
-		delivered <- d
-	})
-	t.Cleanup(func() {
-		go func() { // Close syncs once more
-			for range fs.syncing {
-				fs.release <- struct{}{}
-			}
-		}()
-		c.Close()
-		close(fs.syncing)
-	})
+	c, delivered := startGatedCommitter(t, fs)
 	notYet := func(when string) {
 		t.Helper()
 		select {
@@ -83,17 +67,7 @@ func TestLogCommitterDeliversOnlyAfterTheSync(t *testing.T) {
 		default:
 		}
 	}
-	expect := func(want ...jute.Zxid) {
-		t.Helper()
-		select {
-		case d := <-delivered:
-			if d.err != nil || !slices.Equal(d.zxids, want) {
-				t.Fatalf("delivered %v, %v; want %v", d.zxids, d.err, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%v not delivered", want)
-		}
-	}
+	expect := func(want ...jute.Zxid) { t.Helper(); expectDelivery(t, delivered, want...) }
 
 	c.Commit(setDataTxn(1))
 	<-fs.syncing // the committer is inside the sync covering zxid 1
@@ -124,4 +98,71 @@ func replayed(t *testing.T, fs storage.FS) []jute.Zxid {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// TestLogCommitterTakesWhatArrivesWhileItAppends checks that the committer
+// syncs only once its queue is empty: transactions committed while it
+// appends a batch join that batch.
+func TestLogCommitterTakesWhatArrivesWhileItAppends(t *testing.T) {
+	fs := gatedFS{MemFS: storage.NewMemFS(), creating: make(chan struct{}), created: make(chan struct{})}
+	c, delivered := startGatedCommitter(t, fs)
+	c.Commit(setDataTxn(1))
+	<-fs.creating // appending zxid 1 opens the first segment
+	c.Commit(setDataTxn(2))
+	c.Commit(setDataTxn(3))
+	fs.created <- struct{}{}
+	expectDelivery(t, delivered, 1, 2, 3)
+	c.Commit(setDataTxn(4))
+	expectDelivery(t, delivered, 4)
+}
+
+type delivery struct {
+	zxids []jute.Zxid
+	err   error
+}
+
+// startGatedCommitter starts a LogCommitter on a log in fs and returns it
+// and its deliveries; the test's end closes it, letting its last sync
+// through.
+func startGatedCommitter(t *testing.T, fs gatedFS) (*LogCommitter, <-chan delivery) {
+	t.Helper()
+	log, err := storage.OpenLog("/log", storage.LogOptions{FS: fs, ForceSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewLogCommitter(log, nil, 1000000, 0, nil)
+	delivered := make(chan delivery, 10)
+	c.Start(func(b []*jute.Txn, err error) {
+		d := delivery{err: err}
+		for _, t := range b {
+			d.zxids = append(d.zxids, t.Header.Zxid)
+		}
+		delivered <- d
+	})
+	t.Cleanup(func() {
+		if fs.syncing == nil {
+			c.Close()
+			return
+		}
+		go func() { // Close syncs once more
+			for range fs.syncing {
+				fs.release <- struct{}{}
+			}
+		}()
+		c.Close()
+		close(fs.syncing)
+	})
+	return c, delivered
+}
+
+func expectDelivery(t *testing.T, delivered <-chan delivery, want ...jute.Zxid) {
+	t.Helper()
+	select {
+	case d := <-delivered:
+		if d.err != nil || !slices.Equal(d.zxids, want) {
+			t.Fatalf("delivered %v, %v; want %v", d.zxids, d.err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%v not delivered", want)
+	}
 }

@@ -419,11 +419,7 @@ func (s *Server) run(ctx context.Context) {
 			more = true // more to encode
 		}
 		if more {
-			// Come back after whatever has arrived.
-			select {
-			case s.inbox.signal <- struct{}{}:
-			default:
-			}
+			s.inbox.wake() // come back after whatever has arrived
 		}
 	}
 }

@@ -183,10 +183,7 @@ const snapshotQueueLimit = 16 << 20
 func (s *Server) snapshotWriterProgress(b *backgroundSnapshot) func(int) {
 	return func(n int) {
 		b.queued.Add(-int64(n))
-		select {
-		case s.inbox.signal <- struct{}{}:
-		default:
-		}
+		s.inbox.wake()
 	}
 }
 
