@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -22,5 +23,29 @@ func TestServerSetsItsGCTargetUnlessGOGCIsSet(t *testing.T) {
 	setGCTarget(log)
 	if got := debug.SetGCPercent(100); got != 200 {
 		t.Errorf("GC percent with GOGC=200 = %d, want the operator's 200", got)
+	}
+}
+
+func TestServerRunsWithAtLeastTwoProcsUnlessGOMAXPROCSIsSet(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // restore the test binary's
+
+	t.Setenv("GOMAXPROCS", "")
+	runtime.GOMAXPROCS(1)
+	setProcsFloor(log)
+	if got := runtime.GOMAXPROCS(0); got != minServerProcs {
+		t.Errorf("GOMAXPROCS from 1 with the variable unset = %d, want %d", got, minServerProcs)
+	}
+	runtime.GOMAXPROCS(3)
+	setProcsFloor(log)
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS from 3 with the variable unset = %d, want 3 left alone", got)
+	}
+
+	t.Setenv("GOMAXPROCS", "1")
+	runtime.GOMAXPROCS(1)
+	setProcsFloor(log)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS with GOMAXPROCS=1 = %d, want the operator's 1", got)
 	}
 }

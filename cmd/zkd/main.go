@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -125,6 +126,32 @@ func setGCTarget(log *slog.Logger) {
 	log.Debug("garbage collector target set", "gogc", serverGCPercent)
 }
 
+// minServerProcs is the fewest Ps (GOMAXPROCS) a server runs with unless
+// the GOMAXPROCS variable says otherwise. Go gives a process pinned to one
+// CPU, or limited to one by its cgroup, a single P; the goroutine in the
+// transaction log's fdatasync holds it for the whole call unless the
+// runtime's monitor takes it back (after 20 µs to 10 ms), so nothing
+// reads, prepares or answers requests meanwhile and each sync carries
+// only the few writes that arrived before it started. With a second P
+// the core and the connections run while the log syncs, and the kernel
+// shares the CPU between the threads as it does ZooKeeper's
+// (docs/readme-commit.md has the measurements).
+const minServerProcs = 2
+
+// setProcsFloor raises GOMAXPROCS to minServerProcs when the operator has
+// not set GOMAXPROCS. Setting it stops the runtime's own updates of
+// GOMAXPROCS when the CPU limit changes, so a higher default is left
+// alone.
+func setProcsFloor(log *slog.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if n := runtime.GOMAXPROCS(0); n < minServerProcs {
+		runtime.GOMAXPROCS(minServerProcs)
+		log.Debug("GOMAXPROCS raised", "from", n, "to", minServerProcs)
+	}
+}
+
 // serve runs `zkd server`.
 func serve(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -150,6 +177,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	log := slog.New(handler)
 	setGCTarget(log)
+	setProcsFloor(log)
 
 	cfg, err := loadConfig(fs.Args(), log)
 	if err != nil {

@@ -12,9 +12,10 @@ import (
 )
 
 // LogCommitter makes transactions durable in the transaction log with
-// group commit: its goroutine takes everything queued, appends it, and
-// fsyncs once for the whole batch before delivering it (so a write is
-// acknowledged only after the fsync that covers it).
+// group commit: its goroutine takes everything queued and appends it, and
+// what arrived meanwhile, until the queue is empty; then it syncs once
+// for the whole batch before delivering it (so a write is acknowledged
+// only after the sync that covers it).
 //
 // After a failed append or fsync (a full disk, say) it fails every
 // transaction queued until Resume, because those were prepared on top of
@@ -137,9 +138,21 @@ func (c *LogCommitter) Close() error {
 	return err
 }
 
+// maxLogBatch bounds the transactions one sync covers when more keep
+// arriving while the committer appends (ZooKeeper's maxBatchSize default).
+const maxLogBatch = 1000
+
+// logBatch is the batch the committer is gathering: its transactions, in
+// order, and the first error appending them met (the log then discards the
+// whole batch, so all of it fails).
+type logBatch struct {
+	txns []*jute.Txn
+	err  error
+}
+
 func (c *LogCommitter) run() {
 	var items []logItem
-	var batch []*jute.Txn
+	var b logBatch
 	failing := false
 	for {
 		select {
@@ -148,38 +161,45 @@ func (c *LogCommitter) run() {
 		case <-c.q.signal:
 		}
 		items = c.q.popAll(items)
-		taken := time.Now() // the wall clock, as in transactions' times
-		for _, it := range items {
-			if it.resume {
-				c.flush(&batch, taken, &failing)
-				failing = false
-				continue
+		// Append what was queued, then what arrived meanwhile, until the
+		// queue is empty (or the batch full): only then sync, as ZooKeeper
+		// does. Syncing at once would leave the transactions the core
+		// prepared during the appends for the next sync.
+		for len(items) > 0 {
+			c.recordTaken(items, time.Now()) // the wall clock, as in transactions' times
+			for _, it := range items {
+				if it.resume {
+					c.flush(&b, &failing)
+					failing = false
+					continue
+				}
+				b.txns = append(b.txns, it.txn)
+				if !failing && b.err == nil {
+					b.err = c.log.Append(it.txn)
+				}
 			}
-			batch = append(batch, it.txn)
+			clear(items)
+			if len(b.txns) >= maxLogBatch {
+				c.q.wake() // come back for the rest at once
+				break
+			}
+			items = c.q.popAll(items)
 		}
-		c.flush(&batch, taken, &failing)
-		clear(items)
+		c.flush(&b, &failing)
 	}
 }
 
-// flush makes the batch durable (or fails it) and delivers it; taken is
-// when the writer took its transactions up.
-func (c *LogCommitter) flush(batch *[]*jute.Txn, taken time.Time, failing *bool) {
-	if len(*batch) == 0 {
+// flush makes the appended batch durable (or fails it) and delivers it.
+func (c *LogCommitter) flush(b *logBatch, failing *bool) {
+	if len(b.txns) == 0 {
 		return
 	}
-	b := *batch
-	*batch = nil
+	txns, err := b.txns, b.err
+	*b = logBatch{}
 	if *failing {
-		c.record(b, taken, batchRefused, time.Time{}, 0)
-		c.deliver(b, errLogUnavailable)
+		c.record(txns, batchRefused, time.Time{}, 0)
+		c.deliver(txns, errLogUnavailable)
 		return
-	}
-	var err error
-	for _, t := range b {
-		if err = c.log.Append(t); err != nil {
-			break
-		}
 	}
 	var took time.Duration
 	var durable time.Time
@@ -191,14 +211,14 @@ func (c *LogCommitter) flush(batch *[]*jute.Txn, taken time.Time, failing *bool)
 		c.warnSlowFsync(took)
 	}
 	if err != nil {
-		c.record(b, taken, batchFailed, time.Time{}, 0)
-		c.logger.Error("transaction log write failed; failing writes until it recovers", "err", err, "txns", len(b))
+		c.record(txns, batchFailed, time.Time{}, 0)
+		c.logger.Error("transaction log write failed; failing writes until it recovers", "err", err, "txns", len(txns))
 		*failing = true
-		c.deliver(b, err)
+		c.deliver(txns, err)
 		return
 	}
-	c.record(b, taken, batchDurable, durable, took)
-	c.deliver(b, nil)
+	c.record(txns, batchDurable, durable, took)
+	c.deliver(txns, nil)
 	if c.log.Appended >= c.nextRoll {
 		if err := c.log.Roll(); err != nil {
 			c.logger.Error("log roll failed", "err", err)
@@ -219,18 +239,27 @@ const (
 	batchRefused                     // failed unwritten, behind an earlier failure
 )
 
-// record adds one batch to the metrics: its transactions, taken up at
-// taken, and its outcome; a durable batch was made durable at durable by
-// a Commit that took took.
-func (c *LogCommitter) record(b []*jute.Txn, taken time.Time, outcome batchOutcome, durable time.Time, took time.Duration) {
+// recordTaken adds the transactions among items, taken up by the
+// committer at taken, to the metrics.
+func (c *LogCommitter) recordTaken(items []logItem, taken time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := &c.stats
-	st.queued += int64(len(b))
 	takenMS := taken.UnixMilli()
-	for _, t := range b {
-		st.queueTime.Observe(max(takenMS-t.Header.Time, 0), taken)
+	for _, it := range items {
+		if !it.resume {
+			st.queued++
+			st.queueTime.Observe(max(takenMS-it.txn.Header.Time, 0), taken)
+		}
 	}
+}
+
+// record adds one batch's outcome to the metrics: a durable batch was
+// made durable at durable by a Commit that took took.
+func (c *LogCommitter) record(b []*jute.Txn, outcome batchOutcome, durable time.Time, took time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := &c.stats
 	switch outcome {
 	case batchFailed:
 		st.failures++

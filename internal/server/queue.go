@@ -16,6 +16,11 @@ func (q *queue[T]) push(v T) {
 	q.mu.Lock()
 	q.items = append(q.items, v)
 	q.mu.Unlock()
+	q.wake()
+}
+
+// wake makes the consumer look at the queue again.
+func (q *queue[T]) wake() {
 	select {
 	case q.signal <- struct{}{}:
 	default:

@@ -415,11 +415,7 @@ func (s *Server) run(ctx context.Context) {
 			batch[i] = event{}
 		}
 		if s.serve() {
-			// Come back after whatever has arrived.
-			select {
-			case s.inbox.signal <- struct{}{}:
-			default:
-			}
+			s.inbox.wake() // come back after whatever has arrived
 		}
 	}
 }

@@ -11,7 +11,8 @@ type File interface {
 	io.Writer
 	io.WriterAt
 	io.ReaderAt
-	// Sync makes everything written so far durable.
+	// Sync makes everything written so far durable, data and metadata
+	// (fsync).
 	Sync() error
 	Truncate(size int64) error
 	Close() error
@@ -36,16 +37,45 @@ type FS interface {
 	SyncDir(dir string) error
 }
 
-// OS is the operating system's file system.
+// DataSyncer is a File that can make its data durable without the
+// metadata that reading the data back does not need, such as its
+// modification time (fdatasync). The file's size is not such metadata: a
+// DataSync after the file grew makes the new size durable too.
+type DataSyncer interface {
+	DataSync() error
+}
+
+// DataSync makes f's data durable: with its DataSync if it is a
+// [DataSyncer], else with Sync.
+func DataSync(f File) error {
+	if d, ok := f.(DataSyncer); ok {
+		return d.DataSync()
+	}
+	return f.Sync()
+}
+
+// OS is the operating system's file system. Its files are [DataSyncer]s:
+// fdatasync where the system has it, fsync elsewhere.
 type OS struct{}
+
+// osFile is an open file of OS.
+type osFile struct{ *os.File }
 
 // Create implements FS.
 func (OS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	return openOS(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 }
 
 // OpenFile implements FS.
-func (OS) OpenFile(name string) (File, error) { return os.OpenFile(name, os.O_RDWR, 0) }
+func (OS) OpenFile(name string) (File, error) { return openOS(name, os.O_RDWR, 0) }
+
+func openOS(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
 
 // ReadFile implements FS.
 func (OS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }

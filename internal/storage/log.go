@@ -207,7 +207,7 @@ func (l *Log) preallocate(n int64) error {
 }
 
 // Commit makes every appended transaction durable: it flushes the buffer
-// and fsyncs each segment written since the last Commit. On failure the
+// and fdatasyncs ([DataSync]) each segment written since the last Commit. On failure the
 // current segment is cut back to the last committed entry, so nothing
 // uncommitted is ever replayed.
 func (l *Log) Commit() error {
@@ -220,9 +220,12 @@ func (l *Log) Commit() error {
 		}
 	}
 	if l.force {
+		// fdatasync is enough: it makes the data durable and, if a segment
+		// grew, its size; what it skips (timestamps) no reader needs.
+		// Preallocation keeps most commits from changing the size at all.
 		for _, f := range l.unsynced {
-			if err := f.Sync(); err != nil {
-				return l.rollback(fmt.Errorf("fsync %s: %w", f.Name(), err))
+			if err := DataSync(f); err != nil {
+				return l.rollback(fmt.Errorf("sync %s: %w", f.Name(), err))
 			}
 		}
 	}
