@@ -127,6 +127,7 @@ func (s *Server) startSnapshot() {
 	list := sessionTimeouts(sessions)
 	start := time.Now()
 	s.snapWG.Go(func() {
+		lowerPriority()
 		defer b.done.Store(true)
 		nodes, err := v.WriteSnapshot(yieldingWriter{w: file, abort: b.abort}, list, tree.WriteOptions{})
 		s.releaseView(v)

@@ -43,19 +43,31 @@ func (w *snapWriter) pushChildren(stack []walkItem, r *record, pathLen int) []wa
 	capacity := javaSetCapacity(max(len(ids), int(r.cversion)))
 	kids := w.kids[:0]
 	for _, id := range ids {
-		b := w.f.parsed(w.f.rec(id))
-		name := unsafeString(b.name)
-		kids = append(kids, childOrder{id: id, name: name, bucket: javaBucket(javaStringHash(name), capacity), czxid: jute.Zxid(b.st.czxid)})
+		name := w.f.name(w.f.rec(id))
+		kids = append(kids, childOrder{id: id, name: name, bucket: javaBucket(javaStringHash(name), capacity), czxid: -1})
 	}
-	slices.SortFunc(kids, func(a, b childOrder) int {
-		if c := cmp.Compare(a.bucket, b.bucket); c != 0 {
-			return c
+	slices.SortFunc(kids, func(a, b childOrder) int { return cmp.Compare(a.bucket, b.bucket) })
+	// Children that share a bucket come in creation order; only they need
+	// their czxid, which costs a parse of the blob.
+	for i := 0; i < len(kids); {
+		j := i + 1
+		for j < len(kids) && kids[j].bucket == kids[i].bucket {
+			j++
 		}
-		if c := cmp.Compare(a.czxid, b.czxid); c != 0 {
-			return c
+		if j-i > 1 {
+			run := kids[i:j]
+			for k := range run {
+				run[k].czxid = jute.Zxid(w.f.parsed(w.f.rec(run[k].id)).st.czxid)
+			}
+			slices.SortFunc(run, func(a, b childOrder) int {
+				if c := cmp.Compare(a.czxid, b.czxid); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.name, b.name)
+			})
 		}
-		return cmp.Compare(a.name, b.name)
-	})
+		i = j
+	}
 	for i := len(kids) - 1; i >= 0; i-- {
 		stack = append(stack, walkItem{kids[i].id, pathLen})
 	}
