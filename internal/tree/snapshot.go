@@ -10,7 +10,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/zkd/zkd/internal/jute"
 )
@@ -473,12 +472,18 @@ type loader struct {
 	// pending holds index entries (hash<<32 | id) not yet inserted: the
 	// index is built once the records are read (see index.insertAll).
 	pending []uint64
+	dup     nodeID // a node found twice, if any
 }
 
-// flush inserts the pending index entries.
-func (l *loader) flush() {
-	l.t.idx.insertAll(l.pending)
-	l.pending = nil
+// flush inserts the pending index entries and returns a node whose path
+// another node has too, or 0.
+func (l *loader) flush() nodeID {
+	dup := l.t.idx.insertAll(l.pending, l.t.samePath)
+	l.pending = l.pending[:0]
+	if dup != 0 && l.dup == 0 {
+		l.dup = dup
+	}
+	return dup
 }
 
 // add links one node record read at offset off; data is nil for null
@@ -513,8 +518,8 @@ func (l *loader) add(off int64, path, data []byte, ref int64, stat []byte) error
 		if parent == 0 {
 			return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q comes before its parent", path)}
 		}
-		// A node that appears twice is found when the child lists are
-		// sorted (endNodes), which saves a lookup per node.
+		// A node that appears twice is found when the index is built
+		// (flush), which saves a lookup per node.
 		h = t.idx.hash(unsafeString(path))
 	} else if t.count > 0 {
 		return &SnapshotError{Offset: off, Reason: fmt.Sprintf("node %q appears twice", path)}
@@ -554,7 +559,8 @@ func (l *loader) add(off int64, path, data []byte, ref int64, stat []byte) error
 		t.pathSize += int64(len(path))
 		l.pending = append(l.pending, uint64(h)<<32|uint64(id))
 		kl := t.mutKids(parent)
-		kl.ids = append(kl.ids, id) // sorted once everything is read
+		kl.ids = append(kl.ids, id)
+		kl.unsorted = len(kl.ids) > 1 // sorted when first needed in order
 		t.indexOwner(id, st.EphemeralOwner, l.opts.ExtendedTypes)
 	} else {
 		t.pathSize++
@@ -593,7 +599,7 @@ func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions
 		}
 		if string(path) == endOfNodes {
 			l.flush()
-			return sr.endNodes(t)
+			return sr.endNodes(t, l.dup)
 		}
 		// Error messages name the node; build them only on failure.
 		of := func(err error) error {
@@ -638,12 +644,13 @@ func (sr *snapReader) nodes(t *Tree, refs map[int64][]jute.ACL, opts ReadOptions
 	}
 }
 
-// endNodes finishes the node records once the end marker is read.
-func (sr *snapReader) endNodes(t *Tree) error {
+// endNodes finishes the node records once the end marker is read; dup is
+// a node whose path came twice.
+func (sr *snapReader) endNodes(t *Tree, dup nodeID) error {
 	if t.count == 0 {
 		return &SnapshotError{Offset: sr.off, Reason: "snapshot has no root node"}
 	}
-	if dup := t.sortKids(); dup != 0 {
+	if dup != 0 {
 		return &SnapshotError{Offset: sr.off, Reason: fmt.Sprintf("node %q appears twice", t.pathOf(dup))}
 	}
 	return nil
@@ -704,34 +711,6 @@ func (sr *snapReader) consume(b []byte) {
 	sr.sum.Write(b)
 	sr.off += int64(len(b))
 	sr.r.Discard(len(b))
-}
-
-// sortKids sorts every child list by name, and returns a node whose name
-// a sibling has too, or 0.
-func (t *Tree) sortKids() nodeID {
-	type named struct {
-		name string
-		id   nodeID
-	}
-	var tmp []named
-	for k := uint32(1); k < t.nextKids; k++ {
-		l := t.kids.at(k)
-		if len(l.ids) < 2 {
-			continue
-		}
-		tmp = tmp[:0]
-		for _, id := range l.ids {
-			tmp = append(tmp, named{t.nameOf(id), id})
-		}
-		slices.SortFunc(tmp, func(a, b named) int { return strings.Compare(a.name, b.name) })
-		for i, n := range tmp {
-			if i > 0 && n.name == tmp[i-1].name {
-				return n.id
-			}
-			l.ids[i] = n.id
-		}
-	}
-	return 0
 }
 
 func decodeStat(b []byte) jute.StatPersisted {

@@ -5,7 +5,6 @@ import (
 	"hash/adler32"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/zkd/zkd/internal/jute"
 )
@@ -22,6 +21,8 @@ type frozen struct {
 	limit    nodeID // ids below limit may be in use
 	count    int
 	lastZxid jute.Zxid
+	// zk and quota are /zookeeper and /zookeeper/quota (0 if missing).
+	zk, quota nodeID
 }
 
 func (f *frozen) rec(id nodeID) *record { return f.recs.at(uint32(id)) }
@@ -43,7 +44,7 @@ func (f *frozen) kidIDs(r *record) []nodeID {
 // the owner's goroutine while nothing changes the tree.
 func (t *Tree) live() *frozen {
 	return &frozen{recs: t.recs, kids: t.kids, chunks: t.blobs.chunks, acls: t.acls,
-		limit: t.nextID, count: t.count, lastZxid: t.lastZxid}
+		limit: t.nextID, count: t.count, lastZxid: t.lastZxid, zk: t.find(ZKPath), quota: t.find(QuotaPath)}
 }
 
 // View is the tree as it was when Freeze returned it: read-only, and safe
@@ -176,18 +177,6 @@ func (w *snapWriter) flush(force bool) {
 	w.enc.Reset()
 }
 
-// childNamed finds a child by name in a sorted child list.
-func (w *snapWriter) childNamed(parent nodeID, name string) nodeID {
-	ids := w.f.kidIDs(w.f.rec(parent))
-	i, ok := slices.BinarySearchFunc(ids, name, func(id nodeID, name string) int {
-		return strings.Compare(w.f.name(w.f.rec(id)), name)
-	})
-	if !ok {
-		return 0
-	}
-	return ids[i]
-}
-
 // usesOpenRef reports whether the node is written with ref -1: ZooKeeper
 // creates its built-in nodes with no ACL list (ref -1, OPEN_ACL_UNSAFE);
 // any list set later gets a ref from the map.
@@ -210,9 +199,7 @@ type aclUse struct {
 // only ever set by setACL last).
 func (w *snapWriter) writeHead(sessions []SessionTimeout) {
 	f := w.f
-	if w.zkID = w.childNamed(rootID, Base(ZKPath)); w.zkID != 0 {
-		w.quota = w.childNamed(w.zkID, Base(QuotaPath))
-	}
+	w.zkID, w.quota = f.zk, f.quota
 	uses := make([]aclUse, len(f.acls))
 	seen := make([]bool, len(f.acls))
 	for id := rootID; id < f.limit; id++ {

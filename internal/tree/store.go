@@ -112,10 +112,12 @@ func (c *cowState) shared(epoch uint32) bool {
 	return epoch <= c.frozen && c.views > 0
 }
 
-// kidList is a parent's children sorted by name.
+// kidList is a parent's children, sorted by name unless unsorted is set
+// (a list loaded from a snapshot is sorted when first needed in order).
 type kidList struct {
-	ids   []nodeID
-	epoch uint32
+	ids      []nodeID
+	epoch    uint32
+	unsorted bool
 }
 
 // blobRef locates a blob: chunk index and byte offset of its header.
@@ -304,22 +306,26 @@ func (x *index) insert(h uint32, id nodeID) {
 	x.count++
 }
 
-// insertAll adds entries (hash<<32 | id) known to be absent. Into an empty
-// index it inserts them grouped by their home slot, so that building the
-// index of a loaded snapshot walks the table once instead of missing the
-// cache on every insert.
-func (x *index) insertAll(entries []uint64) {
+// insertAll adds entries (hash<<32 | id) of a loaded snapshot. Into an
+// empty index it inserts them grouped by their home slot, so that building
+// the index walks the table once instead of missing the cache on every
+// insert. same reports whether two nodes have the same path; it is asked
+// only about entries with equal hashes, and insertAll returns the first
+// id that duplicates another (0 if none).
+func (x *index) insertAll(entries []uint64, same func(a, b nodeID) bool) nodeID {
 	if x.count > 0 || len(entries) < 1<<12 {
 		for _, e := range entries {
-			x.insert(uint32(e>>32), nodeID(e))
+			if dup := x.insertChecked(uint32(e>>32), nodeID(e), same); dup != 0 {
+				return dup
+			}
 		}
-		return
+		return 0
 	}
 	x.grow(len(entries))
 	mask := uint32(len(x.slots) - 1)
 	// A counting sort on the top bits of the home slot.
 	shift := uint(0)
-	for (mask >> shift) >= 1<<16 {
+	for (mask >> shift) >= 1<<12 {
 		shift++
 	}
 	counts := make([]int, (mask>>shift)+2)
@@ -336,14 +342,32 @@ func (x *index) insertAll(entries []uint64) {
 		counts[b]++
 	}
 	for _, e := range sorted {
-		h := uint32(e >> 32)
+		h, id := uint32(e>>32), nodeID(e)
 		i := h & mask
 		for x.slots[i].id != 0 {
+			if x.slots[i].hash == h && same(x.slots[i].id, id) {
+				return id
+			}
 			i = (i + 1) & mask
 		}
-		x.slots[i] = slot{h, nodeID(e)}
+		x.slots[i] = slot{h, id}
+		x.count++
 	}
-	x.count = len(entries)
+	return 0
+}
+
+// insertChecked is insert that first looks for an entry of the same path.
+func (x *index) insertChecked(h uint32, id nodeID, same func(a, b nodeID) bool) nodeID {
+	if len(x.slots) > 0 {
+		mask := uint32(len(x.slots) - 1)
+		for i := h & mask; x.slots[i].id != 0; i = (i + 1) & mask {
+			if x.slots[i].hash == h && same(x.slots[i].id, id) {
+				return id
+			}
+		}
+	}
+	x.insert(h, id)
+	return 0
 }
 
 // remove deletes the entry for id with hash h (backward-shift deletion).

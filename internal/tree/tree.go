@@ -308,7 +308,8 @@ func (t *Tree) node(id nodeID) Node {
 	return n
 }
 
-// kidIDs returns a node's children sorted by name.
+// kidIDs returns a node's children, in no particular order (see
+// sortedKids).
 func (t *Tree) kidIDs(r *record) []nodeID {
 	if r.kids == 0 {
 		return nil
@@ -342,6 +343,38 @@ func (t *Tree) mutKids(parent nodeID) *kidList {
 	return l
 }
 
+// sortedKids returns parent's children sorted by name, sorting a list
+// loaded from a snapshot the first time it is needed in order.
+func (t *Tree) sortedKids(parent nodeID) []nodeID {
+	r := t.rec(parent)
+	if r.kids == 0 {
+		return nil
+	}
+	if l := t.kids.at(r.kids); !l.unsorted {
+		return l.ids
+	}
+	l := t.mutKids(parent)
+	type named struct {
+		name string
+		id   nodeID
+	}
+	tmp := make([]named, len(l.ids))
+	for i, id := range l.ids {
+		tmp[i] = named{t.nameOf(id), id}
+	}
+	slices.SortFunc(tmp, func(a, b named) int { return strings.Compare(a.name, b.name) })
+	for i, n := range tmp {
+		l.ids[i] = n.id
+	}
+	l.unsorted = false
+	return l.ids
+}
+
+// samePath reports whether two nodes have the same parent and name.
+func (t *Tree) samePath(a, b nodeID) bool {
+	return t.rec(a).parent == t.rec(b).parent && t.nameOf(a) == t.nameOf(b)
+}
+
 // kidPos returns where name sits, or would sit, in a sorted child list.
 func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
 	return slices.BinarySearchFunc(ids, name, func(id nodeID, name string) int {
@@ -351,6 +384,7 @@ func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
 
 func (t *Tree) insertKid(parent, id nodeID, name string) {
 	delete(t.listed, parent)
+	t.sortedKids(parent)
 	l := t.mutKids(parent)
 	i, _ := t.kidPos(l.ids, name)
 	l.ids = slices.Insert(l.ids, i, id)
@@ -361,7 +395,7 @@ func (t *Tree) removeKid(parent, id nodeID, name string) {
 	if r.kids == 0 {
 		return
 	}
-	i, ok := t.kidPos(t.kids.at(r.kids).ids, name)
+	i, ok := t.kidPos(t.sortedKids(parent), name)
 	if !ok {
 		return
 	}
@@ -441,7 +475,7 @@ func (t *Tree) Children(n Node) []string {
 	if out, ok := t.listed[n.id]; ok {
 		return out
 	}
-	ids := t.kidIDs(t.rec(n.id))
+	ids := t.sortedKids(n.id)
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = t.nameOf(id)
