@@ -188,6 +188,11 @@ func replySize(body jute.Encodable) int64 {
 		return children(b.Children)
 	case *jute.GetChildren2Response:
 		return children(b.Children) + stat
+	case *jute.EncodedChildren:
+		if b.Stat != nil {
+			return int64(len(b.Vector)) + stat
+		}
+		return int64(len(b.Vector))
 	case *jute.WatcherEvent:
 		return 12 + int64(len(b.Path))
 	case *jute.StringsResponse:

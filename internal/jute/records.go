@@ -451,6 +451,24 @@ func (r *GetChildrenResponse) Encode(e *Encoder) { e.Strings(r.Children) }
 // Decode reads the response.
 func (r *GetChildrenResponse) Decode(d *Decoder) { r.Children = d.Strings() }
 
+// EncodedChildren is a getChildren or getChildren2 answer whose child
+// list is already encoded (a jute vector of strings, as the server keeps
+// it for a large, unchanging child set); Stat follows it for
+// getChildren2. Only servers write it; clients read GetChildrenResponse
+// or GetChildren2Response.
+type EncodedChildren struct {
+	Vector []byte
+	Stat   *Stat
+}
+
+// Encode writes the vector and the Stat, if any.
+func (r *EncodedChildren) Encode(e *Encoder) {
+	e.Raw(r.Vector)
+	if r.Stat != nil {
+		r.Stat.Encode(e)
+	}
+}
+
 // GetChildren2Response is the answer to getChildren2.
 type GetChildren2Response struct {
 	Children []string

@@ -233,9 +233,10 @@ func (s *Server) read(cs *connState, p *pending) (jute.Encodable, jute.Code) {
 			s.watches.Add(cs.watcher, watch.Child, r.Path)
 		}
 		if p.op == jute.OpGetChildren {
-			return &jute.GetChildrenResponse{Children: s.tree.Children(n)}, jute.OK
+			return &jute.EncodedChildren{Vector: s.tree.EncodedChildren(n)}, jute.OK
 		}
-		return &jute.GetChildren2Response{Children: s.tree.Children(n), Stat: n.PublicStat()}, jute.OK
+		st := n.PublicStat()
+		return &jute.EncodedChildren{Vector: s.tree.EncodedChildren(n), Stat: &st}, jute.OK
 	case jute.OpGetACL:
 		r := p.req.Body.(*jute.PathRequest)
 		n, code := s.readable(r.Path, jute.PermRead|jute.PermAdmin, ids)

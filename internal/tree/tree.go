@@ -126,6 +126,8 @@ type Tree struct {
 	// children until a child comes or goes, so that listing a large,
 	// unchanging child set again costs nothing.
 	listed map[nodeID][]string
+	// encoded keeps, likewise, the jute encoding of such a list.
+	encoded map[nodeID][]byte
 }
 
 // listedMin is the number of children from which Children keeps its
@@ -151,6 +153,7 @@ func emptyTree() *Tree {
 	t := &Tree{
 		aclIndex:   make(map[string]uint32),
 		listed:     make(map[nodeID][]string),
+		encoded:    make(map[nodeID][]byte),
 		ephemerals: make(map[int64]map[nodeID]struct{}),
 		containers: make(map[nodeID]struct{}),
 		ttls:       make(map[nodeID]struct{}),
@@ -236,6 +239,7 @@ func (t *Tree) removeNode(id nodeID, path string) {
 		t.freeKidList(k)
 	}
 	delete(t.listed, id)
+	delete(t.encoded, id)
 	t.blobs.kill(t.rec(id).blob, b.size)
 	*t.mrec(id) = record{}
 	t.freeIDs = append(t.freeIDs, id)
@@ -384,6 +388,7 @@ func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
 
 func (t *Tree) insertKid(parent, id nodeID, name string) {
 	delete(t.listed, parent)
+	delete(t.encoded, parent)
 	t.sortedKids(parent)
 	l := t.mutKids(parent)
 	i, _ := t.kidPos(l.ids, name)
@@ -400,6 +405,7 @@ func (t *Tree) removeKid(parent, id nodeID, name string) {
 		return
 	}
 	delete(t.listed, parent)
+	delete(t.encoded, parent)
 	l := t.mutKids(parent)
 	l.ids = slices.Delete(l.ids, i, i+1)
 	if len(l.ids) == 0 {
@@ -484,6 +490,24 @@ func (t *Tree) Children(n Node) []string {
 		t.listed[n.id] = out
 	}
 	return out
+}
+
+// EncodedChildren returns the names of n's children in sorted order as a
+// jute vector of strings, the body of a getChildren reply. Like Children's
+// answer, the slice may be shared and must not be modified; listing a
+// large child set again costs nothing until it changes.
+func (t *Tree) EncodedChildren(n Node) []byte {
+	if b, ok := t.encoded[n.id]; ok {
+		return b
+	}
+	names := t.Children(n)
+	e := jute.NewEncoder(nil)
+	e.Strings(names)
+	b := e.Bytes()
+	if len(names) >= listedMin {
+		t.encoded[n.id] = b
+	}
+	return b
 }
 
 // CountDescendants returns the number of nodes below path, excluding it.

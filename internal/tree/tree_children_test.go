@@ -43,6 +43,10 @@ func TestChildrenStaysCurrentWhileCached(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("%s: children = %d names, want %d (%v…)", what, len(got), len(want), got[:min(3, len(got))])
 		}
+		var decoded jute.GetChildrenResponse
+		if err := jute.Decode(tr.EncodedChildren(n), &decoded); err != nil || !slices.Equal(decoded.Children, want) {
+			t.Fatalf("%s: encoded children decode to %d names (%v), want %d", what, len(decoded.Children), err, len(want))
+		}
 		return got
 	}
 	first := check("after creates")
