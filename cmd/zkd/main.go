@@ -135,7 +135,7 @@ func setGCTarget(log *slog.Logger) {
 // only the few writes that arrived before it started. With a second P
 // the core and the connections run while the log syncs, and the kernel
 // shares the CPU between the threads as it does ZooKeeper's
-// (docs/readme-commit.md has the measurements).
+// (docs/benchmarks.md, "Writers on one CPU", has the measurements).
 const minServerProcs = 2
 
 // setProcsFloor raises GOMAXPROCS to minServerProcs when the operator has

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -18,10 +17,6 @@ import (
 // loadSnapshot returns the state in the newest valid snapshot, or an
 // empty tree when there is none.
 func (s *Server) loadSnapshot(fs storage.FS, snapDir string) (*restored, error) {
-	// Nearly everything a load allocates stays live: collecting meanwhile
-	// would only walk the growing heap again and again. (GOMEMLIMIT still
-	// applies.)
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	l, err := storage.LoadNewestSnapshot(fs, snapDir, storage.LoadOptions{
 		ExtendedTypes: s.cfg.ExtendedTypesEnabled(), MaxBuffer: s.cfg.JuteMaxBuffer() + s.cfg.JuteMaxBufferExtraSize(),
 	})

@@ -231,11 +231,17 @@ func (a *arena) dropChunk(c uint32) {
 // maybeSparse queues chunk c for evacuation once less than half of it is
 // live; an empty chunk is dropped at once.
 func (a *arena) maybeSparse(c uint32) {
-	if a.hasAct && c == a.active || a.sparse[c] || a.chunks[c] == nil {
+	if a.hasAct && c == a.active || a.chunks[c] == nil {
 		return
 	}
 	if a.live[c] == 0 {
+		// Dropped at once, queued or not (compact skips a stale entry):
+		// a chunk must not wait for compaction to be freed, which a live
+		// view puts off.
 		a.dropChunk(c)
+		return
+	}
+	if a.sparse[c] {
 		return
 	}
 	if a.live[c]*2 < int64(len(a.chunks[c])) {

@@ -53,7 +53,7 @@
 // ZKD_BENCH_SERVER_CPUS and ZKD_BENCH_CLIENT_CPUS pin the servers (taskset)
 // and the test process with its load generator to CPU lists, for every
 // benchmark; ZKD_BENCH_ZKD_GOMAXPROCS sets zkd's GOMAXPROCS.
-// docs/readme-bench11.md gives the commands.
+// docs/benchmarks.md ("Snapshots under load, memory, restart, writers on one CPU") gives the commands.
 //
 // BenchmarkAttacks skips unless ZKD_BENCH_ATTACK=1. It runs each
 // misbehaving client of the hardening issue (slow readers, 1,000 large

@@ -4,7 +4,7 @@
 # one's output in OUTDIR (default ./bench11-<date>). Run it from the module
 # root on a quiet machine with at least 2 CPUs, 8 GB of memory and 10 GB of
 # free disk; it takes about an hour and a half with the defaults.
-# docs/readme-bench11.md explains the output. Environment variables set by
+# docs/benchmarks.md ("Snapshots under load, memory, restart, writers on one CPU") explains the output. Environment variables set by
 # the caller (ZKD_BENCH_SUSTAIN, ZKD_BENCH_ROUNDS, ...) override the
 # defaults below; QUICK=1 shrinks every benchmark to check the harness in
 # a few minutes (the figures then mean nothing).

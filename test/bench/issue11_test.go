@@ -41,7 +41,7 @@ const (
 // requireIssue11 skips the benchmark unless ZKD_BENCH_ISSUE11=1.
 func requireIssue11(b *testing.B) {
 	if os.Getenv(envIssue11) != "1" {
-		b.Skipf("set %s=1 to run the issue 11 benchmarks (many minutes, gigabytes of memory; see docs/readme-bench11.md)", envIssue11)
+		b.Skipf("set %s=1 to run the issue 11 benchmarks (many minutes, gigabytes of memory; see docs/benchmarks.md)", envIssue11)
 	}
 }
 
@@ -97,7 +97,7 @@ type sustainedShape struct {
 //
 // Each tree gets fresh servers; ZooKeeper runs with -Xmx2g
 // (ZKD_BENCH_ZK_HEAP). It runs only with ZKD_BENCH_ISSUE11=1 and ignores
-// b.N; see docs/readme-bench11.md for the commands.
+// b.N; see docs/benchmarks.md for the commands.
 func BenchmarkSustainedSetData(b *testing.B) {
 	requireIssue11(b)
 	cfg := readSettings(b)
