@@ -9,7 +9,9 @@
 // (storage-and-quorum.md §2.7), so it also serves log replay and followers.
 //
 // The tree is not safe for concurrent use; its owner (the server's apply
-// loop) serialises access. It knows nothing of sessions or connections: an
+// loop) serialises access. The one exception is a View (Freeze): a frozen,
+// copy-on-write copy that any goroutine may read while the owner goes on,
+// and that the owner releases once the reader is done. It knows nothing of sessions or connections: an
 // ephemeral node's owner is just an int64.
 //
 // Stat rules that copy ZooKeeper quirks on purpose (client-protocol.md §5):

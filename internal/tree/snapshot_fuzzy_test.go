@@ -68,7 +68,7 @@ func (g *txnGen) next(tr *Tree) *jute.Txn {
 			}
 			parent, _ := tr.Get(parentPath)
 			path := join(parentPath, string(rune('a'+g.r.IntN(6))))
-			if tr.Exists(path) {
+			if tr.find(path) != 0 {
 				continue
 			}
 			data := []byte(fmt.Sprint(g.zxid))

@@ -14,14 +14,16 @@ import (
 //   - Every node is a fixed-size record without pointers, found by a
 //     nodeID. Records live in pages of pageSize; the tree keeps a table of
 //     page pointers.
-//   - A node's name and data are one blob in an append-only arena of byte
-//     chunks: [4-byte header][name][data]. Bytes of a blob never change
-//     while it is live, so Data slices and child names can be handed out
-//     without copying. A blob that dies (setData, delete) is marked dead in
-//     its header; a chunk that falls below half live is evacuated (its live
-//     blobs copied to the active chunk) a chunk at a time, during later
-//     transactions.
-//   - Children are a sorted list of nodeIDs per parent, in pages too.
+//   - A node's name, its data and the Stat fields only its own setData and
+//     setACL change are one blob (blob.go) in an append-only arena of byte
+//     chunks. Bytes of a blob never change while it is live, so Data
+//     slices and child names can be handed out without copying. A blob
+//     that dies (setData, delete) is marked dead in its header; a chunk
+//     with nothing live left is freed at once, and once a quarter of the
+//     arena is garbage, chunks below half live are evacuated (their live
+//     blobs copied to the active chunk), one per transaction.
+//   - Children are a list of nodeIDs per parent, in pages too, sorted by
+//     name (a list loaded from a snapshot is sorted when first needed).
 //   - Lookups go through an open-addressing hash index keyed by the full
 //     path; a hit is checked by walking up the parents, whose names must
 //     spell the path.

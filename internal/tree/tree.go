@@ -467,9 +467,6 @@ func (t *Tree) Get(path string) (Node, bool) {
 	return t.node(id), true
 }
 
-// Exists reports whether path names a node.
-func (t *Tree) Exists(path string) bool { return t.find(path) != 0 }
-
 // Children returns the names of n's children in sorted order. The slice
 // may be shared with earlier and later callers and must not be modified;
 // it stays valid (as the list at the time of the call) after the tree
