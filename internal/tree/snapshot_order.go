@@ -40,6 +40,12 @@ func (w *snapWriter) pushChildren(stack []walkItem, r *record, pathLen int) []wa
 	if len(ids) == 0 {
 		return stack
 	}
+	if !w.javaOrder {
+		for i := len(ids) - 1; i >= 0; i-- {
+			stack = append(stack, walkItem{ids[i], pathLen})
+		}
+		return stack
+	}
 	capacity := javaSetCapacity(max(len(ids), int(r.cversion)))
 	kids := w.kids[:0]
 	for _, id := range ids {
