@@ -29,7 +29,8 @@ type childOrder struct {
 }
 
 // pushChildren pushes a node's children on the walk stack so that they
-// pop in the order ZooKeeper's DataNode iterates them: a HashSet created
+// pop in the tree's order or, with javaOrder, in the order ZooKeeper's
+// DataNode iterates them: a HashSet created
 // with capacity 8, whose size peaked at most at the persisted cversion
 // (the number of children ever created) and whose elements went in by
 // creation zxid. That is exact for a server that never restarted; after a

@@ -98,13 +98,16 @@ func (v *View) NodeCount() int { return v.f.count }
 // from Zxid+1 onto it (replaying transactions the snapshot already holds
 // is harmless, as for ZooKeeper's fuzzy snapshots).
 //
-// Byte compatibility: siblings and sessions come out in Java's hash
-// orders (snapshot_order.go), and ACL lists are numbered 1, 2, ... in the
-// order of the creation zxid of their first user, as Java allocates them.
-// For trees written by a ZooKeeper server the output is then the same,
-// byte for byte (checked on every snapshot of the fixtures). Where Java's
-// history differs from those estimates, only the order of siblings and
-// sessions and the ACL ref numbers differ, which every reader accepts.
+// Byte compatibility: sessions come out in Java's HashMap order, siblings
+// in the tree's own order (a loaded snapshot's, or by name) or, with
+// WriteOptions.JavaSiblingOrder, in Java's HashSet order
+// (snapshot_order.go), and ACL lists are numbered 1, 2, ... in the order
+// of the creation zxid of their first user, as Java allocates them. A
+// ZooKeeper snapshot loaded and written again is the same, byte for byte,
+// and so is a tree built by ZooKeeper's transactions written in Java order
+// (both checked on every snapshot of the fixtures). Where Java's history
+// differs from those estimates, only the order of siblings and sessions
+// and the ACL ref numbers differ, which every reader accepts.
 
 // WriteOptions control WriteSnapshot.
 type WriteOptions struct {
