@@ -2,8 +2,10 @@ package clientport
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -186,5 +188,52 @@ func TestUnknownOpcodeIsReportedNotDecoded(t *testing.T) {
 	check := decodeRequest(jute.Encode(&jute.RequestHeader{Xid: 3, Type: jute.OpCheck}), 1000)
 	if !check.Unknown {
 		t.Fatal("top-level check must be treated as unknown (ZooKeeper 3.9.3)")
+	}
+}
+
+// idleBackend gives each connection an idle timeout at the handshake, as
+// the server does with the session timeout.
+type idleBackend struct {
+	*fakeBackend
+	idle time.Duration
+}
+
+func (b idleBackend) Connect(c *Conn, req *jute.ConnectRequest) {
+	c.SetIdleTimeout(b.idle)
+	b.fakeBackend.Connect(c, req)
+}
+
+// TestBusyConnectionOutlivesItsIdleTimeoutAndASilentOneDoesNot sends a
+// frame every 25 ms for over twice the idle timeout (the deadline is
+// re-armed only every eighth of it, so this checks it is still pushed
+// on), then goes silent: the server closes the connection no sooner than
+// the idle timeout after the last frame.
+func TestBusyConnectionOutlivesItsIdleTimeoutAndASilentOneDoesNot(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	b := idleBackend{newFakeBackend(), idle}
+	l := serve(t, b, Options{})
+	nc := dial(t, l)
+	handshake(t, nc)
+	var last time.Time
+	for i := range 40 {
+		last = time.Now()
+		if _, err := nc.Write(ping(int32(i + 1))); err != nil {
+			t.Fatalf("ping %d: %v", i+1, err)
+		}
+		select {
+		case <-b.arrived:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("ping %d (%v after the first) was not read: the connection timed out while busy", i+1, time.Since(last))
+		}
+		time.Sleep(idle / 16) // the client's pace: 40 frames over 2.5 idle timeouts
+	}
+	switch _, err := nc.Read(make([]byte, 1)); {
+	case err == nil:
+		t.Fatal("the server sent something to a client that only pinged a backend that never answers")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		t.Fatalf("the server kept a connection silent for %v open (idle timeout %v)", time.Since(last), idle)
+	}
+	if quiet := time.Since(last); quiet < idle {
+		t.Fatalf("closed %v after the last frame, before the idle timeout of %v", quiet, idle)
 	}
 }

@@ -76,6 +76,17 @@ type Conn struct {
 
 	idleTimeout atomic.Int64 // ns; 0 = none
 
+	// The deadlines last set, so that a busy connection does not move
+	// them (a timer update each) on every frame: readArmedFor is the idle
+	// timeout the read deadline was set for at readArmedAt (armedNone:
+	// none set, armedHandshake: the handshake's), writeArmedFor the write
+	// timeout set at writeArmedAt. The reader and the writer goroutine
+	// each own theirs.
+	readArmedAt   time.Time
+	readArmedFor  time.Duration
+	writeArmedAt  time.Time
+	writeArmedFor time.Duration
+
 	// Flow control (flow.go): requests handed to the backend and not
 	// answered yet, with what each holds of the listener's budgets
 	// (charges, oldest first, guarded by mu), and the estimated bytes of
@@ -192,8 +203,7 @@ func (c *Conn) writeLoop() {
 		if closed {
 			return
 		}
-		// A client that stops reading must not hold the writer forever.
-		c.nc.SetWriteDeadline(time.Now().Add(max(2*time.Duration(c.idleTimeout.Load()), 30*time.Second)))
+		c.armWriteDeadline()
 		res, err := c.writeBatch(batch)
 		clear(batch)
 		if cap(batch) > 1024 {
@@ -328,15 +338,49 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 
 var errLargeRequest = errors.New("large request refused")
 
+// Read deadline states besides an idle timeout.
+const (
+	armedNone      time.Duration = 0
+	armedHandshake time.Duration = -1
+)
+
+// armDeadline sets the read deadline: the handshake timeout, or the idle
+// timeout from now. A connection that keeps sending re-arms it only once
+// an eighth of the timeout has passed since the last time, and arms it
+// an eighth longer: it then never expires sooner than the idle timeout
+// after the last frame, nor more than an eighth of it later, and costs
+// a timer update every few seconds instead of one per frame.
 func (c *Conn) armDeadline(handshake bool) {
-	switch d := time.Duration(c.idleTimeout.Load()); {
+	d := time.Duration(c.idleTimeout.Load())
+	switch {
 	case handshake:
-		c.nc.SetReadDeadline(time.Now().Add(c.l.handshakeTimeout))
+		c.readArmedAt, c.readArmedFor = time.Now(), armedHandshake
+		c.nc.SetReadDeadline(c.readArmedAt.Add(c.l.handshakeTimeout))
 	case d > 0:
-		c.nc.SetReadDeadline(time.Now().Add(d))
-	default:
+		now := time.Now()
+		if c.readArmedFor == d && now.Sub(c.readArmedAt) < d/8 {
+			return
+		}
+		c.readArmedAt, c.readArmedFor = now, d
+		c.nc.SetReadDeadline(now.Add(d + d/8))
+	case c.readArmedFor != armedNone:
+		c.readArmedFor = armedNone
 		c.nc.SetReadDeadline(time.Time{})
 	}
+}
+
+// armWriteDeadline sets the deadline for the writes of a batch: a client
+// that stops reading must not hold the writer forever. It is twice the
+// idle timeout, 30 s at least, renewed once a tenth of it has passed
+// (and set a tenth longer), so that a batch never gets less than that.
+func (c *Conn) armWriteDeadline() {
+	d := max(2*time.Duration(c.idleTimeout.Load()), 30*time.Second)
+	now := time.Now()
+	if c.writeArmedFor == d && now.Sub(c.writeArmedAt) < d/10 {
+		return
+	}
+	c.writeArmedAt, c.writeArmedFor = now, d
+	c.nc.SetWriteDeadline(now.Add(d + d/10))
 }
 
 // readLoop owns the socket's reads. It returns when the connection closes.
