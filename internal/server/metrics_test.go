@@ -1,11 +1,16 @@
 package server
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/adler32"
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +23,8 @@ import (
 
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/storage"
+	"github.com/zkd/zkd/internal/tree"
 )
 
 // mntrValues is one mntr answer: value by key, without "zk_".
@@ -443,5 +450,41 @@ func TestStartupMetricsFollowZooKeepersRules(t *testing.T) {
 		if got := m.int(t, key); got != want {
 			t.Errorf("restarted: zk_%s = %d, want %d", key, got, want)
 		}
+	}
+}
+
+// TestSnapshotDigestMismatchIsCountedOnceServing starts from a snapshot
+// whose digest trailer (re-sealed, so the file is otherwise sound) does
+// not match its nodes: the server serves the tree, and the check it runs
+// after starting logs the mismatch and counts it, as ZooKeeper does.
+func TestSnapshotDigestMismatchIsCountedOnceServing(t *testing.T) {
+	tr := tree.New()
+	for i := range 5 {
+		z := jute.Zxid(i + 1)
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate},
+			Record: &jute.CreateTxn{Path: fmt.Sprintf("/d%d", i), Data: []byte("x"), ACL: openACL, ParentCVersion: -1}})
+	}
+	var buf bytes.Buffer
+	if err := tr.WriteSnapshotOnce(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The file ends with the digest (8 bytes), seal #2 (8) and "/" (4+1).
+	b := buf.Bytes()
+	end := len(b) - 5 - 8
+	b[end-1] ^= 0x5a // the digest's last byte
+	binary.BigEndian.PutUint64(b[end:], uint64(adler32.Checksum(b[:end])))
+	dir := t.TempDir()
+	snapDir := filepath.Join(dir, storage.VersionDir)
+	if err := os.MkdirAll(snapDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(snapDir, storage.SnapshotName(tr.LastZxid(), storage.Uncompressed)), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := startServerAt(t, dir, "zookeeper.4lw.commands.whitelist", "mntr")
+	waitFor(t, func() bool { return readMntr(t, s).int(t, "digest_mismatches_count") == 1 })
+	c := zkConnect(t, s)
+	if data, _, err := c.Get("/d4"); err != nil || string(data) != "x" {
+		t.Fatalf("get /d4 from the loaded snapshot: %q, %v", data, err)
 	}
 }

@@ -24,9 +24,9 @@ type restored struct {
 	// recent is the tail of the replayed log, oldest first (at most
 	// recentTxns), for a leader's DIFF syncs.
 	recent []*jute.Txn
-	// digestMismatch is set when the snapshot's digest did not match its
-	// trailer.
-	digestMismatch bool
+	// digest is the loaded snapshot's digest trailer, to be checked
+	// (checkSnapshotDigest), or nil.
+	digest *digestCheck
 }
 
 // recentTxns is how much of the replayed log a restore keeps for DIFF
@@ -94,8 +94,5 @@ func (s *Server) recordRestore(r *restored) {
 	if r.replayed > 0 {
 		m.txnsLoaded.Observe(int64(r.replayed), now)
 		m.txnsLoadTime.Observe(r.replayTook.Milliseconds(), now)
-	}
-	if r.digestMismatch {
-		m.digestMismatches++
 	}
 }

@@ -107,6 +107,9 @@ type Server struct {
 	connThrottle    *connThrottle
 	// snapshotAtStart asks for a background snapshot once serving.
 	snapshotAtStart bool
+	// digestAtStart is the loaded snapshot's digest trailer, checked
+	// once serving, or nil.
+	digestAtStart *digestCheck
 	// zkMetrics are the core's ZooKeeper metrics (metrics.go); taken is
 	// when the core took up its current batch of events, and takenWallMS
 	// the wall clock then in ms (0 until wallMS reads it).
@@ -218,6 +221,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		s.log.Info("database loaded", "last_zxid", r.lastZxid, "txns_replayed", r.replayed,
 			"sessions", len(r.sessions), "znodes", r.tree.NodeCount(), "took", r.took)
 		s.recordRestore(r)
+		s.digestAtStart = r.digest
 		background, err := s.startupSnapshot(r)
 		if err != nil {
 			return nil, err
@@ -335,6 +339,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.startMetrics()
 	if s.cfg.AutopurgePurgeInterval > 0 && !s.inMemory {
 		s.wg.Go(func() { s.autopurge(ctx, time.Duration(s.cfg.AutopurgePurgeInterval)*time.Hour) })
+	}
+	if d := s.digestAtStart; d != nil {
+		s.digestAtStart = nil
+		s.checkSnapshotDigest(d)
 	}
 	s.log.Info("listening for clients", "addr", ln.Addr().String(), "mode", s.role.String())
 	return nil

@@ -19,6 +19,7 @@ import (
 func (s *Server) loadSnapshot(fs storage.FS, snapDir string) (*restored, error) {
 	l, err := storage.LoadNewestSnapshot(fs, snapDir, storage.LoadOptions{
 		ExtendedTypes: s.cfg.ExtendedTypesEnabled(), MaxBuffer: s.cfg.JuteMaxBuffer() + s.cfg.JuteMaxBufferExtraSize(),
+		DeferDigest: true,
 	})
 	for _, skip := range l.Skipped {
 		s.log.Warn("skipping snapshot", "file", skip.File, "offset", skip.Offset, "err", skip.Err)
@@ -31,17 +32,47 @@ func (s *Server) loadSnapshot(fs storage.FS, snapDir string) (*restored, error) 
 	case err != nil:
 		return nil, err
 	}
-	if l.Info.DigestMismatch {
-		s.log.Warn("snapshot digest does not match its trailer", "file", l.File)
-		r.digestMismatch = true
-	}
 	s.log.Info("loaded snapshot", "file", l.File, "zxid", l.Zxid, "znodes", l.Tree.NodeCount())
 	r.tree = l.Tree
+	if l.Info.DigestExact {
+		// Checked once the server is on its way (checkSnapshotDigest),
+		// on the tree as loaded: frozen before the log replays onto it.
+		r.digest = &digestCheck{view: l.Tree.Freeze(), want: l.Info.Digest, file: l.File}
+	}
 	r.lastZxid = l.Zxid
 	for _, st := range l.Sessions {
 		r.sessions[st.ID] = st.Timeout
 	}
 	return r, nil
+}
+
+// digestCheck is a loaded snapshot's digest trailer still to be checked
+// against the tree it loaded.
+type digestCheck struct {
+	view *tree.View // the tree as loaded, before the replay
+	want int64      // the trailer's digest
+	file string
+}
+
+// checkSnapshotDigest compares the digest of the tree a snapshot loaded
+// with the snapshot's trailer on a goroutine of its own, so that the
+// digest (a CRC of every node) does not delay serving. As in ZooKeeper,
+// a mismatch is only logged and counted (digest_mismatches_count).
+func (s *Server) checkSnapshotDigest(d *digestCheck) {
+	s.snapWG.Go(func() {
+		lowerPriority()
+		got := d.view.Digest()
+		if got != d.want {
+			s.log.Warn("snapshot digest does not match its trailer", "file", d.file,
+				"trailer", fmt.Sprintf("%x", uint64(d.want)), "nodes", fmt.Sprintf("%x", uint64(got)))
+		}
+		s.inbox.push(event{kind: evQuery, query: func() {
+			if got != d.want {
+				s.zkMetrics.digestMismatches++
+			}
+			d.view.Release()
+		}})
+	})
 }
 
 // sessionTimeouts lists the live sessions for a snapshot.

@@ -457,6 +457,9 @@ type LoadOptions struct {
 	// MaxBuffer bounds data and strings (jute.maxbuffer +
 	// jute.maxbuffer.extrasize); 0 means tree.DefaultSnapshotMaxBuffer.
 	MaxBuffer int
+	// DeferDigest leaves the digest check to the caller
+	// (tree.ReadOptions.DeferDigest).
+	DeferDigest bool
 }
 
 // LoadedSnapshot is the state restored from a snapshot file.
@@ -515,5 +518,5 @@ func loadSnapshot(fs FS, c SnapshotFile, opts LoadOptions) (*tree.Tree, []tree.S
 	defer r.Close()
 	ra := newReadAhead(r)
 	defer ra.Close()
-	return tree.ReadSnapshot(ra, tree.ReadOptions{Zxid: c.Zxid, ExtendedTypes: opts.ExtendedTypes, MaxBuffer: opts.MaxBuffer})
+	return tree.ReadSnapshot(ra, tree.ReadOptions{Zxid: c.Zxid, ExtendedTypes: opts.ExtendedTypes, MaxBuffer: opts.MaxBuffer, DeferDigest: opts.DeferDigest})
 }

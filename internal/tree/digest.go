@@ -22,10 +22,16 @@ const digestExcluded = ZKPath + "/"
 // §2.5): the wrapping int64 sum of NodeDigest over every node. It visits
 // every node; a caller that needs the digest after each transaction keeps a
 // running sum with NodeDigest instead.
-func (t *Tree) Digest() int64 {
+func (t *Tree) Digest() int64 { return t.live().digest() }
+
+// Digest returns the tree digest of the view, as Tree.Digest does for the
+// tree. Like every read of a view it may run on any goroutine.
+func (v *View) Digest() int64 { return v.f.digest() }
+
+func (f *frozen) digest() int64 {
 	var sum int64
 	var scratch []byte
-	t.live().walk(func(path []byte, r *record, b *parsedBlob) {
+	f.walk(func(path []byte, r *record, b *parsedBlob) {
 		st := statOf(r, &b.st)
 		sum += int64(nodeCRCWith(&scratch, digestPath(path), b.data, &st))
 	})

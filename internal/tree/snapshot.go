@@ -75,6 +75,12 @@ type ReadOptions struct {
 	// no file header, seals or digest trailer. ReadSnapshot then reads
 	// nothing past the end-of-nodes marker when r is a *bufio.Reader.
 	Wire bool
+	// DeferDigest leaves the tree digest out of the load (TreeDigest 0,
+	// DigestMismatch never set), for a caller that checks the trailer
+	// later, off the way to serving: when SnapshotInfo.DigestExact is set,
+	// the digest of a View frozen before anything else changes the tree
+	// must equal SnapshotInfo.Digest.
+	DeferDigest bool
 }
 
 // SnapshotInfo describes a snapshot that ReadSnapshot loaded.
@@ -100,12 +106,15 @@ type SnapshotInfo struct {
 	DigestZxid    jute.Zxid
 	DigestVersion int32
 	Digest        int64
+	// DigestExact is set when the trailer describes exactly the loaded
+	// content: DigestZxid equals ReadOptions.Zxid (not 0) and the digest
+	// version is 2.
+	DigestExact bool
 	// TreeDigest is the digest (§2.5) of the nodes as loaded, before any
-	// replay.
+	// replay (0 with ReadOptions.DeferDigest).
 	TreeDigest int64
-	// DigestMismatch is set when the trailer describes exactly the loaded
-	// content (DigestZxid equals ReadOptions.Zxid, digest version 2) and
-	// its digest differs from TreeDigest. ZooKeeper only logs this.
+	// DigestMismatch is set when the trailer is DigestExact and its
+	// digest differs from TreeDigest. ZooKeeper only logs this.
 	DigestMismatch bool
 	// Repaired counts nodes whose ACL ref was not in the map, a trace of a
 	// fuzzy snapshot (see ReadSnapshot).
@@ -565,7 +574,9 @@ func (l *loader) add(off int64, path, data []byte, ref int64, stat []byte) error
 	} else {
 		t.pathSize++
 	}
-	l.info.TreeDigest += int64(nodeCRCWith(&l.crcScratch, key, data, &st))
+	if !l.opts.DeferDigest {
+		l.info.TreeDigest += int64(nodeCRCWith(&l.crcScratch, key, data, &st))
+	}
 	l.info.Nodes++
 	l.chain.push(parent, parentPath, path, id)
 	return nil
@@ -780,7 +791,8 @@ func (sr *snapReader) trailer(opts ReadOptions, info *SnapshotInfo) error {
 	info.DigestZxid = jute.Zxid(zxid)
 	info.DigestVersion = version
 	info.Digest = digest
-	info.DigestMismatch = zxid > 0 && jute.Zxid(zxid) == opts.Zxid && version == DigestVersion && digest != info.TreeDigest
+	info.DigestExact = zxid > 0 && jute.Zxid(zxid) == opts.Zxid && version == DigestVersion
+	info.DigestMismatch = info.DigestExact && !opts.DeferDigest && digest != info.TreeDigest
 	return nil
 }
 
