@@ -45,6 +45,15 @@ type DataSyncer interface {
 	DataSync() error
 }
 
+// WriteBacker is a File that can write a range of its dirty pages to the
+// device and wait for them, without making anything durable
+// (sync_file_range). A snapshot paces itself with it: written in one go
+// and synced at the end, a large file would hand the device all its
+// bytes at once, and the log's syncs would queue behind them.
+type WriteBacker interface {
+	WriteBack(off, n int64) error
+}
+
 // DataSync makes f's data durable: with its DataSync if it is a
 // [DataSyncer], else with Sync.
 func DataSync(f File) error {

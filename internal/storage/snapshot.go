@@ -340,7 +340,11 @@ func CreateSnapshot(fs FS, dir string, zxid jute.Zxid, c Compression) (*PendingS
 		return nil, fmt.Errorf("create snapshot: %w", err)
 	}
 	p.f = f
-	p.bw = bufio.NewWriterSize(f, 256<<10)
+	var out io.Writer = f
+	if wb, ok := f.(WriteBacker); ok {
+		out = &pacedWriter{f: f, wb: wb}
+	}
+	p.bw = bufio.NewWriterSize(out, 256<<10)
 	switch c {
 	case Gzip:
 		// Level 7 of this deflate compresses a snapshot a little better
@@ -356,6 +360,32 @@ func CreateSnapshot(fs FS, dir string, zxid jute.Zxid, c Compression) (*PendingS
 		p.w = p.comp
 	}
 	return p, nil
+}
+
+// writebackStep is how much of a snapshot is written before it is
+// written back to the device.
+const writebackStep = 4 << 20
+
+// pacedWriter writes a snapshot file and writes back each writebackStep
+// bytes, waiting for them, before it takes more: the device never holds
+// more than a step of the snapshot ahead of a log sync, and the final
+// fsync has little left to write. A failed write-back is ignored: it only
+// leaves more for the fsync.
+type pacedWriter struct {
+	f         File
+	wb        WriteBacker
+	off       int64 // bytes written
+	writtenTo int64 // written back below this offset
+}
+
+func (w *pacedWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.off += int64(n)
+	if w.off-w.writtenTo >= writebackStep {
+		w.wb.WriteBack(w.writtenTo, w.off-w.writtenTo)
+		w.writtenTo = w.off
+	}
+	return n, err
 }
 
 // Path returns the final path of the snapshot.
