@@ -364,7 +364,7 @@ func CreateSnapshot(fs FS, dir string, zxid jute.Zxid, c Compression) (*PendingS
 
 // writebackStep is how much of a snapshot is written before it is
 // written back to the device.
-const writebackStep = 4 << 20
+const writebackStep = 1 << 20
 
 // pacedWriter writes a snapshot file and writes back each writebackStep
 // bytes, waiting for them, before it takes more: the device never holds
