@@ -11,26 +11,7 @@ import (
 // fsync, skips the inode's timestamps: on a preallocated log segment,
 // whose size appends do not change, it writes no inode at all.
 func (f osFile) DataSync() error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.Fdatasync(int(fd))
-			if !errors.Is(serr, unix.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		// Control fails only on a closed file; os reports that as ErrClosed.
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: os.ErrClosed}
-	}
-	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
-	}
-	return nil
+	return f.syscall("fdatasync", unix.Fdatasync)
 }
 
 // WriteBack writes the file's dirty pages in [off, off+n) to the device
@@ -38,24 +19,33 @@ func (f osFile) DataSync() error {
 // WAIT_AFTER). It makes nothing durable (no metadata, no device cache
 // flush); a later Sync still does that, with little left to write.
 func (f osFile) WriteBack(off, n int64) error {
+	return f.syscall("sync_file_range", func(fd int) error {
+		return unix.SyncFileRange(fd, off, n,
+			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+	})
+}
+
+// syscall runs call on the file's descriptor, again while it is
+// interrupted (EINTR), and reports a failure as a *os.PathError for op.
+func (f osFile) syscall(op string, call func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return &os.PathError{Op: "sync_file_range", Path: f.Name(), Err: err}
+		return &os.PathError{Op: op, Path: f.Name(), Err: err}
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			serr = unix.SyncFileRange(int(fd), off, n,
-				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+			serr = call(int(fd))
 			if !errors.Is(serr, unix.EINTR) {
 				return
 			}
 		}
 	}); err != nil {
-		return &os.PathError{Op: "sync_file_range", Path: f.Name(), Err: os.ErrClosed}
+		// Control fails only on a closed file; os reports that as ErrClosed.
+		return &os.PathError{Op: op, Path: f.Name(), Err: os.ErrClosed}
 	}
 	if serr != nil {
-		return &os.PathError{Op: "sync_file_range", Path: f.Name(), Err: serr}
+		return &os.PathError{Op: op, Path: f.Name(), Err: serr}
 	}
 	return nil
 }

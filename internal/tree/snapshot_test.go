@@ -149,11 +149,7 @@ func TestZooKeeperSnapshotPlusLogsServesTheSameTree(t *testing.T) {
 func TestRewritingZooKeeperSnapshotsIsByteIdentical(t *testing.T) {
 	for _, z := range fixtureSnapshots {
 		t.Run(fmt.Sprintf("snapshot.%x", int64(z)), func(t *testing.T) {
-			want := readFixtureSnapshot(t, z)
-			tr, sessions, info := loadFixtureSnapshot(t, z)
-			if info.DigestZxid > z {
-				tr.SetLastZxid(info.DigestZxid)
-			}
+			want, tr, sessions := fixtureToRewrite(t, z)
 			var buf bytes.Buffer
 			if err := tr.WriteSnapshotOnce(&buf, sessions); err != nil {
 				t.Fatal(err)
@@ -163,6 +159,20 @@ func TestRewritingZooKeeperSnapshotsIsByteIdentical(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fixtureToRewrite returns a fixture snapshot's bytes and the tree and
+// sessions it loads, the tree's zxid set to the trailer's when that is
+// later (a fuzzy snapshot), so that writing it again can give the same
+// bytes.
+func fixtureToRewrite(t *testing.T, z jute.Zxid) ([]byte, *Tree, []SessionTimeout) {
+	t.Helper()
+	want := readFixtureSnapshot(t, z)
+	tr, sessions, info := loadFixtureSnapshot(t, z)
+	if info.DigestZxid > z {
+		tr.SetLastZxid(info.DigestZxid)
+	}
+	return want, tr, sessions
 }
 
 // TestJavaSiblingOrderRebuildsZooKeepersOrder sorts every child list of
@@ -176,11 +186,7 @@ func TestJavaSiblingOrderRebuildsZooKeepersOrder(t *testing.T) {
 	reordered := false
 	for _, z := range fixtureSnapshots {
 		t.Run(fmt.Sprintf("snapshot.%x", int64(z)), func(t *testing.T) {
-			want := readFixtureSnapshot(t, z)
-			tr, sessions, info := loadFixtureSnapshot(t, z)
-			if info.DigestZxid > z {
-				tr.SetLastZxid(info.DigestZxid)
-			}
+			want, tr, sessions := fixtureToRewrite(t, z)
 			for id := rootID; id < tr.nextID; id++ {
 				if r := tr.rec(id); r.parent != 0 || id == rootID {
 					tr.sortedKids(id)
