@@ -20,12 +20,15 @@ const envPprof = "ZKD_BENCH_PPROF"
 
 // profiler returns a function that starts a CPU profile named name in dir
 // and returns the function that stops it and writes a heap profile of the
-// live heap next to it: name.cpu.pprof and name.heap.pprof. With dir
-// empty it profiles nothing.
+// live heap next to it: name.cpu.pprof and name.heap.pprof. It creates
+// dir if needed; with dir empty it profiles nothing.
 func profiler(b *testing.B, dir string) func(name string) (stop func()) {
 	return func(name string) func() {
 		if dir == "" {
 			return func() {}
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
 		}
 		f, err := os.Create(filepath.Join(dir, name+".cpu.pprof"))
 		if err != nil {
