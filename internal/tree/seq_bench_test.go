@@ -1,0 +1,31 @@
+package tree
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/zkd/zkd/internal/jute"
+)
+
+// BenchmarkCreateSequentialChildren creates children whose names grow, as
+// sequential znodes do, under one parent of 100,000 children.
+func BenchmarkCreateSequentialChildren(b *testing.B) {
+	tr := New()
+	data := bytes.Repeat([]byte("x"), 32)
+	z := jute.Zxid(1)
+	tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: "/q", Data: data, ACL: openACL, ParentCVersion: -1}})
+	paths := make([]string, 100000+b.N)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/q/item-%010d", i)
+	}
+	for _, p := range paths[:100000] {
+		z++
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: p, Data: data, ACL: openACL, ParentCVersion: -1}})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		z++
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: paths[100000+i], Data: data, ACL: openACL, ParentCVersion: -1}})
+	}
+}
