@@ -173,7 +173,7 @@ func startJavaQuorumPeer(t *testing.T, sid int64, clientPort int, servers map[in
 	// Its own process group, killed as a whole; and killed by the kernel
 	// if the test binary dies without running its cleanups.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testcluster.StartChild(cmd); err != nil {
 		logFile.Close()
 		t.Fatalf("start Apache ZooKeeper quorum peer: %v", err)
 	}

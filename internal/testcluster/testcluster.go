@@ -225,7 +225,7 @@ func startServer(t testing.TB, name string, cmd *exec.Cmd, logPath string) (*ser
 	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childProcAttr()
-	if err := cmd.Start(); err != nil {
+	if err := StartChild(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, strings.Join(cmd.Args, " "), err)
 	}
@@ -411,7 +411,9 @@ func runOneShot(ctx context.Context, cmd *exec.Cmd) (stdout, stderr string, err 
 	cmd.SysProcAttr = childProcAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
+	if err = StartChild(cmd); err == nil {
+		err = cmd.Wait()
+	}
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%s: %w (%v)", cmd.Path, ctx.Err(), err)
 	}
