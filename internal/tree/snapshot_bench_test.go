@@ -42,6 +42,37 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/node")
 }
 
+// BenchmarkSnapshotWriteMillion writes a view of 1,000,000 znodes of 32
+// bytes, 1000 parents of 1000 children created parent by parent in turn
+// (so that siblings sit far apart in memory), as the issue-11 benchmarks
+// shape their tree; docs/benchmarks.md quotes its ns/node.
+func BenchmarkSnapshotWriteMillion(b *testing.B) {
+	tr := New()
+	data := bytes.Repeat([]byte("x"), 32)
+	z := jute.Zxid(0)
+	create := func(path string) {
+		z++
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: path, Data: data, ACL: openACL, ParentCVersion: -1}})
+	}
+	for p := range 1000 {
+		create(fmt.Sprintf("/p%04d", p))
+	}
+	for c := range 1000 {
+		for p := range 1000 {
+			create(fmt.Sprintf("/p%04d/c%06d", p, c))
+		}
+	}
+	var out countingWriter
+	for b.Loop() {
+		v := tr.Freeze()
+		if _, err := v.WriteSnapshot(&out, nil, WriteOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		v.Release()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(tr.NodeCount()), "ns/node")
+}
+
 func BenchmarkSnapshotRead(b *testing.B) {
 	tr := benchTree(100000)
 	var buf bytes.Buffer
