@@ -64,7 +64,7 @@ func (s *Server) checkSnapshotDigest(d *digestCheck) {
 		got := d.view.Digest()
 		if got != d.want {
 			s.log.Warn("snapshot digest does not match its trailer", "file", d.file,
-				"trailer", fmt.Sprintf("%x", uint64(d.want)), "nodes", fmt.Sprintf("%x", uint64(got)))
+				"trailer", fmt.Sprintf("%x", uint64(d.want)), "computed", fmt.Sprintf("%x", uint64(got)))
 		}
 		s.inbox.push(event{kind: evQuery, query: func() {
 			if got != d.want {

@@ -38,7 +38,8 @@ func (f *frozen) digest() int64 {
 	return sum
 }
 
-// walk visits every node in pre-order (siblings by name) with its path
+// walk visits every node in pre-order (siblings in the order their list
+// keeps them: by name, or as a loaded snapshot listed them) with its path
 // ("" for the root; the buffer is reused, so copy it to keep it).
 func (f *frozen) walk(visit func(path []byte, r *record, b *parsedBlob)) {
 	f.walkFrom(rootID, "", visit)
