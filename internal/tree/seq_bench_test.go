@@ -29,3 +29,28 @@ func BenchmarkCreateSequentialChildren(b *testing.B) {
 		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: paths[100000+i], Data: data, ACL: openACL, ParentCVersion: -1}})
 	}
 }
+
+// BenchmarkCreateScatteredChildren creates children under one parent of
+// 100,000 at positions spread over the whole list, as 128 sessions that
+// each number their own names ("<session>-<n>", the load generator's
+// create workload) do.
+func BenchmarkCreateScatteredChildren(b *testing.B) {
+	const existing, sessions = 100000, 128
+	tr := New()
+	data := bytes.Repeat([]byte("x"), 32)
+	z := jute.Zxid(1)
+	tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: "/c", Data: data, ACL: openACL, ParentCVersion: -1}})
+	paths := make([]string, existing+b.N)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/c/%d-%d", i%sessions, i/sessions)
+	}
+	for _, p := range paths[:existing] {
+		z++
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: p, Data: data, ACL: openACL, ParentCVersion: -1}})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		z++
+		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: paths[existing+i], Data: data, ACL: openACL, ParentCVersion: -1}})
+	}
+}

@@ -189,7 +189,7 @@ func TestJavaSiblingOrderRebuildsZooKeepersOrder(t *testing.T) {
 			want, tr, sessions := fixtureToRewrite(t, z)
 			for id := rootID; id < tr.nextID; id++ {
 				if r := tr.rec(id); r.parent != 0 || id == rootID {
-					tr.sortedKids(id)
+					tr.sortKids(id)
 				}
 			}
 			var java, own bytes.Buffer
@@ -414,8 +414,8 @@ func ownerIndexes(tr *Tree) map[int64][]string {
 }
 
 // checkInvariants checks the tree's derived state against its nodes: the
-// counters, the lookup index, sorted child lists, interned ACLs, the owner
-// indexes and the arena's live bytes.
+// counters, the lookup index, sorted child lists and their shape, interned
+// ACLs, the owner indexes and the arena's live bytes.
 func checkInvariants(t *testing.T, tr *Tree) {
 	t.Helper()
 	var data, paths int64
@@ -471,6 +471,7 @@ func checkInvariants(t *testing.T, tr *Tree) {
 			}
 		}
 	}
+	checkKidLists(t, tr)
 }
 
 // compareWithExpectedTree compares the tree with the fixture's

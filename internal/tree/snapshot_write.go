@@ -37,7 +37,7 @@ func (f *frozen) kidIDs(r *record) []nodeID {
 	if r.kids == 0 {
 		return nil
 	}
-	return f.kids.at(r.kids).ids
+	return f.kids.at(r.kids).flat()
 }
 
 // live returns the tree's tables without copying them, for reading on

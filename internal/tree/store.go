@@ -24,6 +24,9 @@ import (
 //     blobs copied to the active chunk), one per transaction.
 //   - Children are a list of nodeIDs per parent, in pages too, sorted by
 //     name (a list loaded from a snapshot is sorted when first needed).
+//     A list of more than 1024 is kept in chunks of at most 1024, so that
+//     a create or delete under a large parent costs a search and a move
+//     within one chunk, not a move of the whole list.
 //   - Lookups go through an open-addressing hash index keyed by the full
 //     path; a hit is checked by walking up the parents, whose names must
 //     spell the path.
@@ -31,8 +34,9 @@ import (
 // Copy-on-write. Freeze clones the page and chunk tables (a few thousand
 // pointers for a million nodes) and marks the current epoch frozen. While
 // any view is live, the owner copies a page before writing into it if the
-// page is as old as the newest frozen epoch, and a child list before
-// changing it likewise; blobs never change. A view therefore sees the tree
+// page is as old as the newest frozen epoch, and a child list (of a
+// chunked list, its chunk table and the chunk it changes) before changing
+// it likewise; blobs never change. A view therefore sees the tree
 // exactly as it was when frozen, at the cost of the pages written since.
 
 // nodeID names a record; 0 is no node.
@@ -116,10 +120,62 @@ func (c *cowState) shared(epoch uint32) bool {
 
 // kidList is a parent's children, sorted by name unless unsorted is set
 // (a list loaded from a snapshot is sorted when first needed in order).
+// A list of up to flatKidsMax children is one slice (ids); a longer
+// sorted one is cut into chunks of at most kidChunkMax, so that a create
+// or delete moves the tail of one chunk instead of the whole list's, and
+// a copy for a view copies the chunks that change, not the list.
 type kidList struct {
-	ids      []nodeID
+	ids []nodeID   // the children, when big is nil
+	big *kidChunks // the children, when the list is chunked
+	// epoch is when ids or big (the chunk table, not the chunks' ids)
+	// was made; a chunk's ids have their own.
 	epoch    uint32
 	unsorted bool
+}
+
+// kidChunks is a chunked child list: the chunks in order and the number
+// of children in them. It is behind a pointer so that the many short
+// lists pay 8 bytes for it.
+type kidChunks struct {
+	chunks []kidChunk
+	n      int32
+}
+
+// kidChunk is a run of a chunked child list. Its ids are never empty.
+type kidChunk struct {
+	ids   []nodeID
+	epoch uint32
+}
+
+// Child list sizes: a sorted list becomes chunked when it grows past
+// flatKidsMax, a chunk is split in two when it grows past kidChunkMax and
+// merged with its neighbour when it shrinks below a quarter of that, and
+// a list back under flatKidsMax/2 children is made flat again. Variables
+// so that tests can make them small.
+var (
+	flatKidsMax = 1024
+	kidChunkMax = 1024
+)
+
+// len returns the number of children.
+func (l *kidList) len() int {
+	if l.big == nil {
+		return len(l.ids)
+	}
+	return int(l.big.n)
+}
+
+// flat returns the children in the list's order. For a flat list it is
+// the list's own slice; for a chunked one, a new one.
+func (l *kidList) flat() []nodeID {
+	if l.big == nil {
+		return l.ids
+	}
+	out := make([]nodeID, 0, l.big.n)
+	for _, c := range l.big.chunks {
+		out = append(out, c.ids...)
+	}
+	return out
 }
 
 // blobRef locates a blob: chunk index and byte offset of its header.

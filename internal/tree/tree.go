@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/zkd/zkd/internal/jute"
@@ -307,18 +308,18 @@ func (t *Tree) node(id nodeID) Node {
 	b := parseBlob(t.blobAt(r))
 	n := Node{Data: b.data, ACL: t.acls[r.acl], id: id, Stat: statOf(r, &b.st)}
 	if r.kids != 0 {
-		n.numChildren = int32(len(t.kids.at(r.kids).ids))
+		n.numChildren = int32(t.kids.at(r.kids).len())
 	}
 	return n
 }
 
 // kidIDs returns a node's children, in no particular order (see
-// sortedKids).
+// sortKids). The slice must not be modified.
 func (t *Tree) kidIDs(r *record) []nodeID {
 	if r.kids == 0 {
 		return nil
 	}
-	return t.kids.at(r.kids).ids
+	return t.kids.at(r.kids).flat()
 }
 
 // mutKids returns parent's child list for changing, allocating one if the
@@ -341,21 +342,48 @@ func (t *Tree) mutKids(parent nodeID) *kidList {
 	}
 	l := t.kids.mut(r.kids, &t.cow)
 	if t.cow.shared(l.epoch) {
+		// A chunked list copies its chunk table; each chunk is copied
+		// when it changes (mutChunk).
 		l.ids = slices.Clone(l.ids)
+		if l.big != nil {
+			b := *l.big
+			b.chunks = slices.Clone(b.chunks)
+			l.big = &b
+		}
 		l.epoch = t.cow.epoch
 	}
 	return l
 }
 
-// sortedKids returns parent's children sorted by name, sorting a list
-// loaded from a snapshot the first time it is needed in order.
-func (t *Tree) sortedKids(parent nodeID) []nodeID {
-	r := t.rec(parent)
-	if r.kids == 0 {
-		return nil
+// mutChunk returns chunk ci of a list returned by mutKids for changing,
+// copying its ids first if a view may read them.
+func (t *Tree) mutChunk(l *kidList, ci int) *kidChunk {
+	c := &l.big.chunks[ci]
+	if t.cow.shared(c.epoch) {
+		c.ids = slices.Clone(c.ids)
+		c.epoch = t.cow.epoch
 	}
-	if l := t.kids.at(r.kids); !l.unsorted {
-		return l.ids
+	return c
+}
+
+// chunkKids cuts a flat list returned by mutKids into chunks of half the
+// largest size, so that each has room to grow.
+func (t *Tree) chunkKids(l *kidList) {
+	step := max(kidChunkMax/2, 1)
+	l.big = &kidChunks{}
+	for i := 0; i < len(l.ids); i += step {
+		l.big.chunks = append(l.big.chunks, kidChunk{ids: slices.Clone(l.ids[i:min(i+step, len(l.ids))]), epoch: t.cow.epoch})
+	}
+	l.big.n = int32(len(l.ids))
+	l.ids = nil
+}
+
+// sortKids sorts parent's children by name if they are not yet: a list
+// loaded from a snapshot is sorted the first time it is needed in order.
+func (t *Tree) sortKids(parent nodeID) {
+	r := t.rec(parent)
+	if r.kids == 0 || !t.kids.at(r.kids).unsorted {
+		return
 	}
 	l := t.mutKids(parent)
 	type named struct {
@@ -371,7 +399,9 @@ func (t *Tree) sortedKids(parent nodeID) []nodeID {
 		l.ids[i] = n.id
 	}
 	l.unsorted = false
-	return l.ids
+	if len(l.ids) > flatKidsMax {
+		t.chunkKids(l)
+	}
 }
 
 // samePath reports whether two nodes have the same parent and name.
@@ -379,8 +409,23 @@ func (t *Tree) samePath(a, b nodeID) bool {
 	return t.rec(a).parent == t.rec(b).parent && t.nameOf(a) == t.nameOf(b)
 }
 
-// kidPos returns where name sits, or would sit, in a sorted child list.
-func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
+// kidPos returns where name sits, or would sit, in a sorted child list:
+// the chunk (0 in a flat list) and the index in it. A name between two
+// chunks goes at the end of the first.
+func (t *Tree) kidPos(l *kidList, name string) (ci, i int, found bool) {
+	if l.big == nil {
+		i, found = t.searchKids(l.ids, name)
+		return 0, i, found
+	}
+	// The last chunk whose first name is not after name, or the first.
+	ci = sort.Search(len(l.big.chunks), func(j int) bool { return t.nameOf(l.big.chunks[j].ids[0]) > name })
+	ci = max(ci-1, 0)
+	i, found = t.searchKids(l.big.chunks[ci].ids, name)
+	return ci, i, found
+}
+
+// searchKids returns where name sits, or would sit, in sorted ids.
+func (t *Tree) searchKids(ids []nodeID, name string) (int, bool) {
 	return slices.BinarySearchFunc(ids, name, func(id nodeID, name string) int {
 		return strings.Compare(t.nameOf(id), name)
 	})
@@ -389,16 +434,44 @@ func (t *Tree) kidPos(ids []nodeID, name string) (int, bool) {
 func (t *Tree) insertKid(parent, id nodeID, name string) {
 	delete(t.listed, parent)
 	delete(t.encoded, parent)
-	t.sortedKids(parent)
+	t.sortKids(parent)
 	l := t.mutKids(parent)
-	// Names made in increasing order (sequential znodes: queues, locks,
-	// elections) go at the end: one comparison instead of a search.
-	if n := len(l.ids); n > 0 && t.nameOf(l.ids[n-1]) < name {
-		l.ids = append(l.ids, id)
+	if l.big == nil {
+		// Names made in increasing order (sequential znodes: queues,
+		// locks, elections) go at the end: one comparison instead of a
+		// search.
+		if n := len(l.ids); n > 0 && t.nameOf(l.ids[n-1]) < name {
+			l.ids = append(l.ids, id)
+		} else {
+			i, _ := t.searchKids(l.ids, name)
+			l.ids = slices.Insert(l.ids, i, id)
+		}
+		if len(l.ids) > flatKidsMax {
+			t.chunkKids(l)
+		}
 		return
 	}
-	i, _ := t.kidPos(l.ids, name)
-	l.ids = slices.Insert(l.ids, i, id)
+	ci := len(l.big.chunks) - 1
+	last := l.big.chunks[ci].ids
+	i := len(last)
+	if t.nameOf(last[i-1]) > name {
+		ci, i, _ = t.kidPos(l, name)
+	}
+	c := t.mutChunk(l, ci)
+	c.ids = slices.Insert(c.ids, i, id)
+	l.big.n++
+	if len(c.ids) > kidChunkMax {
+		// Split in half; but a name appended after all others (sequential
+		// znodes) starts a chunk of its own, so that a list that only
+		// grows at its end keeps its chunks full.
+		at := len(c.ids) / 2
+		if ci == len(l.big.chunks)-1 && i == len(c.ids)-1 {
+			at = i
+		}
+		tail := kidChunk{ids: slices.Clone(c.ids[at:]), epoch: t.cow.epoch}
+		c.ids = c.ids[:at]
+		l.big.chunks = slices.Insert(l.big.chunks, ci+1, tail)
+	}
 }
 
 func (t *Tree) removeKid(parent, id nodeID, name string) {
@@ -406,18 +479,52 @@ func (t *Tree) removeKid(parent, id nodeID, name string) {
 	if r.kids == 0 {
 		return
 	}
-	i, ok := t.kidPos(t.sortedKids(parent), name)
+	t.sortKids(parent)
+	ci, i, ok := t.kidPos(t.kids.at(t.rec(parent).kids), name)
 	if !ok {
 		return
 	}
 	delete(t.listed, parent)
 	delete(t.encoded, parent)
 	l := t.mutKids(parent)
-	l.ids = slices.Delete(l.ids, i, i+1)
-	if len(l.ids) == 0 {
+	if l.big == nil {
+		l.ids = slices.Delete(l.ids, i, i+1)
+	} else {
+		t.removeChunked(l, ci, i)
+	}
+	if l.len() == 0 {
 		k := r.kids
 		t.mrec(parent).kids = 0
 		t.freeKidList(k)
+	}
+}
+
+// removeChunked removes child i of chunk ci from a chunked list returned
+// by mutKids, merging a chunk that became small into its neighbour and
+// making a list that became short flat again.
+func (t *Tree) removeChunked(l *kidList, ci, i int) {
+	c := t.mutChunk(l, ci)
+	c.ids = slices.Delete(c.ids, i, i+1)
+	l.big.n--
+	switch {
+	case int(l.big.n) <= flatKidsMax/2:
+		l.ids = l.flat()
+		l.big = nil
+	case len(c.ids) == 0:
+		l.big.chunks = slices.Delete(l.big.chunks, ci, ci+1)
+	case len(c.ids) < kidChunkMax/4 && len(l.big.chunks) > 1:
+		// Merge with the next chunk, or with the previous one if this
+		// is the last, when the two fit in a chunk of half the largest
+		// size.
+		if ci == len(l.big.chunks)-1 {
+			ci--
+		}
+		a, b := l.big.chunks[ci].ids, l.big.chunks[ci+1].ids
+		if len(a)+len(b) <= max(kidChunkMax/2, 1) {
+			merged := kidChunk{ids: slices.Concat(a, b), epoch: t.cow.epoch}
+			l.big.chunks[ci] = merged
+			l.big.chunks = slices.Delete(l.big.chunks, ci+1, ci+2)
+		}
 	}
 }
 
@@ -484,7 +591,8 @@ func (t *Tree) Children(n Node) []string {
 	if out, ok := t.listed[n.id]; ok {
 		return out
 	}
-	ids := t.sortedKids(n.id)
+	t.sortKids(n.id)
+	ids := t.kidIDs(t.rec(n.id))
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = t.nameOf(id)
