@@ -54,3 +54,33 @@ func BenchmarkCreateScatteredChildren(b *testing.B) {
 		tr.Apply(&jute.Txn{Header: jute.TxnHeader{Zxid: z, Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: paths[existing+i], Data: data, ACL: openACL, ParentCVersion: -1}})
 	}
 }
+
+// BenchmarkChildrenAfterChange lists a parent of 100,000 children after
+// each change to them (a child created or deleted), the case the listing
+// cache cannot serve.
+func BenchmarkChildrenAfterChange(b *testing.B) {
+	const existing = 100000
+	tr := New()
+	z := jute.Zxid(1)
+	apply := func(txn *jute.Txn) {
+		txn.Header.Zxid = z
+		z++
+		if res, _ := tr.Apply(txn); res.Err != jute.OK {
+			b.Fatalf("apply %v: %v", txn.Header.Type, res.Err)
+		}
+	}
+	apply(&jute.Txn{Header: jute.TxnHeader{Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: "/c", ACL: openACL, ParentCVersion: -1}})
+	for i := range existing {
+		apply(&jute.Txn{Header: jute.TxnHeader{Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: fmt.Sprintf("/c/%d", i), ACL: openACL, ParentCVersion: -1}})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		p := fmt.Sprintf("/c/%d", i%existing)
+		apply(&jute.Txn{Header: jute.TxnHeader{Type: jute.OpDelete}, Record: &jute.DeleteTxn{Path: p}})
+		n, _ := tr.Get("/c")
+		if got := len(tr.Children(n)); got != existing-1 {
+			b.Fatalf("%d children, want %d", got, existing-1)
+		}
+		apply(&jute.Txn{Header: jute.TxnHeader{Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: p, ACL: openACL, ParentCVersion: -1}})
+	}
+}

@@ -165,6 +165,20 @@ func (l *kidList) len() int {
 	return int(l.big.n)
 }
 
+// runs yields the children in the list's order, a run of them at a time
+// (the list, or each chunk), without copying them.
+func (l *kidList) runs(yield func([]nodeID) bool) {
+	if l.big == nil {
+		yield(l.ids)
+		return
+	}
+	for _, c := range l.big.chunks {
+		if !yield(c.ids) {
+			return
+		}
+	}
+}
+
 // flat returns the children in the list's order. For a flat list it is
 // the list's own slice; for a chunked one, a new one.
 func (l *kidList) flat() []nodeID {

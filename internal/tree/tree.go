@@ -592,10 +592,12 @@ func (t *Tree) Children(n Node) []string {
 		return out
 	}
 	t.sortKids(n.id)
-	ids := t.kidIDs(t.rec(n.id))
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = t.nameOf(id)
+	l := t.kids.at(t.rec(n.id).kids)
+	out := make([]string, 0, l.len())
+	for run := range l.runs {
+		for _, id := range run {
+			out = append(out, t.nameOf(id))
+		}
 	}
 	if len(out) >= listedMin {
 		t.listed[n.id] = out
