@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -62,13 +64,46 @@ func TestChildOutlivesTheThreadThatAskedForIt(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling /proc: nothing signals a thread's end
 	}
-	// A death signal is sent as the thread exits; give the child's exit,
-	// if it comes, the time to be reaped.
+	// The kernel sends a death signal while the thread exits, before its
+	// /proc entry goes: had the child been given one, it would now be
+	// dead or have SIGKILL pending.
 	select {
 	case <-exited:
 		t.Fatalf("the child died with the thread that asked for it: %v", waitErr)
-	case <-time.After(200 * time.Millisecond):
+	default:
 	}
+	if why := killedOrDying(cmd.Process.Pid); why != "" {
+		t.Fatalf("the child got the death signal of the thread that asked for it: %s", why)
+	}
+}
+
+// killedOrDying says why process pid is dead or about to die of SIGKILL,
+// from /proc/pid/status, or returns "" if it is neither.
+func killedOrDying(pid int) string {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return err.Error()
+	}
+	const sigkill = uint64(1) << (syscall.SIGKILL - 1)
+	for line := range strings.Lines(string(status)) {
+		key, value, _ := strings.Cut(strings.TrimSpace(line), ":")
+		value = strings.TrimSpace(value)
+		switch key {
+		case "State":
+			if strings.HasPrefix(value, "Z") || strings.HasPrefix(value, "X") {
+				return "state " + value
+			}
+		case "SigPnd", "ShdPnd":
+			mask, err := strconv.ParseUint(value, 16, 64)
+			if err != nil {
+				return fmt.Sprintf("%s %q: %v", key, value, err)
+			}
+			if mask&sigkill != 0 {
+				return "SIGKILL pending (" + key + ")"
+			}
+		}
+	}
+	return ""
 }
 
 // startFromThisThread starts cmd with StartChild and returns the calling
