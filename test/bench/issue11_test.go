@@ -19,6 +19,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkd/zkd/internal/loadgen"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // Environment variables of the issue 11 ("Performance") benchmarks.
@@ -51,6 +52,10 @@ type sustainedRound struct {
 	cpu       time.Duration // server CPU time
 	snapshots int           // snapshot files the server wrote during the run
 	peak      int64         // the server's peak RSS during the run
+	// From the server's own mntr, reset (srst) before the run: its
+	// longest request, from reading it to answering it (zk_max_latency),
+	// and its longest log sync (zk_max_fsynctime); -1 if missing.
+	serverMax, syncMax time.Duration
 }
 
 // sustainedTarget is one server of BenchmarkSustainedSetData for one tree.
@@ -85,10 +90,14 @@ type sustainedShape struct {
 //     of which the runs write the first 1000, one child of each parent.
 //
 // Each run reports ops/s, p99, p99.9, max, requests slower than 100 ms,
-// the snapshot files the server wrote and its peak RSS (the kernel's
-// high-water mark, reset before the run), with ZKD_BENCH_ROUNDS runs per
-// server interleaved zkd, ZooKeeper, ZooKeeper, zkd, ... and their median
-// and spread. For the 1,000,000-znode tree it also reports the load's
+// the server's own longest request and longest log sync (mntr, reset with
+// srst before the run), the snapshot files the server wrote and its peak
+// RSS (the kernel's high-water mark, reset before the run), with
+// ZKD_BENCH_ROUNDS runs per server interleaved zkd, ZooKeeper, ZooKeeper,
+// zkd, ... and their median and spread. Before each run both servers must
+// have stopped writing for a second and the page cache is synced, so
+// that a snapshot one server is still writing after its run does not
+// slow the other's log syncs. For the 1,000,000-znode tree it also reports the load's
 // creates/s and peak RSS, the RSS after ZKD_BENCH_SETTLE (20 s) idle
 // ("steady"), the RSS per znode, and ZooKeeper's live heap per znode
 // (jcmd GC.class_histogram, which collects first). zkd's live heap per
@@ -183,8 +192,14 @@ func BenchmarkSustainedSetData(b *testing.B) {
 		run := func(t *sustainedTarget, d time.Duration, measured bool) {
 			ctx, cancel := context.WithTimeout(ctx, d+5*time.Minute)
 			defer cancel()
+			// Neither server's leftover writes (a snapshot that outlasted
+			// its run) may land in this run.
+			quiesce(b, zkd.pid, zk.pid)
 			if err := resetPeakRSS(t.pid); err != nil {
 				b.Fatalf("%s: %v", t.name, err)
+			}
+			if _, err := testcluster.FourLetter(t.addr, "srst"); err != nil {
+				b.Fatalf("%s: srst: %v", t.name, err)
 			}
 			snaps0 := countSnapshots(b, t.dataDir)
 			cpu0, _ := cpuTimes(b, t.server)
@@ -199,8 +214,13 @@ func BenchmarkSustainedSetData(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			stats, err := mntr(t.addr)
+			if err != nil {
+				b.Fatalf("%s: %v", t.name, err)
+			}
 			if measured {
-				t.rounds = append(t.rounds, sustainedRound{res: res, cpu: cpu1 - cpu0, snapshots: countSnapshots(b, t.dataDir) - snaps0, peak: m.peak})
+				t.rounds = append(t.rounds, sustainedRound{res: res, cpu: cpu1 - cpu0, snapshots: countSnapshots(b, t.dataDir) - snaps0, peak: m.peak,
+					serverMax: mntrMillis(stats, "zk_max_latency"), syncMax: mntrMillis(stats, "zk_max_fsynctime")})
 			}
 		}
 		if cfg.warmup > 0 {
@@ -229,6 +249,15 @@ func BenchmarkSustainedSetData(b *testing.B) {
 		b.ReportMetric(float64(zq)/float64(kq), sh.name+"-p99.9-zkd/zk")
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// mntrMillis returns a figure in milliseconds from a mntr answer as a
+// duration, or -1 if the key is missing.
+func mntrMillis(m map[string]string, key string) time.Duration {
+	if n := mntrInt(m, key); n >= 0 {
+		return time.Duration(n) * time.Millisecond
+	}
+	return -1
 }
 
 // countSnapshots returns how many snapshot files dataDir holds.
@@ -325,28 +354,31 @@ func printSustainedReport(w io.Writer, cfg settings, sustain time.Duration, snap
 	for _, sh := range shapes {
 		zkd, zk := sh.targets[0], sh.targets[1]
 		fmt.Fprintf(w, "\n%s: %s\n\n", sh.name, sh.tree)
-		fmt.Fprintln(w, "| server | ops/s median (min–max) | p50 | p99 | p99.9 | max | requests > 100 ms | snapshots written | server CPU/op | peak RSS in the runs | steady RSS | peak ÷ steady |")
-		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		fmt.Fprintln(w, "| server | ops/s median (min–max) | p50 | p99 | p99.9 | max | requests > 100 ms | server's max per run, ms (mntr) | longest sync per run, ms (mntr) | snapshots written | server CPU/op | peak RSS in the runs | steady RSS | peak ÷ steady |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		for _, t := range sh.targets {
 			h := mergedLatency(t)
 			var snaps int
 			var cpu time.Duration
 			var peak int64
+			var serverMax, syncMax []string
 			all := &loadgen.Result{}
 			for _, r := range t.rounds {
 				snaps += r.snapshots
 				cpu += r.cpu
 				peak = max(peak, r.peak)
 				all.Ops += r.res.Ops
+				serverMax = append(serverMax, msOrNA(r.serverMax))
+				syncMax = append(syncMax, msOrNA(r.syncMax))
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %.2f |\n",
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %s | %s | %d | %s | %s | %s | %.2f |\n",
 				t.name, spread(roundOps(t), "%.0f"),
 				fmtDuration(h.Quantile(0.5)), fmtDuration(h.Quantile(0.99)), fmtDuration(h.Quantile(0.999)), fmtDuration(h.Max()),
-				h.CountAbove(slowRequest), snaps, fmtDuration(perOp(cpu, all)),
+				h.CountAbove(slowRequest), strings.Join(serverMax, ", "), strings.Join(syncMax, ", "), snaps, fmtDuration(perOp(cpu, all)),
 				fmtBytes(peak), fmtBytes(t.steady.rss), float64(peak)/float64(t.steady.rss))
 		}
 		zh, kh := mergedLatency(zkd), mergedLatency(zk)
-		fmt.Fprintf(w, "| zkd ÷ ZK | %s | %s | %s | %s | %s | | | | | | |\n",
+		fmt.Fprintf(w, "| zkd ÷ ZK | %s | %s | %s | %s | %s | | | | | | | | |\n",
 			ratio(medianOps(zkd), medianOps(zk)),
 			ratio(float64(zh.Quantile(0.5)), float64(kh.Quantile(0.5))),
 			ratio(float64(zh.Quantile(0.99)), float64(kh.Quantile(0.99))),

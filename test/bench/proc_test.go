@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -172,4 +173,48 @@ func TestProcessMemoryAndCPUOfThisProcess(t *testing.T) {
 	if cpu <= 0 {
 		t.Errorf("processCPU = %v after busy work", cpu)
 	}
+}
+
+// writeCalls returns the bytes process pid has passed to write calls so
+// far ("wchar" in /proc/pid/io).
+func writeCalls(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "wchar:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/io has no wchar line", pid)
+}
+
+// quiesce waits until none of the processes has written for a second
+// (a snapshot still being written after its run ends, say), then has
+// the kernel write every dirty page out (sync(2)), so that one server's
+// leftover disk writes do not land in the next server's run. It gives up
+// waiting after a minute.
+func quiesce(tb testing.TB, pids ...int) {
+	tb.Helper()
+	const still, poll, limit = time.Second, 100 * time.Millisecond, time.Minute
+	last := make([]int64, len(pids))
+	stillSince := time.Now()
+	for start := time.Now(); time.Since(start) < limit; time.Sleep(poll) {
+		changed := false
+		for i, pid := range pids {
+			n, err := writeCalls(pid)
+			if err != nil {
+				tb.Fatalf("quiesce: %v", err)
+			}
+			changed = changed || n != last[i]
+			last[i] = n
+		}
+		if changed {
+			stillSince = time.Now()
+		} else if time.Since(stillSince) >= still {
+			break
+		}
+	}
+	syscall.Sync()
 }
