@@ -95,9 +95,9 @@ type sustainedShape struct {
 // RSS (the kernel's high-water mark, reset before the run), with
 // ZKD_BENCH_ROUNDS runs per server interleaved zkd, ZooKeeper, ZooKeeper,
 // zkd, ... and their median and spread. Before each run both servers must
-// have stopped writing for a second and the page cache is synced, so
-// that a snapshot one server is still writing after its run does not
-// slow the other's log syncs. For the 1,000,000-znode tree it also reports the load's
+// have been idle for a second (no writes, under 2 % of a CPU) and the
+// page cache is synced, so that a snapshot one server is still writing
+// after its run does not slow the other's log syncs. For the 1,000,000-znode tree it also reports the load's
 // creates/s and peak RSS, the RSS after ZKD_BENCH_SETTLE (20 s) idle
 // ("steady"), the RSS per znode, and ZooKeeper's live heap per znode
 // (jcmd GC.class_histogram, which collects first). zkd's live heap per
@@ -192,7 +192,7 @@ func BenchmarkSustainedSetData(b *testing.B) {
 		run := func(t *sustainedTarget, d time.Duration, measured bool) {
 			ctx, cancel := context.WithTimeout(ctx, d+5*time.Minute)
 			defer cancel()
-			// Neither server's leftover writes (a snapshot that outlasted
+			// Neither server's leftover work (a snapshot that outlasted
 			// its run) may land in this run.
 			quiesce(b, zkd.pid, zk.pid)
 			if err := resetPeakRSS(t.pid); err != nil {

@@ -191,28 +191,42 @@ func writeCalls(pid int) (int64, error) {
 }
 
 // quiesce waits until none of the processes has written for a second
-// (a snapshot still being written after its run ends, say), then has
-// the kernel write every dirty page out (sync(2)), so that one server's
-// leftover disk writes do not land in the next server's run. It gives up
-// waiting after a minute.
+// nor used more than 2 % of a CPU over it (a snapshot still being written
+// after its run ends, a JVM's compiler catching up), then has the kernel
+// write every dirty page out (sync(2)), so that one server's leftover
+// work does not land in the next server's run. It gives up waiting after
+// a minute.
 func quiesce(tb testing.TB, pids ...int) {
 	tb.Helper()
 	const still, poll, limit = time.Second, 100 * time.Millisecond, time.Minute
-	last := make([]int64, len(pids))
-	stillSince := time.Now()
-	for start := time.Now(); time.Since(start) < limit; time.Sleep(poll) {
-		changed := false
+	const busy = still / 50
+	type mark struct {
+		written int64
+		cpu     time.Duration
+	}
+	read := func() []mark {
+		marks := make([]mark, len(pids))
 		for i, pid := range pids {
-			n, err := writeCalls(pid)
-			if err != nil {
+			var err error
+			if marks[i].written, err = writeCalls(pid); err != nil {
 				tb.Fatalf("quiesce: %v", err)
 			}
-			changed = changed || n != last[i]
-			last[i] = n
+			if marks[i].cpu, err = processCPU(pid); err != nil {
+				tb.Fatalf("quiesce: %v", err)
+			}
 		}
-		if changed {
-			stillSince = time.Now()
-		} else if time.Since(stillSince) >= still {
+		return marks
+	}
+	since, from := time.Now(), read()
+	for start := time.Now(); time.Since(start) < limit; time.Sleep(poll) {
+		now := read()
+		for i := range now {
+			if now[i].written != from[i].written || now[i].cpu-from[i].cpu > busy {
+				since, from = time.Now(), now
+				break
+			}
+		}
+		if time.Since(since) >= still {
 			break
 		}
 	}
