@@ -61,14 +61,7 @@ func BenchmarkCreateScatteredChildren(b *testing.B) {
 func BenchmarkChildrenAfterChange(b *testing.B) {
 	const existing = 100000
 	tr := New()
-	z := jute.Zxid(1)
-	apply := func(txn *jute.Txn) {
-		txn.Header.Zxid = z
-		z++
-		if res, _ := tr.Apply(txn); res.Err != jute.OK {
-			b.Fatalf("apply %v: %v", txn.Header.Type, res.Err)
-		}
-	}
+	apply := applier(b, tr)
 	apply(&jute.Txn{Header: jute.TxnHeader{Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: "/c", ACL: openACL, ParentCVersion: -1}})
 	for i := range existing {
 		apply(&jute.Txn{Header: jute.TxnHeader{Type: jute.OpCreate}, Record: &jute.CreateTxn{Path: fmt.Sprintf("/c/%d", i), ACL: openACL, ParentCVersion: -1}})

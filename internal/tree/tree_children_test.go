@@ -73,12 +73,12 @@ func TestChildrenStaysCurrentWhileCached(t *testing.T) {
 
 // applier returns a function that applies a transaction to tr with the
 // next zxid after tr's last and fails the test unless it succeeds.
-func applier(t *testing.T, tr *Tree) func(*jute.Txn) {
+func applier(tb testing.TB, tr *Tree) func(*jute.Txn) {
 	return func(txn *jute.Txn) {
-		t.Helper()
+		tb.Helper()
 		txn.Header.Zxid = tr.LastZxid() + 1
 		if res, _ := tr.Apply(txn); res.Err != jute.OK {
-			t.Fatalf("apply %v: %v", txn.Header.Type, res.Err)
+			tb.Fatalf("apply %v: %v", txn.Header.Type, res.Err)
 		}
 	}
 }
