@@ -1,11 +1,14 @@
 package clientport
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -55,8 +58,23 @@ func (b *fakeBackend) count() int {
 	return len(b.requests)
 }
 
+// edgeReadsForTests makes serve turn EdgeTriggeredReads on: TestMain
+// runs the whole suite once with the net package's reads and, on Linux,
+// once more with edge-triggered ones.
+var edgeReadsForTests bool
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && runtime.GOOS == "linux" {
+		edgeReadsForTests = true
+		code = m.Run()
+	}
+	os.Exit(code)
+}
+
 func serve(t *testing.T, b Backend, opts Options) *Listener {
 	t.Helper()
+	opts.EdgeTriggeredReads = opts.EdgeTriggeredReads || edgeReadsForTests
 	l, err := Listen("127.0.0.1:0", b, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -235,5 +253,85 @@ func TestBusyConnectionOutlivesItsIdleTimeoutAndASilentOneDoesNot(t *testing.T) 
 	}
 	if quiet := time.Since(last); quiet < idle {
 		t.Fatalf("closed %v after the last frame, before the idle timeout of %v", quiet, idle)
+	}
+}
+
+// countingBackend records each request's xid and SetData payload, and
+// says when it has n of them.
+type countingBackend struct {
+	*fakeBackend
+	mu    sync.Mutex
+	xids  []int32
+	sizes []int
+	want  int
+	all   chan struct{}
+}
+
+func (b *countingBackend) Request(c *Conn, req *Request) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.xids = append(b.xids, req.Header.Xid)
+	size := -1
+	if sd, ok := req.Body.(*jute.SetDataRequest); ok {
+		size = len(sd.Data)
+		if !bytes.Equal(sd.Data, bytes.Repeat([]byte{byte(req.Header.Xid)}, size)) {
+			size = -2 // the bytes came out wrong
+		}
+	}
+	b.sizes = append(b.sizes, size)
+	if len(b.xids) == b.want {
+		close(b.all)
+	}
+}
+
+// TestFramesArriveWholeHoweverTheBytesAreSplit writes requests of 12 B to
+// 40 KiB (beyond the 8 KiB read buffer) cut at random places into
+// separate writes, several frames per write as well as a frame over many
+// writes: the listener hands over every request once, whole and in order.
+func TestFramesArriveWholeHoweverTheBytesAreSplit(t *testing.T) {
+	const n = 300
+	b := &countingBackend{fakeBackend: newFakeBackend(), want: n, all: make(chan struct{})}
+	l := serve(t, b, Options{})
+	nc := dial(t, l)
+	handshake(t, nc)
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var stream []byte
+	wantSizes := make([]int, n)
+	for i := range n {
+		xid := int32(i + 1)
+		if rng.IntN(4) == 0 {
+			stream = append(stream, ping(xid)...)
+			wantSizes[i] = -1
+			continue
+		}
+		size := rng.IntN(40 << 10)
+		req := jute.Encode(&jute.RequestHeader{Xid: xid, Type: jute.OpSetData})
+		req = append(req, jute.Encode(&jute.SetDataRequest{Path: "/x", Data: bytes.Repeat([]byte{byte(xid)}, size), Version: -1})...)
+		stream = append(stream, frame(req)...)
+		wantSizes[i] = size
+	}
+	go func() {
+		for len(stream) > 0 {
+			cut := min(len(stream), 1+rng.IntN(20<<10))
+			if _, err := nc.Write(stream[:cut]); err != nil {
+				return
+			}
+			stream = stream[cut:]
+		}
+	}()
+	select {
+	case <-b.all:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not every request arrived")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range n {
+		if b.xids[i] != int32(i+1) || b.sizes[i] != wantSizes[i] {
+			t.Fatalf("request %d: xid %d with %d bytes of data, want xid %d with %d", i, b.xids[i], b.sizes[i], i+1, wantSizes[i])
+		}
 	}
 }
