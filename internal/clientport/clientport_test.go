@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -58,23 +57,8 @@ func (b *fakeBackend) count() int {
 	return len(b.requests)
 }
 
-// edgeReadsForTests makes serve turn EdgeTriggeredReads on: TestMain
-// runs the whole suite once with the net package's reads and, on Linux,
-// once more with edge-triggered ones.
-var edgeReadsForTests bool
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 && runtime.GOOS == "linux" {
-		edgeReadsForTests = true
-		code = m.Run()
-	}
-	os.Exit(code)
-}
-
 func serve(t *testing.T, b Backend, opts Options) *Listener {
 	t.Helper()
-	opts.EdgeTriggeredReads = opts.EdgeTriggeredReads || edgeReadsForTests
 	l, err := Listen("127.0.0.1:0", b, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -309,9 +309,17 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 		return nil, false, err
 	}
 	n := int32(binary.BigEndian.Uint32(lenBuf[:]))
-	large, err = c.admitFrame(n)
-	if err != nil {
+	if n < 0 || int(n) > c.l.maxBuffer {
+		return nil, false, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
+	}
+	if err := c.waitForRoom(int(n)); err != nil {
 		return nil, false, err
+	}
+	large, ok := c.admitLarge(int(n))
+	if !ok {
+		c.unreserve()
+		return nil, false, fmt.Errorf("%w: %d bytes with %d of large requests in flight (zookeeper.largeRequestMaxBytes %d)",
+			errLargeRequest, n, c.l.largeBytes.Load(), c.l.largeMax)
 	}
 	if cap(buf) < int(n) {
 		buf = make([]byte, n)
@@ -326,26 +334,6 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 		return nil, false, err
 	}
 	return buf, large, nil
-}
-
-// admitFrame checks a frame's length n and waits until the connection
-// has room for it; it then holds the frame's flow-control slot (and, if
-// large says so, its share of the large-request budget) until the frame
-// is taken or given back.
-func (c *Conn) admitFrame(n int32) (large bool, err error) {
-	if n < 0 || int(n) > c.l.maxBuffer {
-		return false, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
-	}
-	if err := c.waitForRoom(int(n)); err != nil {
-		return false, err
-	}
-	large, ok := c.admitLarge(int(n))
-	if !ok {
-		c.unreserve()
-		return false, fmt.Errorf("%w: %d bytes with %d of large requests in flight (zookeeper.largeRequestMaxBytes %d)",
-			errLargeRequest, n, c.l.largeBytes.Load(), c.l.largeMax)
-	}
-	return large, nil
 }
 
 var errLargeRequest = errors.New("large request refused")
@@ -430,10 +418,6 @@ func (c *Conn) readLoop() error {
 	c.l.received.Add(1)
 	c.l.backend.Connect(c, &creq)
 
-	if raw, ok := c.edgeSocket(); ok {
-		buffered, _ := br.Peek(br.Buffered())
-		return c.readEdgeTriggered(raw, buffered)
-	}
 	var buf []byte
 	for {
 		c.armDeadline(false)

@@ -45,16 +45,6 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
 
-	// EdgeTriggeredReads reads each plain TCP connection after its
-	// handshake with one read per request where the net package makes
-	// two: after a read that did not fill the buffer the socket was
-	// empty, so the reader waits for Go's (edge-triggered) poller instead
-	// of reading again to EAGAIN (conn_edge_linux.go). It saves a syscall
-	// per request and pays with one P (GOMAXPROCS=1); with more Ps on few
-	// CPUs, measured here, readers that park sooner cost more thread
-	// wake-ups than the read saves, so the server turns it on only with
-	// one P. Linux only; TLS connections always read through crypto/tls.
-	EdgeTriggeredReads bool
 	// TLS, when set, makes the port a TLS port (ZooKeeper's
 	// secureClientPort): every connection starts with a TLS handshake
 	// under this configuration, on its own goroutine, and a connection
@@ -90,7 +80,6 @@ type Listener struct {
 	maxQueuedBytes   int64
 	largeThreshold   int
 	largeMax         int64
-	edgeReads        bool
 	tlsConf          *tls.Config
 	unify            bool
 	tlsTimeout       time.Duration
@@ -154,8 +143,7 @@ func Listen(addr string, backend Backend, opts Options) (*Listener, error) {
 	return &Listener{
 		tlsConf: opts.TLS, unify: opts.TLS != nil && opts.PortUnification, tlsTimeout: opts.TLSHandshakeTimeout,
 		handshakeLimit: opts.OutstandingHandshakeLimit, countNonMTLS: opts.CountNonMTLS,
-		edgeReads: opts.EdgeTriggeredReads,
-		ln:        ln, backend: backend, log: opts.Logger,
+		ln: ln, backend: backend, log: opts.Logger,
 		maxBuffer: opts.MaxBuffer, maxPerIP: opts.MaxClientCnxns, handshakeTimeout: opts.HandshakeTimeout,
 		maxOutstanding: opts.MaxOutstanding, maxQueuedBytes: opts.MaxQueuedBytes,
 		largeThreshold: opts.LargeRequestThreshold, largeMax: opts.LargeRequestMaxBytes,

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -289,9 +288,7 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxOutstanding:        int64(s.throttle.GlobalOutstandingLimit),
 		LargeRequestThreshold: s.throttle.LargeRequestThreshold,
 		LargeRequestMaxBytes:  s.throttle.LargeRequestMaxBytes,
-		// One read per request pays with one P only (EdgeTriggeredReads).
-		EdgeTriggeredReads: runtime.GOMAXPROCS(0) == 1,
-		Logger:             s.log,
+		Logger:                s.log,
 	})
 	if err != nil {
 		return err
