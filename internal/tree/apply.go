@@ -1,8 +1,6 @@
 package tree
 
 import (
-	"slices"
-
 	"github.com/zkd/zkd/internal/jute"
 )
 
@@ -193,7 +191,8 @@ func (t *Tree) delete(zxid jute.Zxid, path string, trig *[]Trigger) jute.Code {
 // unlink removes a node and everything below it from the tree and the
 // indexes, without firing anything.
 func (t *Tree) unlink(id nodeID, path string) {
-	for _, c := range slices.Clone(t.kidIDs(t.rec(id))) {
+	// A copy: each child's unlink changes the list.
+	for _, c := range t.appendKidIDs(nil, t.rec(id)) {
 		t.unlink(c, join(path, t.nameOf(c)))
 	}
 	b := t.parsed(id)

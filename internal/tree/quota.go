@@ -138,13 +138,12 @@ func (t *Tree) usage(path string) (count, bytes int64) {
 	stack := []nodeID{id}
 	count, bytes = 1, int64(len(t.parsed(id).data))
 	for len(stack) > 0 {
-		ids := t.kidIDs(t.rec(stack[len(stack)-1]))
-		stack = stack[:len(stack)-1]
-		for _, c := range ids {
+		top := len(stack) - 1
+		stack = t.appendKidIDs(stack[:top], t.rec(stack[top]))
+		for _, c := range stack[top:] {
 			count++
 			bytes += int64(len(t.parsed(c).data))
 		}
-		stack = append(stack, ids...)
 	}
 	return count, bytes
 }

@@ -313,13 +313,17 @@ func (t *Tree) node(id nodeID) Node {
 	return n
 }
 
-// kidIDs returns a node's children, in no particular order (see
-// sortKids). The slice must not be modified.
-func (t *Tree) kidIDs(r *record) []nodeID {
+// appendKidIDs appends a node's children to dst, in their list's order
+// (by name unless the list is still as a snapshot loaded it; see
+// sortKids), and returns the extended slice.
+func (t *Tree) appendKidIDs(dst []nodeID, r *record) []nodeID {
 	if r.kids == 0 {
-		return nil
+		return dst
 	}
-	return t.kids.at(r.kids).flat()
+	for run := range t.kids.at(r.kids).runs {
+		dst = append(dst, run...)
+	}
+	return dst
 }
 
 // mutKids returns parent's child list for changing, allocating one if the
@@ -636,10 +640,9 @@ func (t *Tree) CountDescendants(path string) int {
 	total := 0
 	stack := []nodeID{id}
 	for len(stack) > 0 {
-		ids := t.kidIDs(t.rec(stack[len(stack)-1]))
-		stack = stack[:len(stack)-1]
-		total += len(ids)
-		stack = append(stack, ids...)
+		top := len(stack) - 1
+		stack = t.appendKidIDs(stack[:top], t.rec(stack[top]))
+		total += len(stack) - top
 	}
 	return total
 }

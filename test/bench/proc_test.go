@@ -195,7 +195,7 @@ func writeCalls(pid int) (int64, error) {
 // after its run ends, a JVM's compiler catching up), then has the kernel
 // write every dirty page out (sync(2)), so that one server's leftover
 // work does not land in the next server's run. It gives up waiting after
-// a minute.
+// a minute, and says so in the benchmark's log.
 func quiesce(tb testing.TB, pids ...int) {
 	tb.Helper()
 	const still, poll, limit = time.Second, 100 * time.Millisecond, time.Minute
@@ -218,16 +218,17 @@ func quiesce(tb testing.TB, pids ...int) {
 		return marks
 	}
 	since, from := time.Now(), read()
-	for start := time.Now(); time.Since(start) < limit; time.Sleep(poll) {
+	for start := time.Now(); time.Since(since) < still; time.Sleep(poll) {
+		if time.Since(start) >= limit {
+			tb.Logf("quiesce: processes %v still busy after %v; running anyway", pids, limit)
+			break
+		}
 		now := read()
 		for i := range now {
 			if now[i].written != from[i].written || now[i].cpu-from[i].cpu > busy {
 				since, from = time.Now(), now
 				break
 			}
-		}
-		if time.Since(since) >= still {
-			break
 		}
 	}
 	syscall.Sync()
