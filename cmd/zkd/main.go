@@ -30,6 +30,7 @@ import (
 	"github.com/zkd/zkd/internal/cli"
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/server"
+	"github.com/zkd/zkd/internal/storage"
 	"golang.org/x/term"
 )
 
@@ -127,23 +128,26 @@ func setGCTarget(log *slog.Logger) {
 }
 
 // minServerProcs is the fewest Ps (GOMAXPROCS) a server runs with unless
-// the GOMAXPROCS variable says otherwise. Go gives a process pinned to one
-// CPU, or limited to one by its cgroup, a single P; the goroutine in the
-// transaction log's fdatasync holds it for the whole call unless the
-// runtime's monitor takes it back (after 20 µs to 10 ms), so nothing
-// reads, prepares or answers requests meanwhile and each sync carries
-// only the few writes that arrived before it started. With a second P
-// the core and the connections run while the log syncs, and the kernel
-// shares the CPU between the threads as it does ZooKeeper's
-// (docs/benchmarks.md, "Writers on one CPU", has the measurements).
+// the GOMAXPROCS variable says otherwise, where the transaction log's
+// fdatasync has to block a thread. Go gives a process pinned to one CPU,
+// or limited to one by its cgroup, a single P; a goroutine blocked in
+// fdatasync holds it for the whole call unless the runtime's monitor
+// takes it back (after 20 µs to 10 ms), so nothing reads, prepares or
+// answers requests meanwhile and each sync carries only the few writes
+// that arrived before it started. With a second P the core and the
+// connections run while the log syncs. Where the log syncs through
+// io_uring ([storage.SyncsWithoutBlocking]) nothing holds the P during a
+// sync, and one P on one CPU is cheaper than two: no thread switch
+// between them per request (docs/benchmarks.md, "Writers on one CPU" and
+// "Fourth pass", has the measurements).
 const minServerProcs = 2
 
 // setProcsFloor raises GOMAXPROCS to minServerProcs when the operator has
-// not set GOMAXPROCS. Setting it stops the runtime's own updates of
-// GOMAXPROCS when the CPU limit changes, so a higher default is left
-// alone.
-func setProcsFloor(log *slog.Logger) {
-	if os.Getenv("GOMAXPROCS") != "" {
+// not set GOMAXPROCS and the log's syncs block a thread (syncsBlock).
+// Setting it stops the runtime's own updates of GOMAXPROCS when the CPU
+// limit changes, so a higher default is left alone.
+func setProcsFloor(log *slog.Logger, syncsBlock bool) {
+	if os.Getenv("GOMAXPROCS") != "" || !syncsBlock {
 		return
 	}
 	if n := runtime.GOMAXPROCS(0); n < minServerProcs {
@@ -177,7 +181,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	log := slog.New(handler)
 	setGCTarget(log)
-	setProcsFloor(log)
+	setProcsFloor(log, !storage.SyncsWithoutBlocking())
 
 	cfg, err := loadConfig(fs.Args(), log)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -57,8 +58,23 @@ func (b *fakeBackend) count() int {
 	return len(b.requests)
 }
 
+// edgeReadsForTests makes serve turn EdgeTriggeredReads on: TestMain
+// runs the whole suite once with the net package's reads and, on Linux,
+// once more with edge-triggered ones.
+var edgeReadsForTests bool
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && runtime.GOOS == "linux" {
+		edgeReadsForTests = true
+		code = m.Run()
+	}
+	os.Exit(code)
+}
+
 func serve(t *testing.T, b Backend, opts Options) *Listener {
 	t.Helper()
+	opts.EdgeTriggeredReads = opts.EdgeTriggeredReads || edgeReadsForTests
 	l, err := Listen("127.0.0.1:0", b, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +332,36 @@ func TestFramesArriveWholeHoweverTheBytesAreSplit(t *testing.T) {
 	for i := range n {
 		if b.xids[i] != int32(i+1) || b.sizes[i] != wantSizes[i] {
 			t.Fatalf("request %d: xid %d with %d bytes of data, want xid %d with %d", i, b.xids[i], b.sizes[i], i+1, wantSizes[i])
+		}
+	}
+}
+
+// TestAClientThatSendsAndClosesAtOnceIsSeenToClose: a client sends a
+// request and closes its socket right after, so that the request's bytes
+// and the FIN arrive together. The listener must hand over the request
+// and report the close at once, not when an idle deadline passes (the
+// connections here have none). With edge-triggered reads the two
+// arrivals can merge into one wake-up of the reader, whose read takes
+// the data and leaves the FIN unread: the hang-up watcher covers that.
+func TestAClientThatSendsAndClosesAtOnceIsSeenToClose(t *testing.T) {
+	b := newFakeBackend()
+	l := serve(t, b, Options{})
+	for i := range 50 {
+		nc := dial(t, l)
+		handshake(t, nc)
+		nc.Write(ping(1))
+		<-b.arrived // the reader has its first request and reads on
+		nc.Write(ping(2))
+		nc.Close()
+		select {
+		case <-b.arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection %d: the request sent with the close never arrived", i)
+		}
+		select {
+		case <-b.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection %d: its close went unseen for 10 s", i)
 		}
 	}
 }

@@ -98,6 +98,9 @@ type Conn struct {
 	// notifications (guarded by mu).
 	notificationBytes int64
 	closedFlag        atomic.Bool
+	// hangup is set by the hang-up watcher when the client has closed or
+	// reset the connection, for an edge-triggered reader to read again.
+	hangup atomic.Bool
 
 	// Received and Sent count frames, for the monitoring commands.
 	Received atomic.Int64
@@ -309,17 +312,9 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 		return nil, false, err
 	}
 	n := int32(binary.BigEndian.Uint32(lenBuf[:]))
-	if n < 0 || int(n) > c.l.maxBuffer {
-		return nil, false, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
-	}
-	if err := c.waitForRoom(int(n)); err != nil {
+	large, err = c.admitFrame(n)
+	if err != nil {
 		return nil, false, err
-	}
-	large, ok := c.admitLarge(int(n))
-	if !ok {
-		c.unreserve()
-		return nil, false, fmt.Errorf("%w: %d bytes with %d of large requests in flight (zookeeper.largeRequestMaxBytes %d)",
-			errLargeRequest, n, c.l.largeBytes.Load(), c.l.largeMax)
 	}
 	if cap(buf) < int(n) {
 		buf = make([]byte, n)
@@ -336,12 +331,35 @@ func (c *Conn) readFrame(br *bufio.Reader, buf []byte) (frame []byte, large bool
 	return buf, large, nil
 }
 
+// admitFrame checks a frame's length n and waits until the connection
+// has room for it; it then holds the frame's flow-control slot (and, if
+// large says so, its share of the large-request budget) until the frame
+// is taken or given back.
+func (c *Conn) admitFrame(n int32) (large bool, err error) {
+	if n < 0 || int(n) > c.l.maxBuffer {
+		return false, fmt.Errorf("%w: %d (jute.maxbuffer %d)", errFrameTooLarge, n, c.l.maxBuffer)
+	}
+	if err := c.waitForRoom(int(n)); err != nil {
+		return false, err
+	}
+	large, ok := c.admitLarge(int(n))
+	if !ok {
+		c.unreserve()
+		return false, fmt.Errorf("%w: %d bytes with %d of large requests in flight (zookeeper.largeRequestMaxBytes %d)",
+			errLargeRequest, n, c.l.largeBytes.Load(), c.l.largeMax)
+	}
+	return large, nil
+}
+
 var errLargeRequest = errors.New("large request refused")
 
 // Read deadline states besides an idle timeout.
 const (
 	armedNone      time.Duration = 0
 	armedHandshake time.Duration = -1
+	// armedStale: the deadline was moved by someone else (the hang-up
+	// watcher's nudge), so the next armDeadline sets it whatever it is.
+	armedStale time.Duration = -2
 )
 
 // armDeadline sets the read deadline: the handshake timeout, or the idle
@@ -418,6 +436,10 @@ func (c *Conn) readLoop() error {
 	c.l.received.Add(1)
 	c.l.backend.Connect(c, &creq)
 
+	if raw, ok := c.edgeSocket(); ok {
+		buffered, _ := br.Peek(br.Buffered())
+		return c.readEdgeTriggered(raw, buffered)
+	}
 	var buf []byte
 	for {
 		c.armDeadline(false)

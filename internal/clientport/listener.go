@@ -45,6 +45,19 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
 
+	// EdgeTriggeredReads reads each plain TCP connection after its
+	// handshake with one read per request where the net package makes
+	// two: after a read that did not fill the buffer the socket was
+	// empty, so the reader waits for Go's (edge-triggered) poller instead
+	// of reading again to EAGAIN (conn_edge_linux.go). It saves a syscall
+	// per request and pays with one P (GOMAXPROCS=1); with more Ps on few
+	// CPUs, measured here, readers that park sooner cost more thread
+	// wake-ups than the read saves, so the server turns it on only with
+	// one P. A close that arrives with a client's last request can merge
+	// with the data into one wake-up of the reader; a watcher of the
+	// listener's (hangup_linux.go) wakes it again for that. Linux only;
+	// TLS connections always read through crypto/tls.
+	EdgeTriggeredReads bool
 	// TLS, when set, makes the port a TLS port (ZooKeeper's
 	// secureClientPort): every connection starts with a TLS handshake
 	// under this configuration, on its own goroutine, and a connection
@@ -80,6 +93,8 @@ type Listener struct {
 	maxQueuedBytes   int64
 	largeThreshold   int
 	largeMax         int64
+	edgeReads        bool
+	hangups          *hangupWatcher // with edgeReads on a plain TCP port
 	tlsConf          *tls.Config
 	unify            bool
 	tlsTimeout       time.Duration
@@ -140,16 +155,28 @@ func Listen(addr string, backend Backend, opts Options) (*Listener, error) {
 	if opts.TLSHandshakeTimeout <= 0 {
 		opts.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
-	return &Listener{
+	l := &Listener{
 		tlsConf: opts.TLS, unify: opts.TLS != nil && opts.PortUnification, tlsTimeout: opts.TLSHandshakeTimeout,
 		handshakeLimit: opts.OutstandingHandshakeLimit, countNonMTLS: opts.CountNonMTLS,
-		ln: ln, backend: backend, log: opts.Logger,
+		edgeReads: opts.EdgeTriggeredReads,
+		ln:        ln, backend: backend, log: opts.Logger,
 		maxBuffer: opts.MaxBuffer, maxPerIP: opts.MaxClientCnxns, handshakeTimeout: opts.HandshakeTimeout,
 		maxOutstanding: opts.MaxOutstanding, maxQueuedBytes: opts.MaxQueuedBytes,
 		largeThreshold: opts.LargeRequestThreshold, largeMax: opts.LargeRequestMaxBytes,
 		room:  roomSignal{ch: make(chan struct{})},
 		conns: make(map[*Conn]struct{}), perIP: make(map[netip.Addr]int),
-	}, nil
+	}
+	if l.edgeReads && l.tlsConf == nil {
+		w, err := newHangupWatcher(l.log.Warn)
+		if err != nil {
+			l.log.Warn("edge-triggered reads off: a client's close could go unseen without the hang-up watcher", "err", err)
+			l.edgeReads = false
+		} else {
+			l.hangups = w
+			l.wg.Go(w.run)
+		}
+	}
+	return l, nil
 }
 
 // Addr returns the bound address.
@@ -258,6 +285,9 @@ func (l *Listener) Close() error {
 	err := l.ln.Close()
 	for _, c := range l.Connections() {
 		c.Close()
+	}
+	if l.hangups != nil {
+		l.hangups.close()
 	}
 	l.wg.Wait()
 	if errors.Is(err, net.ErrClosed) {

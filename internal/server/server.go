@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,7 +289,9 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxOutstanding:        int64(s.throttle.GlobalOutstandingLimit),
 		LargeRequestThreshold: s.throttle.LargeRequestThreshold,
 		LargeRequestMaxBytes:  s.throttle.LargeRequestMaxBytes,
-		Logger:                s.log,
+		// One read per request pays with one P only (EdgeTriggeredReads).
+		EdgeTriggeredReads: runtime.GOMAXPROCS(0) == 1,
+		Logger:             s.log,
 	})
 	if err != nil {
 		return err
