@@ -227,7 +227,9 @@ func serve(args []string, stderr io.Writer) error {
 	if *inMemory {
 		log.Warn("running in memory only (-in-memory): all data is lost when the server stops")
 	}
-	srv, err := server.New(cfg, server.Options{Logger: log, InMemory: *inMemory})
+	// A server that chose its own GOMAXPROCS lends its low-priority
+	// background work a P of its own (server.Options.SpareProc).
+	srv, err := server.New(cfg, server.Options{Logger: log, InMemory: *inMemory, SpareProc: os.Getenv("GOMAXPROCS") == ""})
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -364,4 +366,43 @@ func TestAClientThatSendsAndClosesAtOnceIsSeenToClose(t *testing.T) {
 			t.Fatalf("connection %d: its close went unseen for 10 s", i)
 		}
 	}
+}
+
+// TestClosingAListenerWithEdgeReadsLogsNoWarning: the hang-up watcher
+// stops with its listener, quietly; its warning is for a watcher that
+// fails while the listener serves.
+func TestClosingAListenerWithEdgeReadsLogsNoWarning(t *testing.T) {
+	var logged syncBuffer
+	l := serve(t, newFakeBackend(), Options{EdgeTriggeredReads: true, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	nc := dial(t, l)
+	handshake(t, nc)
+	nc.Write(ping(1))
+	if runtime.GOOS == "linux" && l.hangups == nil {
+		t.Fatal("edge-triggered reads without a hang-up watcher")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := logged.String(); strings.Contains(s, "level=WARN") {
+		t.Errorf("closing the listener logged a warning:\n%s", s)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a logger may write from several
+// goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,8 @@ type hangupWatcher struct {
 	epfd *os.File
 	raw  syscall.RawConn
 	log  func(msg string, args ...any)
+	// stopping is set by close, whose closing of epfd ends run.
+	stopping atomic.Bool
 
 	mu    sync.Mutex
 	conns map[int64]*Conn
@@ -112,13 +115,16 @@ func (w *hangupWatcher) run() {
 	if failed != nil {
 		err = failed
 	}
-	if err != nil && !errors.Is(err, os.ErrClosed) {
+	if err != nil && !w.stopping.Load() {
 		w.log("hang-up watcher stopped; connections closed with their last requests are noticed at their idle deadline", "err", err)
 	}
 }
 
 // close stops run.
-func (w *hangupWatcher) close() { w.epfd.Close() }
+func (w *hangupWatcher) close() {
+	w.stopping.Store(true)
+	w.epfd.Close()
+}
 
 // nudgeReader makes an edge-triggered reader read its socket again: a
 // read deadline in the past wakes it from the poller, and the flag tells

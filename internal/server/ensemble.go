@@ -98,7 +98,7 @@ func (m stateMachine) WireSnapshot(done func([]byte, jute.Zxid, error)) {
 		v := m.s.tree.Freeze()
 		sessions := m.s.sessionList()
 		m.s.snapWG.Go(func() {
-			lowerPriority()
+			defer m.s.background()()
 			var buf bytes.Buffer
 			_, err := v.WriteSnapshot(&buf, sessions, tree.WriteOptions{Wire: true})
 			m.s.releaseView(v)

@@ -45,6 +45,14 @@ type Options struct {
 	// SecureAddr, when set, is the address of a TLS client port in place
 	// of secureClientPort's (tests: "127.0.0.1:0").
 	SecureAddr string
+	// SpareProc lends the process a second P (GOMAXPROCS 2) while
+	// background work runs (a snapshot, a follower's SNAP, the startup
+	// digest check) in a process that has one. That work runs on a thread
+	// of lowered priority, which only yields the CPU to the core's thread
+	// if it holds a P of its own: with a single P the Go scheduler would
+	// give it an even share of the process's time. zkd server sets it
+	// unless the operator set GOMAXPROCS.
+	SpareProc bool
 }
 
 // Server is a standalone zkd server.
@@ -55,6 +63,7 @@ type Server struct {
 	listener  *clientPorts
 	// secureAddr overrides secureClientPort's address (Options.SecureAddr).
 	secureAddr string
+	spareProc  bool // Options.SpareProc
 	started    time.Time
 
 	inbox *queue[event]
@@ -182,6 +191,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		cfg:        cfg,
 		log:        opts.Logger,
 		secureAddr: opts.SecureAddr,
+		spareProc:  opts.SpareProc,
 		committer:  opts.Committer,
 		inbox:      newQueue[event](),
 		watches:    watch.New(),

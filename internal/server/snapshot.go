@@ -60,7 +60,7 @@ type digestCheck struct {
 // a mismatch is only logged and counted (digest_mismatches_count).
 func (s *Server) checkSnapshotDigest(d *digestCheck) {
 	s.snapWG.Go(func() {
-		lowerPriority()
+		defer s.background()()
 		got := d.view.Digest()
 		if got != d.want {
 			s.log.Warn("snapshot digest does not match its trailer", "file", d.file,
@@ -158,7 +158,7 @@ func (s *Server) startSnapshot() {
 	list := sessionTimeouts(sessions)
 	start := time.Now()
 	s.snapWG.Go(func() {
-		lowerPriority()
+		defer s.background()()
 		defer b.done.Store(true)
 		nodes, err := v.WriteSnapshot(yieldingWriter{w: file, abort: b.abort}, list, tree.WriteOptions{})
 		s.releaseView(v)

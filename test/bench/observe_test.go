@@ -18,9 +18,12 @@ import (
 	"github.com/zkd/zkd/internal/testcluster"
 )
 
-// fsyncEvents are the perf tracepoints fsyncCounter counts: zkd syncs its
-// log with fsync, ZooKeeper (FileChannel.force(false)) with fdatasync.
-const fsyncEvents = "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync"
+// fsyncEvents are the perf tracepoints fsyncCounter counts: ZooKeeper
+// (FileChannel.force(false)) syncs its log with fdatasync, zkd with one
+// io_uring_enter per fdatasync where it has an io_uring (it uses the ring
+// for nothing else) and with fdatasync where not; both fsync their
+// snapshots.
+const fsyncEvents = "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_io_uring_enter"
 
 // perfUsable reports whether perf can count syscall tracepoints here (it
 // needs the perf binary, tracefs and the privilege to attach).
@@ -37,7 +40,7 @@ var perfUsable = sync.OnceValue(func() error {
 	return nil
 })
 
-// fsyncCounter counts one process's fsync and fdatasync calls with
+// fsyncCounter counts one process's syncs (fsyncEvents) with
 // "perf stat -I", from the moment startFsyncCount returns until stop.
 type fsyncCounter struct {
 	cmd    *exec.Cmd
