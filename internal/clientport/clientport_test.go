@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zkd/zkd/internal/jute"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // fakeBackend records what the listener hands it.
@@ -372,7 +373,7 @@ func TestAClientThatSendsAndClosesAtOnceIsSeenToClose(t *testing.T) {
 // stops with its listener, quietly; its warning is for a watcher that
 // fails while the listener serves.
 func TestClosingAListenerWithEdgeReadsLogsNoWarning(t *testing.T) {
-	var logged syncBuffer
+	var logged testcluster.LogBuffer
 	l := serve(t, newFakeBackend(), Options{EdgeTriggeredReads: true, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	nc := dial(t, l)
 	handshake(t, nc)
@@ -386,23 +387,4 @@ func TestClosingAListenerWithEdgeReadsLogsNoWarning(t *testing.T) {
 	if s := logged.String(); strings.Contains(s, "level=WARN") {
 		t.Errorf("closing the listener logged a warning:\n%s", s)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a logger may write from several
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

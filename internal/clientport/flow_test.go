@@ -2,6 +2,7 @@ package clientport
 
 import (
 	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -139,6 +140,14 @@ func TestLargeRequestBeyondTheBudgetClosesItsConnection(t *testing.T) {
 	<-b.arrived
 	b.conn(0).Send(jute.ReplyHeader{Xid: 1}, nil)
 	b.conn(0).Send(jute.ReplyHeader{Xid: 2}, nil)
+	// The budget comes back once the first connection's writer has
+	// written the reply, which the third's request must not overtake.
+	for deadline := time.Now().Add(10 * time.Second); l.largeBytes.Load() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of large requests still counted after their reply", l.largeBytes.Load())
+		}
+		runtime.Gosched()
+	}
 	third := dial(t, l)
 	handshake(t, third)
 	third.Write(large(1))
