@@ -300,6 +300,8 @@ func (s *Server) Start(ctx context.Context) error {
 		LargeRequestThreshold: s.throttle.LargeRequestThreshold,
 		LargeRequestMaxBytes:  s.throttle.LargeRequestMaxBytes,
 		// One read per request pays with one P only (EdgeTriggeredReads).
+		// Read before any background work may borrow a second P
+		// (borrowProc): the first of it starts further down.
 		EdgeTriggeredReads: runtime.GOMAXPROCS(0) == 1,
 		Logger:             s.log,
 	})
