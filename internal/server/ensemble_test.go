@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/session"
+	"github.com/zkd/zkd/internal/testcluster"
 )
 
 // testEnsemble is an ensemble of in-process servers on loopback ports.
@@ -30,25 +30,6 @@ type testEnsemble struct {
 	servers []*Server         // nil while stopped
 	props   map[string]string // system properties every server gets
 	logs    io.Writer         // also receives the servers' logs, if set
-}
-
-// freePorts reserves n distinct loopback ports and releases them.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
 }
 
 // startEnsemble starts n voters (and observers) with a short tick.
@@ -86,7 +67,7 @@ func startEnsembleSpec(t *testing.T, spec ensembleSpec) *testEnsemble {
 		host = "127.0.0.1"
 	}
 	n := voters + observers
-	ports := freePorts(t, 3*n)
+	ports := testcluster.FreePorts(t, 3*n)
 	e := &testEnsemble{t: t, servers: make([]*Server, n), props: spec.props, logs: spec.logs}
 	var members []string
 	for i := range n {

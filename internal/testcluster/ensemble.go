@@ -243,7 +243,8 @@ func (e *unsupportedError) Error() string {
 }
 
 // portTakenError is a member failing to bind a port another process took
-// after FreePort picked it.
+// after FreePort picked it: rare since ports are reserved (see
+// reservePorts), but a process that is not a test may bind any port.
 type portTakenError struct{ id int }
 
 func (e *portTakenError) Error() string {
@@ -253,7 +254,7 @@ func (e *portTakenError) Error() string {
 // startAttempt picks ports, writes every member's files, starts every
 // member and waits for a leader.
 func (e *Ensemble) startAttempt() error {
-	ports, release := holdFreePorts(e.t, 3*len(e.members))
+	ports, release := reservePorts(e.t, 3*len(e.members))
 	for i, m := range e.members {
 		m.Addr = "127.0.0.1:" + strconv.Itoa(ports[3*i])
 		m.QuorumAddr = "127.0.0.1:" + strconv.Itoa(ports[3*i+1])
@@ -343,38 +344,6 @@ func (e *Ensemble) writeFiles() error {
 // reports.
 func isMemberMode(mode string) bool {
 	return mode == "leader" || mode == "follower" || mode == "observer"
-}
-
-// freePorts returns n distinct loopback ports that were free a moment
-// ago, holding each open until all are picked so that none repeats.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports, release := holdFreePorts(t, n)
-	release()
-	return ports
-}
-
-// holdFreePorts is freePorts that keeps the ports bound until release is
-// called, so that nothing else in this process picks them meanwhile.
-func holdFreePorts(t testing.TB, n int) (ports []int, release func()) {
-	t.Helper()
-	ports = make([]int, n)
-	var lns []net.Listener
-	release = func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			release()
-			t.Fatalf("pick free ports: %v", err)
-		}
-		lns = append(lns, l)
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports, release
 }
 
 // startProxies starts, for each ordered pair of members, the proxies

@@ -231,10 +231,10 @@ func TestServerLineNamesObserversAndTheClientAddress(t *testing.T) {
 }
 
 func TestFreePortsAreDistinct(t *testing.T) {
-	ports := freePorts(t, 30)
+	ports := FreePorts(t, 30)
 	slices.Sort(ports)
 	if len(slices.Compact(ports)) != 30 {
-		t.Errorf("freePorts repeated a port: %v", ports)
+		t.Errorf("FreePorts repeated a port: %v", ports)
 	}
 }
 
@@ -375,7 +375,7 @@ func TestEnsembleConfigsLoadThroughZkdsConfigPackage(t *testing.T) {
 				e.members = append(e.members, &Member{ID: id, Kind: KindZkd, Observer: id == 4,
 					DataDir: filepath.Join(d, "data"), ConfigPath: filepath.Join(d, "zoo.cfg"), e: e})
 			}
-			ports := freePorts(t, 12)
+			ports := FreePorts(t, 12)
 			for i, m := range e.members {
 				m.Addr = "127.0.0.1:" + strconv.Itoa(ports[3*i])
 				m.QuorumAddr = "127.0.0.1:" + strconv.Itoa(ports[3*i+1])

@@ -1,9 +1,9 @@
 // Package testcluster runs real zkd and Apache ZooKeeper processes for tests.
 //
-// Every process it starts listens on an ephemeral loopback port, keeps its
-// files in the test's temporary directory, logs to a file whose tail is
-// quoted when something fails, and is stopped by PID (its whole process
-// group) when the test ends. Waits poll a condition under a deadline; none
+// Every process it starts listens on a loopback port reserved for the test
+// (see reservePorts), keeps its files in the test's temporary directory,
+// logs to a file whose tail is quoted when something fails, and is stopped
+// by PID (its whole process group) when the test ends. Waits poll a condition under a deadline; none
 // sleeps for a fixed time hoping the other side is ready.
 //
 // Apache ZooKeeper comes from the Debian packages zookeeper and
@@ -159,17 +159,20 @@ var kazooImportable = sync.OnceValue(func() error {
 	return nil
 })
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. Another
-// process may take it before the caller binds it; StartApacheZK and StartZkd
-// retry with a fresh port when that happens.
+// FreePort returns a TCP port on 127.0.0.1 that is free and stays reserved
+// for this test until it ends: other test processes of this module do not
+// pick it, and the kernel does not hand it out unasked (see reservePorts).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("FreePort: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return FreePorts(t, 1)[0]
+}
+
+// FreePorts is FreePort for n distinct ports.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports, release := reservePorts(t, n)
+	release()
+	return ports
 }
 
 // FourLetter sends a four-letter command such as "ruok", "srvr" or "mntr" to

@@ -1,0 +1,110 @@
+package testcluster
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Why tests do not take their ports from the kernel: a port the kernel
+// picked for "127.0.0.1:0" and that is closed again goes back to the
+// ephemeral range, where any process on the machine may be given it as an
+// outgoing connection's source port, or for its own ":0" listener, before
+// the server whose zoo.cfg names it binds it. Test packages run as parallel
+// processes that open many connections, so that happened (an in-process
+// ensemble's election port was taken by another package's server while CI
+// ran).
+//
+// So ports are picked at random below the ephemeral range, where the kernel
+// never hands one out unasked, and each is reserved for the rest of the test
+// by an exclusive lock on a file named after it. Every test process of this
+// module honours those locks, so none picks a port another still means to
+// use, even while the server using it is stopped for a restart.
+
+// portLockDir holds one lock file per reserved port. It is read once, before
+// any test can change TMPDIR.
+var portLockDir = filepath.Join(os.TempDir(), "zkd-test-ports")
+
+// lowestTestPort is where the range of test ports starts; it ends where the
+// kernel's ephemeral range begins.
+const lowestTestPort = 20000
+
+// testPortRange returns the range [lo, hi) tests pick ports from, or ok
+// false when there is no room below the ephemeral range (or it cannot be
+// read), in which case ports come from the kernel as before.
+var testPortRange = sync.OnceValues(func() (portRange [2]int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return portRange, false
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return portRange, false
+	}
+	ephemeralLow, err := strconv.Atoi(fields[0])
+	if err != nil || ephemeralLow < lowestTestPort+1000 {
+		return portRange, false
+	}
+	return [2]int{lowestTestPort, ephemeralLow}, true
+})
+
+// reservePorts returns n distinct loopback ports, each bound on 127.0.0.1
+// until release is called and reserved against other test processes until
+// the test ends.
+func reservePorts(t testing.TB, n int) (ports []int, release func()) {
+	t.Helper()
+	var listeners []net.Listener
+	release = func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
+	for range n {
+		port, l, err := reservePort(t)
+		if err != nil {
+			release()
+			t.Fatalf("pick free ports: %v", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, port)
+	}
+	return ports, release
+}
+
+// reservePort finds one port that no other test has reserved and nothing
+// has bound, binds it and reserves it until the test ends.
+func reservePort(t testing.TB) (int, net.Listener, error) {
+	portRange, ok := testPortRange()
+	if !ok {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, nil, err
+		}
+		return l.Addr().(*net.TCPAddr).Port, l, nil
+	}
+	if err := os.MkdirAll(portLockDir, 0o777); err != nil {
+		return 0, nil, fmt.Errorf("port lock directory: %w", err)
+	}
+	const attempts = 1000
+	for range attempts {
+		port := portRange[0] + rand.IntN(portRange[1]-portRange[0])
+		unlock, err := lockPort(port)
+		if err != nil {
+			continue // another test holds it, or its file cannot be opened
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			unlock()
+			continue // bound by something that is not a test
+		}
+		t.Cleanup(unlock)
+		return port, l, nil
+	}
+	return 0, nil, fmt.Errorf("no free port in %d-%d after %d attempts", portRange[0], portRange[1]-1, attempts)
+}
