@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -214,14 +213,14 @@ type ensembleProc struct {
 }
 
 // startEnsembleProc runs `zkd ensemble -n n` (this test binary acting as
-// zkd) on ports picked at random below Linux's ephemeral range, trying
-// other ports when the command refuses them as taken, and returns once
+// zkd) on ports testcluster.FreePortRun reserves, trying other ports when
+// the command refuses them as taken, and returns once
 // it has started its servers. Its cleanup kills the command's process
 // group, which holds the servers too.
 func startEnsembleProc(t *testing.T, n int) *ensembleProc {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		base := 20000 + rand.IntN(12000-3*n)
+		base := testcluster.FreePortRun(t, 3*n)
 		p := &ensembleProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{}),
 			dir: filepath.Join(t.TempDir(), "ens"), clientBase: base}
 		p.cmd = exec.Command(os.Args[0], "ensemble", "-n", strconv.Itoa(n),

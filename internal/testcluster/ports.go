@@ -108,3 +108,60 @@ func reservePort(t testing.TB) (int, net.Listener, error) {
 	}
 	return 0, nil, fmt.Errorf("no free port in %d-%d after %d attempts", portRange[0], portRange[1]-1, attempts)
 }
+
+// FreePortRun returns the first of n consecutive free loopback ports, all
+// reserved like FreePort's, for commands that take a base port and count
+// up from it (`zkd ensemble -client-port`). Where ports are not reserved
+// (see testPortRange) it picks a run at random between 20000 and 32000, as
+// free as a bind can tell.
+func FreePortRun(t testing.TB, n int) int {
+	t.Helper()
+	portRange, ok := testPortRange()
+	if !ok {
+		portRange = [2]int{lowestTestPort, 32000}
+	}
+	const attempts = 1000
+	for range attempts {
+		base := portRange[0] + rand.IntN(portRange[1]-portRange[0]-n)
+		if release, ok := takePortRun(base, n, ok); ok {
+			t.Cleanup(release)
+			return base
+		}
+	}
+	t.Fatalf("no %d consecutive free ports in %d-%d after %d attempts", n, portRange[0], portRange[1]-1, attempts)
+	return 0
+}
+
+// takePortRun locks (if reserve) and test-binds ports base to base+n-1,
+// and returns the function that gives the locks back, or false if one of
+// them is reserved or bound.
+func takePortRun(base, n int, reserve bool) (release func(), ok bool) {
+	var unlocks []func()
+	release = func() {
+		for _, unlock := range unlocks {
+			unlock()
+		}
+	}
+	if reserve {
+		if err := os.MkdirAll(portLockDir, 0o777); err != nil {
+			return nil, false
+		}
+	}
+	for port := base; port < base+n; port++ {
+		if reserve {
+			unlock, err := lockPort(port)
+			if err != nil {
+				release()
+				return nil, false
+			}
+			unlocks = append(unlocks, unlock)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			release()
+			return nil, false
+		}
+		l.Close()
+	}
+	return release, true
+}

@@ -36,3 +36,16 @@ func TestAReservedPortCannotBeReservedAgainUntilItsTestEnds(t *testing.T) {
 	}
 	unlock()
 }
+
+func TestAFreePortRunIsReservedWhole(t *testing.T) {
+	if _, ok := testPortRange(); !ok {
+		t.Skip("no room below the ephemeral range here: ports are not reserved")
+	}
+	base := FreePortRun(t, 9)
+	for port := base; port < base+9; port++ {
+		if unlock, err := lockPort(port); err == nil {
+			unlock()
+			t.Errorf("port %d of the run %d-%d is not reserved", port, base, base+8)
+		}
+	}
+}
