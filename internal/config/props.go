@@ -462,6 +462,38 @@ func (c *Config) SnapCount() int {
 	return int(max(c.intProp("snapCount", 100000), 2))
 }
 
+// LogBatching is when the transaction log's group commit syncs a batch:
+// ZooKeeper's flushDelay, maxWriteQueuePollTime and maxBatchSize (storage
+// spec §2.9), all read once at startup as ZooKeeper does.
+type LogBatching struct {
+	// FlushDelay, if positive, lets a batch gather writes until this long
+	// after the previous sync (zookeeper.flushDelay, ms, default 0: sync
+	// as soon as no write is waiting). A write arriving after a longer
+	// quiet spell is synced at once.
+	FlushDelay time.Duration
+	// PollTime is how long, with FlushDelay set, the committer waits for
+	// the next write before it syncs what it has
+	// (zookeeper.maxWriteQueuePollTime, ms, default FlushDelay/3).
+	PollTime time.Duration
+	// MaxBatch, if positive, syncs a batch as soon as it holds this many
+	// writes (zookeeper.maxBatchSize, default 1000).
+	MaxBatch int
+}
+
+// LogBatching returns the group commit settings. Negative times count as
+// 0, as they do in ZooKeeper.
+func (c *Config) LogBatching() LogBatching {
+	ms := func(n int64) time.Duration {
+		return time.Duration(min(max(n, 0), math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+	}
+	flushDelay := c.intProp("flushDelay", 0)
+	return LogBatching{
+		FlushDelay: ms(flushDelay),
+		PollTime:   ms(c.intProp("maxWriteQueuePollTime", flushDelay/3)),
+		MaxBatch:   int(c.intProp("maxBatchSize", 1000)),
+	}
+}
+
 // PreAllocSize returns the size in bytes by which transaction log files grow
 // (zookeeper.preAllocSize is in KiB, default 65536 KiB = 64 MiB; storage
 // spec §2.8).

@@ -50,6 +50,9 @@ func TestAccessorDefaults(t *testing.T) {
 		if got := c.ElectionPortBindRetry(); got != 3 {
 			t.Errorf("ElectionPortBindRetry() = %d, want 3", got)
 		}
+		if got, want := c.LogBatching(), (LogBatching{MaxBatch: 1000}); got != want {
+			t.Errorf("LogBatching() = %+v, want %+v", got, want)
+		}
 	}
 }
 
@@ -69,6 +72,8 @@ fsync.warningthresholdms=250
 snapshot.compression.method=Snappy
 cnxTimeout=1500
 electionPortBindRetry=7
+flushDelay=300
+maxBatchSize=0
 `
 	c, _ := mustParse(t, text)
 	checks := []struct {
@@ -90,6 +95,7 @@ electionPortBindRetry=7
 		{"SnapshotCompression is lower-cased", c.SnapshotCompression(), "snappy"},
 		{"CnxTimeout is in ms", c.CnxTimeout(), 1500 * time.Millisecond},
 		{"ElectionPortBindRetry", c.ElectionPortBindRetry(), 7},
+		{"LogBatching's poll time defaults to a third of flushDelay", c.LogBatching(), LogBatching{FlushDelay: 300 * time.Millisecond, PollTime: 100 * time.Millisecond}},
 	}
 	for _, ck := range checks {
 		if !reflect.DeepEqual(ck.got, ck.want) {
@@ -261,5 +267,33 @@ func TestZkdOnlySecurityKeys(t *testing.T) {
 	}
 	if c.AdminServer().CommandAuth || c.SessionSecretFile() != "/etc/zkd/secret" {
 		t.Fatalf("from zoo.cfg: commandAuth %v, sessionSecretFile %q", c.AdminServer().CommandAuth, c.SessionSecretFile())
+	}
+}
+
+func TestLogBatchingTakesEachKeyAndCountsNegativeTimesAsZero(t *testing.T) {
+	tests := []struct {
+		name  string
+		props Properties
+		want  LogBatching
+	}{
+		{"an explicit poll time overrides the third", Properties{"zookeeper.flushDelay": "300", "zookeeper.maxWriteQueuePollTime": "40"},
+			LogBatching{FlushDelay: 300 * time.Millisecond, PollTime: 40 * time.Millisecond, MaxBatch: 1000}},
+		{"a poll time without flushDelay is kept (and has no effect)", Properties{"zookeeper.maxWriteQueuePollTime": "60"},
+			LogBatching{PollTime: 60 * time.Millisecond, MaxBatch: 1000}},
+		{"negative times are 0", Properties{"zookeeper.flushDelay": "-5", "zookeeper.maxWriteQueuePollTime": "-1"},
+			LogBatching{MaxBatch: 1000}},
+		{"maxBatchSize is taken as given", Properties{"zookeeper.maxBatchSize": "7"},
+			LogBatching{MaxBatch: 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			if err := c.Apply(tt.props); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.LogBatching(); got != tt.want {
+				t.Errorf("LogBatching() = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

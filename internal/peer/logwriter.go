@@ -14,7 +14,7 @@ import (
 
 // logWriter owns the transaction log in an ensemble: its goroutine takes
 // every proposal queued, appends them, fsyncs once for the batch (group
-// commit) and reports the durable zxid. Truncation and waits for
+// commit, by storage.GroupCommit's rule) and reports the durable zxid. Truncation and waits for
 // durability are commands in the same queue, so they happen in order with
 // the appends.
 type logWriter struct {
@@ -27,6 +27,7 @@ type logWriter struct {
 	snapCount int
 	nextRoll  int
 	fsyncWarn time.Duration
+	group     storage.GroupCommit
 
 	// persisted is called on the writer goroutine after each durable
 	// batch; rolled after each log roll.
@@ -59,9 +60,9 @@ type logCommand struct {
 	last *jute.Zxid
 }
 
-func newLogWriter(l *storage.Log, fs storage.FS, logDir, snapDir string, opts storage.LogOptions, snapCount int, fsyncWarn time.Duration, logger *slog.Logger) *logWriter {
+func newLogWriter(l *storage.Log, fs storage.FS, logDir, snapDir string, opts storage.LogOptions, snapCount int, fsyncWarn time.Duration, group storage.GroupCommit, logger *slog.Logger) *logWriter {
 	w := &logWriter{log: l, fs: fs, logDir: logDir, snapDir: snapDir, opts: opts, logger: logger,
-		snapCount: max(snapCount, 2), fsyncWarn: fsyncWarn, signal: make(chan struct{}, 1), stop: make(chan struct{}),
+		snapCount: max(snapCount, 2), fsyncWarn: fsyncWarn, group: group, signal: make(chan struct{}, 1), stop: make(chan struct{}),
 		last: l.LastZxid()}
 	w.drawRoll()
 	return w
@@ -126,40 +127,66 @@ func (w *logWriter) close() error {
 
 func (w *logWriter) run() {
 	var items []logCommand
+	var batch []zab.Proposal
+	sync := func() {
+		if err := w.flush(batch); err != nil {
+			w.failed(err)
+		}
+		batch = nil
+	}
 	for {
 		select {
 		case <-w.stop:
 			return
 		case <-w.signal:
 		}
-		w.mu.Lock()
-		items, w.items = w.items, items[:0]
-		w.mu.Unlock()
-		var batch []zab.Proposal
-		for _, c := range items {
-			if c.done == nil {
-				batch = append(batch, c.append...)
-				continue
+		items = w.take(items)
+		// Gather until nothing more is queued (or the batch is full, or
+		// flushDelay has passed), then sync: ZooKeeper's rule.
+		for len(items) > 0 {
+			for _, c := range items {
+				if c.done == nil {
+					for _, p := range c.append {
+						batch = append(batch, p)
+						if w.group.Full(len(batch)) {
+							sync()
+						}
+					}
+					continue
+				}
+				err := w.flush(batch)
+				batch = nil
+				if err != nil {
+					w.failed(err)
+				} else if c.truncate {
+					err = w.truncate(c.truncateTo)
+				}
+				w.noteLast()
+				if c.last != nil {
+					*c.last = w.log.LastZxid()
+				}
+				c.done <- err
 			}
-			err := w.flush(batch)
-			batch = nil
-			if err != nil {
-				w.failed(err)
-			} else if c.truncate {
-				err = w.truncate(c.truncateTo)
+			clear(items)
+			items = w.take(items)
+			if len(items) == 0 && len(batch) > 0 {
+				var stopped bool
+				if items, stopped = storage.AwaitMore(&w.group, w.signal, w.stop, w.take, items); stopped {
+					return
+				}
 			}
-			w.noteLast()
-			if c.last != nil {
-				*c.last = w.log.LastZxid()
-			}
-			c.done <- err
 		}
-		if err := w.flush(batch); err != nil {
-			w.failed(err)
-		}
+		sync()
 		w.noteLast()
-		clear(items)
 	}
+}
+
+// take returns what is queued, in items' storage.
+func (w *logWriter) take(items []logCommand) []logCommand {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	items, w.items = w.items, items[:0]
+	return items
 }
 
 // flush appends and fsyncs a batch, then reports it durable.
@@ -176,7 +203,9 @@ func (w *logWriter) flush(batch []zab.Proposal) error {
 		}
 	}
 	start := time.Now()
-	if err := w.log.Commit(); err != nil {
+	err := w.log.Commit()
+	w.group.Synced()
+	if err != nil {
 		return fmt.Errorf("fsync of the transaction log: %w", err)
 	}
 	took := time.Since(start)

@@ -201,7 +201,9 @@ func New(cfg Config, sm StateMachine) (*Peer, error) {
 	p.cnx = NewCnxManager(CnxConfig{MyID: zc.MyID, ListenAddr: me.ElectionAddr, ListenOnAllIPs: zc.QuorumListenOnAllIPs,
 		Peers: peers, ConnectTimeout: zc.CnxTimeout(), HandshakeTimeout: tick * time.Duration(max(zc.SyncLimit, 1)), TLS: cfg.TLS, SASL: cfg.SASL, Logger: p.log})
 	p.election = fle.New(fle.Config{ID: zc.MyID, Voters: p.voters, Observer: p.observer, ConfigText: configText(zc)})
-	p.writer = newLogWriter(cfg.Log, cfg.FS, cfg.LogDir, cfg.SnapDir, cfg.LogOptions, zc.SnapCount(), zc.FsyncWarningThreshold(), p.log)
+	b := zc.LogBatching()
+	group := storage.GroupCommit{FlushDelay: b.FlushDelay, PollTime: b.PollTime, MaxBatch: b.MaxBatch}
+	p.writer = newLogWriter(cfg.Log, cfg.FS, cfg.LogDir, cfg.SnapDir, cfg.LogOptions, zc.SnapCount(), zc.FsyncWarningThreshold(), group, p.log)
 	p.writer.persisted = func(z jute.Zxid) { p.inbox.push(event{kind: evPersisted, zxid: z}) }
 	p.writer.rolled = sm.Rolled
 	p.writer.synced = cfg.Synced

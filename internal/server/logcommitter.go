@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"github.com/zkd/zkd/internal/admin"
+	"github.com/zkd/zkd/internal/config"
 	"github.com/zkd/zkd/internal/jute"
 	"github.com/zkd/zkd/internal/storage"
 )
 
 // LogCommitter makes transactions durable in the transaction log with
 // group commit: its goroutine takes everything queued and appends it, and
-// what arrived meanwhile, until the queue is empty; then it syncs once
-// for the whole batch before delivering it (so a write is acknowledged
-// only after the sync that covers it).
+// what arrived meanwhile, until the queue is empty (or the batch is full,
+// or has waited long enough: storage.GroupCommit); then it syncs once for
+// the whole batch before delivering it (so a write is acknowledged only
+// after the sync that covers it).
 //
 // After a failed append or fsync (a full disk, say) it fails every
 // transaction queued until Resume, because those were prepared on top of
@@ -31,6 +33,7 @@ type LogCommitter struct {
 	nextRoll  int
 	onRoll    func()
 	fsyncWarn time.Duration
+	group     storage.GroupCommit
 
 	// mu guards stats: the writer goroutine adds to it once per batch, the
 	// core reads it for mntr.
@@ -92,19 +95,26 @@ func (c *LogCommitter) resetMetrics() {
 }
 
 // NewLogCommitter returns a committer over log. snapCount sets the roll
-// interval (ZooKeeper's snapCount, randomised the same way); onRoll is
-// called on the committer's goroutine after each roll.
-func NewLogCommitter(log *storage.Log, logger *slog.Logger, snapCount int, fsyncWarn time.Duration, onRoll func()) *LogCommitter {
+// interval (ZooKeeper's snapCount, randomised the same way); group says
+// when a batch is synced; onRoll is called on the committer's goroutine
+// after each roll.
+func NewLogCommitter(log *storage.Log, logger *slog.Logger, snapCount int, fsyncWarn time.Duration, group storage.GroupCommit, onRoll func()) *LogCommitter {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c := &LogCommitter{
 		log: log, logger: logger, q: newQueue[logItem](),
-		snapCount: max(snapCount, 2), onRoll: onRoll, fsyncWarn: fsyncWarn,
+		snapCount: max(snapCount, 2), onRoll: onRoll, fsyncWarn: fsyncWarn, group: group,
 		stop: make(chan struct{}),
 	}
 	c.drawRoll()
 	return c
+}
+
+// logGroupCommit is the group commit rule zoo.cfg sets for the log.
+func logGroupCommit(cfg *config.Config) storage.GroupCommit {
+	b := cfg.LogBatching()
+	return storage.GroupCommit{FlushDelay: b.FlushDelay, PollTime: b.PollTime, MaxBatch: b.MaxBatch}
 }
 
 func (c *LogCommitter) drawRoll() {
@@ -127,7 +137,8 @@ func (c *LogCommitter) Commit(txn *jute.Txn) { c.q.push(logItem{txn: txn}) }
 // Resume implements Committer.
 func (c *LogCommitter) Resume() { c.q.push(logItem{resume: true}) }
 
-// Close implements Committer: it stops the goroutine and closes the log.
+// Close implements Committer: it syncs and delivers what was committed
+// before it, stops the goroutine and closes the log.
 func (c *LogCommitter) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
@@ -137,10 +148,6 @@ func (c *LogCommitter) Close() error {
 	})
 	return err
 }
-
-// maxLogBatch bounds the transactions one sync covers when more keep
-// arriving while the committer appends (ZooKeeper's maxBatchSize default).
-const maxLogBatch = 1000
 
 // logBatch is the batch the committer is gathering: its transactions, in
 // order, and the first error appending them met (the log then discards the
@@ -155,16 +162,19 @@ func (c *LogCommitter) run() {
 	var b logBatch
 	failing := false
 	for {
+		// Once stopped, the committer still syncs what was committed
+		// before Close, as ZooKeeper's sync thread does at shutdown.
+		stopping := false
 		select {
 		case <-c.stop:
-			return
+			stopping = true
 		case <-c.q.signal:
 		}
 		items = c.q.popAll(items)
 		// Append what was queued, then what arrived meanwhile, until the
-		// queue is empty (or the batch full): only then sync, as ZooKeeper
-		// does. Syncing at once would leave the transactions the core
-		// prepared during the appends for the next sync.
+		// queue is empty: only then sync, as ZooKeeper does. Syncing at
+		// once would leave the transactions the core prepared during the
+		// appends for the next sync.
 		for len(items) > 0 {
 			c.recordTaken(items, time.Now()) // the wall clock, as in transactions' times
 			for _, it := range items {
@@ -177,15 +187,22 @@ func (c *LogCommitter) run() {
 				if !failing && b.err == nil {
 					b.err = c.log.Append(it.txn)
 				}
+				if c.group.Full(len(b.txns)) {
+					c.flush(&b, &failing)
+				}
 			}
 			clear(items)
-			if len(b.txns) >= maxLogBatch {
-				c.q.wake() // come back for the rest at once
-				break
-			}
 			items = c.q.popAll(items)
+			if len(items) == 0 && len(b.txns) > 0 && !stopping {
+				if items, stopping = storage.AwaitMore(&c.group, c.q.signal, c.stop, c.q.popAll, items); stopping {
+					items = c.q.popAll(items)
+				}
+			}
 		}
 		c.flush(&b, &failing)
+		if stopping {
+			return
+		}
 	}
 }
 
@@ -210,6 +227,7 @@ func (c *LogCommitter) flush(b *logBatch, failing *bool) {
 		durable = start.Add(took)
 		c.warnSlowFsync(took)
 	}
+	c.group.Synced()
 	if err != nil {
 		c.record(txns, batchFailed, time.Time{}, 0)
 		c.logger.Error("transaction log write failed; failing writes until it recovers", "err", err, "txns", len(txns))

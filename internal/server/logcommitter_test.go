@@ -126,11 +126,17 @@ type delivery struct {
 // through.
 func startGatedCommitter(t *testing.T, fs gatedFS) (*LogCommitter, <-chan delivery) {
 	t.Helper()
+	return startGroupCommitter(t, fs, storage.GroupCommit{MaxBatch: 1000})
+}
+
+// startGroupCommitter is startGatedCommitter with a group commit rule.
+func startGroupCommitter(t *testing.T, fs gatedFS, group storage.GroupCommit) (*LogCommitter, <-chan delivery) {
+	t.Helper()
 	log, err := storage.OpenLog("/log", storage.LogOptions{FS: fs, ForceSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewLogCommitter(log, nil, 1000000, 0, nil)
+	c := NewLogCommitter(log, nil, 1000000, 0, group, nil)
 	delivered := make(chan delivery, 10)
 	c.Start(func(b []*jute.Txn, err error) {
 		d := delivery{err: err}
@@ -165,4 +171,63 @@ func expectDelivery(t *testing.T, delivered <-chan delivery, want ...jute.Zxid) 
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%v not delivered", want)
 	}
+}
+
+// TestLogCommitterSyncsAFullBatchAtOnce checks maxBatchSize: of the
+// transactions queued while the committer is busy, it syncs every two
+// together, not all at once.
+func TestLogCommitterSyncsAFullBatchAtOnce(t *testing.T) {
+	fs := gatedFS{MemFS: storage.NewMemFS(), creating: make(chan struct{}), created: make(chan struct{})}
+	c, delivered := startGroupCommitter(t, fs, storage.GroupCommit{MaxBatch: 2})
+	c.Commit(setDataTxn(1))
+	<-fs.creating // appending zxid 1 opens the first segment
+	for z := jute.Zxid(2); z <= 5; z++ {
+		c.Commit(setDataTxn(z))
+	}
+	fs.created <- struct{}{}
+	expectDelivery(t, delivered, 1, 2)
+	expectDelivery(t, delivered, 3, 4)
+	expectDelivery(t, delivered, 5)
+}
+
+// TestLogCommitterWithFlushDelayWaitsForMoreWrites checks flushDelay: a
+// write after a quiet spell is synced at once, but the next one waits for
+// more to join its batch (here until the batch is full) instead of being
+// synced as soon as the queue is empty.
+func TestLogCommitterWithFlushDelayWaitsForMoreWrites(t *testing.T) {
+	fs := gatedFS{MemFS: storage.NewMemFS()}
+	c, delivered := startGroupCommitter(t, fs, storage.GroupCommit{FlushDelay: time.Hour, PollTime: time.Hour, MaxBatch: 2})
+	c.Commit(setDataTxn(1))
+	expectDelivery(t, delivered, 1)
+	c.Commit(setDataTxn(2))
+	select {
+	case d := <-delivered:
+		t.Fatalf("delivered %v alone within flushDelay", d.zxids)
+	case <-time.After(50 * time.Millisecond): // a negative check: how long is a judgement
+	}
+	c.Commit(setDataTxn(3))
+	expectDelivery(t, delivered, 2, 3)
+}
+
+// TestLogCommitterWithFlushDelaySyncsWhenThePollTimeRunsOut checks
+// maxWriteQueuePollTime: a batch that nothing joins for that long is
+// synced although flushDelay has not passed.
+func TestLogCommitterWithFlushDelaySyncsWhenThePollTimeRunsOut(t *testing.T) {
+	fs := gatedFS{MemFS: storage.NewMemFS()}
+	c, delivered := startGroupCommitter(t, fs, storage.GroupCommit{FlushDelay: time.Hour, PollTime: 10 * time.Millisecond})
+	c.Commit(setDataTxn(1))
+	expectDelivery(t, delivered, 1)
+	c.Commit(setDataTxn(2))
+	expectDelivery(t, delivered, 2)
+}
+
+// TestLogCommitterClosedWhileItWaitsSyncsWhatItHas checks that Close
+// during a flushDelay wait syncs and delivers the batch it was gathering.
+func TestLogCommitterClosedWhileItWaitsSyncsWhatItHas(t *testing.T) {
+	c, delivered := startGroupCommitter(t, gatedFS{MemFS: storage.NewMemFS()}, storage.GroupCommit{FlushDelay: time.Hour, PollTime: time.Hour})
+	c.Commit(setDataTxn(1))
+	expectDelivery(t, delivered, 1)
+	c.Commit(setDataTxn(2))
+	c.Close()
+	expectDelivery(t, delivered, 2)
 }

@@ -266,7 +266,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 				s.committer = peerCommitter{s.peer}
 				s.role = roleLooking
 			} else {
-				s.committer = NewLogCommitter(l, s.log, cfg.SnapCount(), cfg.FsyncWarningThreshold(), s.rolled)
+				s.committer = NewLogCommitter(l, s.log, cfg.SnapCount(), cfg.FsyncWarningThreshold(), logGroupCommit(cfg), s.rolled)
 			}
 		}
 	}
