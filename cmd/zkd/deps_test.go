@@ -40,7 +40,8 @@ var allowed = map[string][]string{
 	"internal/zab":         {"internal/jute", "internal/config"},
 	"internal/lincheck":    {},
 	"internal/peer":        {"internal/jute", "internal/config", "internal/fle", "internal/zab", "internal/storage", "internal/tlsconf", "internal/sasl"},
-	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage", "internal/peer", "internal/zab", "internal/sasl", "internal/tlsconf"},
+	"internal/server":      {"internal/jute", "internal/config", "internal/tree", "internal/watch", "internal/session", "internal/acl", "internal/prep", "internal/clientport", "internal/admin", "internal/storage", "internal/peer", "internal/zab", "internal/sasl", "internal/tlsconf", "internal/procs"},
+	"internal/procs":       {},
 	"internal/testcluster": {"internal/jute", "internal/config", "internal/lincheck"},
 	"internal/loadgen":     {"internal/jute"},
 	"client":               {"internal/jute", "internal/sasl"},
@@ -50,7 +51,7 @@ var allowed = map[string][]string{
 	"internal/storage":     {"internal/jute", "internal/tree"},
 	"internal/cli":         {"client", "internal/config", "internal/tlsconf", "internal/sasl"},
 	"internal/sim":         {"internal/jute", "internal/fle", "internal/zab", "internal/storage", "internal/tree"},
-	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli"},
+	"cmd/zkd":              {"internal/config", "internal/server", "internal/storage", "internal/tree", "internal/jute", "internal/cli", "internal/procs"},
 }
 
 // imports returns the non-test imports of the package in dir.

@@ -26,32 +26,35 @@ func TestServerSetsItsGCTargetUnlessGOGCIsSet(t *testing.T) {
 	}
 }
 
+// setProcs with syncs that block no thread hands the Ps to package procs,
+// whose own tests cover that rule (Manage changes process-wide state that
+// this test binary's other tests should not inherit).
 func TestServerRunsWithTwoProcsWhereSyncsBlockUnlessGOMAXPROCSIsSet(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // restore the test binary's
 
 	t.Setenv("GOMAXPROCS", "")
 	runtime.GOMAXPROCS(1)
-	setProcsFloor(log, true)
+	if setProcs(log, true) {
+		t.Error("setProcs with syncs that block says procs manages the Ps")
+	}
 	if got := runtime.GOMAXPROCS(0); got != minServerProcs {
 		t.Errorf("GOMAXPROCS from 1 with the variable unset = %d, want %d", got, minServerProcs)
 	}
 	runtime.GOMAXPROCS(3)
-	setProcsFloor(log, true)
+	setProcs(log, true)
 	if got := runtime.GOMAXPROCS(0); got != 3 {
 		t.Errorf("GOMAXPROCS from 3 with the variable unset = %d, want 3 left alone", got)
 	}
 
-	runtime.GOMAXPROCS(1)
-	setProcsFloor(log, false)
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Errorf("GOMAXPROCS from 1 with syncs that block no thread = %d, want 1 left alone", got)
-	}
-
 	t.Setenv("GOMAXPROCS", "1")
 	runtime.GOMAXPROCS(1)
-	setProcsFloor(log, true)
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Errorf("GOMAXPROCS with GOMAXPROCS=1 = %d, want the operator's 1", got)
+	for _, syncsBlock := range []bool{true, false} {
+		if setProcs(log, syncsBlock) {
+			t.Errorf("setProcs(syncsBlock=%v) with GOMAXPROCS=1 says procs manages the Ps", syncsBlock)
+		}
+		if got := runtime.GOMAXPROCS(0); got != 1 {
+			t.Errorf("GOMAXPROCS with GOMAXPROCS=1 (syncsBlock=%v) = %d, want the operator's 1", syncsBlock, got)
+		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/zkd/zkd/internal/cli"
 	"github.com/zkd/zkd/internal/config"
+	"github.com/zkd/zkd/internal/procs"
 	"github.com/zkd/zkd/internal/server"
 	"github.com/zkd/zkd/internal/storage"
 	"golang.org/x/term"
@@ -137,23 +138,33 @@ func setGCTarget(log *slog.Logger) {
 // that arrived before it started. With a second P the core and the
 // connections run while the log syncs. Where the log syncs through
 // io_uring ([storage.SyncsWithoutBlocking]) nothing holds the P during a
-// sync, and one P on one CPU is cheaper than two: no thread switch
-// between them per request (docs/benchmarks.md, "Writers on one CPU" and
-// "Fourth pass", has the measurements).
+// sync, and one P is cheaper than two, so package procs manages the Ps
+// instead (docs/benchmarks.md, "Writers on one CPU", "Fourth pass" and
+// "Sixth pass", has the measurements).
 const minServerProcs = 2
 
-// setProcsFloor raises GOMAXPROCS to minServerProcs when the operator has
-// not set GOMAXPROCS and the log's syncs block a thread (syncsBlock).
-// Setting it stops the runtime's own updates of GOMAXPROCS when the CPU
-// limit changes, so a higher default is left alone.
-func setProcsFloor(log *slog.Logger, syncsBlock bool) {
-	if os.Getenv("GOMAXPROCS") != "" || !syncsBlock {
-		return
+// setProcs chooses the server's Ps when the operator has not set
+// GOMAXPROCS: at least minServerProcs where the log's syncs block a thread
+// (syncsBlock), otherwise procs.Manage's rule (one P on two CPUs, two while
+// a snapshot is written). Setting GOMAXPROCS stops the runtime's own
+// updates of it when the CPU limit changes, so a higher default is left
+// alone. It reports whether procs manages the Ps.
+func setProcs(log *slog.Logger, syncsBlock bool) (managed bool) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return false
+	}
+	if !syncsBlock {
+		def, managed := procs.Manage()
+		if managed {
+			log.Debug("GOMAXPROCS lowered to 1: on two CPUs one P is cheaper and faster", "default", def)
+		}
+		return managed
 	}
 	if n := runtime.GOMAXPROCS(0); n < minServerProcs {
 		runtime.GOMAXPROCS(minServerProcs)
 		log.Debug("GOMAXPROCS raised", "from", n, "to", minServerProcs)
 	}
+	return false
 }
 
 // serve runs `zkd server`.
@@ -181,7 +192,7 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	log := slog.New(handler)
 	setGCTarget(log)
-	setProcsFloor(log, !storage.SyncsWithoutBlocking())
+	setProcs(log, !storage.SyncsWithoutBlocking())
 
 	cfg, err := loadConfig(fs.Args(), log)
 	if err != nil {

@@ -45,9 +45,9 @@ type Options struct {
 	// SecureAddr, when set, is the address of a TLS client port in place
 	// of secureClientPort's (tests: "127.0.0.1:0").
 	SecureAddr string
-	// SpareProc lends the process a second P (GOMAXPROCS 2) while
-	// background work runs (a snapshot, a follower's SNAP, the startup
-	// digest check) in a process that has one. That work runs on a thread
+	// SpareProc lends the process a second P (GOMAXPROCS 2, procs.Borrow)
+	// while background work runs (a snapshot, a follower's SNAP, the
+	// startup digest check) in a process that has one. That work runs on a thread
 	// of lowered priority, which only yields the CPU to the core's thread
 	// if it holds a P of its own: with a single P the Go scheduler would
 	// give it an even share of the process's time. zkd server sets it
@@ -301,7 +301,9 @@ func (s *Server) Start(ctx context.Context) error {
 		LargeRequestMaxBytes:  s.throttle.LargeRequestMaxBytes,
 		// One read per request pays with one P only (EdgeTriggeredReads).
 		// Read before any background work may borrow a second P
-		// (borrowProc): the first of it starts further down.
+		// (procs.Borrow): the first of it starts further down. A P the
+		// process gets later (procs.Govern) leaves them on: they are
+		// correct with any number, and no slower with two.
 		EdgeTriggeredReads: runtime.GOMAXPROCS(0) == 1,
 		Logger:             s.log,
 	})
