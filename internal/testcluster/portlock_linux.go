@@ -8,7 +8,8 @@ import (
 )
 
 // lockPort takes the exclusive lock of port's file without waiting, and
-// returns the function that gives it back. The lock belongs to the open
+// returns the function that gives it back, or errPortHeld if another
+// reservation holds it. The lock belongs to the open
 // file, so it also keeps a second reservation in this process off the port,
 // and it ends with the process however the process ends. The files are
 // never removed: removing a file another process has just opened would let
@@ -20,6 +21,9 @@ func lockPort(port int) (unlock func(), err error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, errPortHeld
+		}
 		return nil, err
 	}
 	return func() { f.Close() }, nil

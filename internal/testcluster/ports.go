@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -54,6 +55,9 @@ var testPortRange = sync.OnceValues(func() (portRange [2]int, ok bool) {
 	return [2]int{lowestTestPort, ephemeralLow}, true
 })
 
+// errPortHeld is lockPort's answer when another reservation holds the port.
+var errPortHeld = errors.New("port reserved by another test")
+
 // reservePorts returns n distinct loopback ports, each bound on 127.0.0.1
 // until release is called and reserved against other test processes until
 // the test ends.
@@ -78,25 +82,24 @@ func reservePorts(t testing.TB, n int) (ports []int, release func()) {
 }
 
 // reservePort finds one port that no other test has reserved and nothing
-// has bound, binds it and reserves it until the test ends.
+// has bound, binds it and reserves it until the test ends. Where the lock
+// files cannot be used (a directory another user made, say), it takes a
+// port from the kernel, unreserved, as before.
 func reservePort(t testing.TB) (int, net.Listener, error) {
 	portRange, ok := testPortRange()
-	if !ok {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, nil, err
-		}
-		return l.Addr().(*net.TCPAddr).Port, l, nil
-	}
-	if err := os.MkdirAll(portLockDir, 0o777); err != nil {
-		return 0, nil, fmt.Errorf("port lock directory: %w", err)
+	if ok && os.MkdirAll(portLockDir, 0o777) != nil {
+		ok = false
 	}
 	const attempts = 1000
-	for range attempts {
+	for i := 0; ok && i < attempts; i++ {
 		port := portRange[0] + rand.IntN(portRange[1]-portRange[0])
 		unlock, err := lockPort(port)
+		if errors.Is(err, errPortHeld) {
+			continue
+		}
 		if err != nil {
-			continue // another test holds it, or its file cannot be opened
+			ok = false // the lock files are unusable here
+			break
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
@@ -106,7 +109,14 @@ func reservePort(t testing.TB) (int, net.Listener, error) {
 		t.Cleanup(unlock)
 		return port, l, nil
 	}
-	return 0, nil, fmt.Errorf("no free port in %d-%d after %d attempts", portRange[0], portRange[1]-1, attempts)
+	if ok {
+		return 0, nil, fmt.Errorf("no free port in %d-%d after %d attempts", portRange[0], portRange[1]-1, attempts)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, nil, err
+	}
+	return l.Addr().(*net.TCPAddr).Port, l, nil
 }
 
 // FreePortRun returns the first of n consecutive free loopback ports, all
@@ -117,6 +127,9 @@ func reservePort(t testing.TB) (int, net.Listener, error) {
 func FreePortRun(t testing.TB, n int) int {
 	t.Helper()
 	portRange, ok := testPortRange()
+	if ok && os.MkdirAll(portLockDir, 0o777) != nil {
+		ok = false // reserve nothing, as where there is no range
+	}
 	if !ok {
 		portRange = [2]int{lowestTestPort, 32000}
 	}
@@ -140,11 +153,6 @@ func takePortRun(base, n int, reserve bool) (release func(), ok bool) {
 	release = func() {
 		for _, unlock := range unlocks {
 			unlock()
-		}
-	}
-	if reserve {
-		if err := os.MkdirAll(portLockDir, 0o777); err != nil {
-			return nil, false
 		}
 	}
 	for port := base; port < base+n; port++ {

@@ -1,6 +1,10 @@
 package testcluster
 
 import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -47,5 +51,24 @@ func TestAFreePortRunIsReservedWhole(t *testing.T) {
 			unlock()
 			t.Errorf("port %d of the run %d-%d is not reserved", port, base, base+8)
 		}
+	}
+}
+
+func TestPortsComeFromTheKernelWhereTheLockFilesCannotBeMade(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := portLockDir
+	portLockDir = filepath.Join(notADir, "zkd-test-ports") // MkdirAll fails
+	t.Cleanup(func() { portLockDir = saved })
+	port := FreePort(t)
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("listen on the port FreePort returned without lock files: %v", err)
+	}
+	l.Close()
+	if base := FreePortRun(t, 3); base < lowestTestPort {
+		t.Fatalf("FreePortRun without lock files = %d, want a run from %d up", base, lowestTestPort)
 	}
 }
