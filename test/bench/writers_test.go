@@ -84,7 +84,9 @@ type writersRun struct {
 // commit should let throughput grow with the writers: while one batch is
 // being fsynced, the next one gathers. The benchmark counts each server's
 // fsync and fdatasync calls with perf, where perf works, and reads its
-// flush counts from mntr, to report transactions per fsync.
+// flush counts from mntr, to report transactions per fsync. Before each
+// measured run both servers must be idle for a second (quiesce), so that
+// one server's leftover snapshot does not slow the other's syncs.
 //
 // It runs only with ZKD_BENCH_STORAGE=1 and ignores b.N:
 //
@@ -144,6 +146,11 @@ func BenchmarkWriters(b *testing.B) {
 	run := func(s *server, n int, d time.Duration, measured bool) {
 		ctx, cancel := context.WithTimeout(ctx, d+2*time.Minute)
 		defer cancel()
+		if measured {
+			// The other server's leftover work (a snapshot it is still
+			// writing after its run) must not land in this run.
+			quiesce(b, servers[0].pid, servers[1].pid)
+		}
 		var perf *fsyncCounter
 		if measured && perfErr == nil {
 			var err error
@@ -225,7 +232,7 @@ func printWritersReport(w io.Writer, cfg settings, workload loadgen.Workload, co
 	if workload == loadgen.Create {
 		what = "create of new nodes (deleted again after each run: the deletes are in the perf fsync counts and the CPU, not in the ops, so read txns/flush from mntr)"
 	}
-	fmt.Fprintf(w, "\n%s, forceSync=yes on both, go-zookeeper client, loopback; %v measured per writer count per server in %d interleaved rounds after a %v warm-up; %d CPUs, %s.\n\n",
+	fmt.Fprintf(w, "\n%s, forceSync=yes on both, go-zookeeper client, loopback; %v measured per writer count per server in %d interleaved rounds after a %v warm-up, each run once both servers were idle; %d CPUs, %s.\n\n",
 		what, cfg.duration, cfg.rounds, cfg.warmup, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(w, "- %s\n", placement())
 	for _, s := range servers {
