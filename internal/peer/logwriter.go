@@ -14,9 +14,9 @@ import (
 
 // logWriter owns the transaction log in an ensemble: its goroutine takes
 // every proposal queued, appends them, fsyncs once for the batch (group
-// commit, by storage.GroupCommit's rule) and reports the durable zxid. Truncation and waits for
-// durability are commands in the same queue, so they happen in order with
-// the appends.
+// commit, by storage.GroupCommit's rule) and reports the durable zxid.
+// Truncation and waits for durability are commands in the same queue, so
+// they happen in order with the appends.
 type logWriter struct {
 	log       *storage.Log
 	fs        storage.FS
