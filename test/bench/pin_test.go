@@ -20,8 +20,9 @@ const (
 	// envClientCPUs is a taskset CPU list that the test process, and with
 	// it the load generator, is moved to before the first server starts.
 	envClientCPUs = "ZKD_BENCH_CLIENT_CPUS"
-	// envZkdGOMAXPROCS, when set, is zkd's GOMAXPROCS; unset, the Go
-	// runtime picks the number of CPUs it may run on.
+	// envZkdGOMAXPROCS, when set, is zkd's GOMAXPROCS; unset, zkd server
+	// chooses (package procs: one P on one or two CPUs where the log
+	// syncs through io_uring, Go's default otherwise).
 	envZkdGOMAXPROCS = "ZKD_BENCH_ZKD_GOMAXPROCS"
 )
 
@@ -72,7 +73,7 @@ func placement() string {
 	if v := os.Getenv(envZkdGOMAXPROCS); v != "" {
 		s += ", zkd GOMAXPROCS=" + v
 	} else {
-		s += ", zkd GOMAXPROCS default (its CPU count)"
+		s += ", zkd GOMAXPROCS its own (one P on one or two CPUs, Go's default on more)"
 	}
 	return s
 }
