@@ -148,23 +148,21 @@ const minServerProcs = 2
 // (syncsBlock), otherwise procs.Manage's rule (one P on two CPUs, two while
 // a snapshot is written). Setting GOMAXPROCS stops the runtime's own
 // updates of it when the CPU limit changes, so a higher default is left
-// alone. It reports whether procs manages the Ps.
-func setProcs(log *slog.Logger, syncsBlock bool) (managed bool) {
+// alone.
+func setProcs(log *slog.Logger, syncsBlock bool) {
 	if os.Getenv("GOMAXPROCS") != "" {
-		return false
+		return
 	}
 	if !syncsBlock {
-		def, managed := procs.Manage()
-		if managed {
+		if def, managed := procs.Manage(); managed {
 			log.Debug("GOMAXPROCS lowered to 1: on two CPUs one P is cheaper and faster", "default", def)
 		}
-		return managed
+		return
 	}
 	if n := runtime.GOMAXPROCS(0); n < minServerProcs {
 		runtime.GOMAXPROCS(minServerProcs)
 		log.Debug("GOMAXPROCS raised", "from", n, "to", minServerProcs)
 	}
-	return false
 }
 
 // serve runs `zkd server`.

@@ -81,30 +81,60 @@ func reservePorts(t testing.TB, n int) (ports []int, release func()) {
 	return ports, release
 }
 
-// reservePort finds one port that no other test has reserved and nothing
-// has bound, binds it and reserves it until the test ends. Where the lock
-// files cannot be used (a directory another user made, say), it takes a
-// port from the kernel, unreserved, as before.
-func reservePort(t testing.TB) (int, net.Listener, error) {
-	portRange, ok := testPortRange()
+// reservable returns the range to reserve ports in, or ok false where
+// ports come from the kernel instead: no room below the ephemeral range,
+// or no lock directory.
+func reservable() (portRange [2]int, ok bool) {
+	portRange, ok = testPortRange()
 	if ok && os.MkdirAll(portLockDir, 0o777) != nil {
 		ok = false
 	}
+	return portRange, ok
+}
+
+// claimPort reserves port (if reserve) and binds it on 127.0.0.1. It
+// returns the listener and the function that gives the reservation back
+// (nothing to give without reserve). Its error is errPortHeld if another
+// test holds the port, errLocksUnusable if the lock file cannot be used,
+// or the bind's.
+func claimPort(port int, reserve bool) (net.Listener, func(), error) {
+	unlock := func() {}
+	if reserve {
+		var err error
+		if unlock, err = lockPort(port); errors.Is(err, errPortHeld) {
+			return nil, nil, err
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", errLocksUnusable, err)
+		}
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		unlock()
+		return nil, nil, err // bound by something that is not a test
+	}
+	return l, unlock, nil
+}
+
+// errLocksUnusable is claimPort's answer when a port's lock file cannot be
+// opened or locked (a directory another user made, say).
+var errLocksUnusable = errors.New("port lock files unusable")
+
+// reservePort finds one port that no other test has reserved and nothing
+// has bound, binds it and reserves it until the test ends. Where ports
+// cannot be reserved (reservable, or lock files another user owns), it
+// takes a port from the kernel, unreserved, as before.
+func reservePort(t testing.TB) (int, net.Listener, error) {
+	portRange, ok := reservable()
 	const attempts = 1000
 	for i := 0; ok && i < attempts; i++ {
 		port := portRange[0] + rand.IntN(portRange[1]-portRange[0])
-		unlock, err := lockPort(port)
-		if errors.Is(err, errPortHeld) {
-			continue
-		}
-		if err != nil {
-			ok = false // the lock files are unusable here
+		l, unlock, err := claimPort(port, true)
+		if errors.Is(err, errLocksUnusable) {
+			ok = false
 			break
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			unlock()
-			continue // bound by something that is not a test
+			continue
 		}
 		t.Cleanup(unlock)
 		return port, l, nil
@@ -121,22 +151,19 @@ func reservePort(t testing.TB) (int, net.Listener, error) {
 
 // FreePortRun returns the first of n consecutive free loopback ports, all
 // reserved like FreePort's, for commands that take a base port and count
-// up from it (`zkd ensemble -client-port`). Where ports are not reserved
-// (see testPortRange) it picks a run at random between 20000 and 32000, as
-// free as a bind can tell.
+// up from it (`zkd ensemble -client-port`). Where ports cannot be reserved
+// (reservable) it picks a run at random between 20000 and 32000, as free
+// as a bind can tell.
 func FreePortRun(t testing.TB, n int) int {
 	t.Helper()
-	portRange, ok := testPortRange()
-	if ok && os.MkdirAll(portLockDir, 0o777) != nil {
-		ok = false // reserve nothing, as where there is no range
-	}
-	if !ok {
+	portRange, reserve := reservable()
+	if !reserve {
 		portRange = [2]int{lowestTestPort, 32000}
 	}
 	const attempts = 1000
 	for range attempts {
 		base := portRange[0] + rand.IntN(portRange[1]-portRange[0]-n)
-		if release, ok := takePortRun(base, n, ok); ok {
+		if release, ok := takePortRun(base, n, reserve); ok {
 			t.Cleanup(release)
 			return base
 		}
@@ -145,9 +172,9 @@ func FreePortRun(t testing.TB, n int) int {
 	return 0
 }
 
-// takePortRun locks (if reserve) and test-binds ports base to base+n-1,
-// and returns the function that gives the locks back, or false if one of
-// them is reserved or bound.
+// takePortRun claims ports base to base+n-1 and closes their listeners,
+// and returns the function that gives the reservations back, or false if
+// one of them is reserved or bound.
 func takePortRun(base, n int, reserve bool) (release func(), ok bool) {
 	var unlocks []func()
 	release = func() {
@@ -156,20 +183,13 @@ func takePortRun(base, n int, reserve bool) (release func(), ok bool) {
 		}
 	}
 	for port := base; port < base+n; port++ {
-		if reserve {
-			unlock, err := lockPort(port)
-			if err != nil {
-				release()
-				return nil, false
-			}
-			unlocks = append(unlocks, unlock)
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		l, unlock, err := claimPort(port, reserve)
 		if err != nil {
 			release()
 			return nil, false
 		}
 		l.Close()
+		unlocks = append(unlocks, unlock)
 	}
 	return release, true
 }
