@@ -19,6 +19,16 @@ func (f osFile) DataSync() error {
 	return f.syscall("fdatasync", unix.Fdatasync)
 }
 
+// syncDir makes a directory's entries durable with fsync(2), through the
+// io_uring where there is one: a log writer that starts a segment must
+// not hold the process's only P while the directory is written.
+func syncDir(d *os.File) error {
+	if r := ringForSync(); r != nil {
+		return osFile{d}.syscall("fsync", r.fullSync)
+	}
+	return d.Sync()
+}
+
 // WriteBack writes the file's dirty pages in [off, off+n) to the device
 // and waits for them (sync_file_range(2) with WAIT_BEFORE, WRITE and
 // WAIT_AFTER). It makes nothing durable (no metadata, no device cache

@@ -123,5 +123,5 @@ func (OS) SyncDir(dir string) error {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	return syncDir(d)
 }

@@ -186,16 +186,24 @@ func SyncsWithoutBlocking() bool { return ringForSync() != nil }
 
 // dataSync runs fdatasync(fd) on the ring and waits for it; after a
 // failed submission it runs fdatasync(2) itself, then and ever after.
-func (r *syncRing) dataSync(fd int) error {
+func (r *syncRing) dataSync(fd int) error { return r.sync(fd, uringFsyncData, unix.Fdatasync) }
+
+// fullSync is dataSync for fsync(2): it also writes the inode, which a
+// directory's new entries need.
+func (r *syncRing) fullSync(fd int) error { return r.sync(fd, 0, unix.Fsync) }
+
+// sync runs an IORING_OP_FSYNC with flags on the ring and waits for it;
+// after a failed submission it calls direct itself, then and ever after.
+func (r *syncRing) sync(fd int, flags uint32, direct func(fd int) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.broken {
-		return unix.Fdatasync(fd)
+		return direct(fd)
 	}
 	tail := *r.sqTail
 	idx := tail & r.sqMask
 	sqe := (*uringSQE)(unsafe.Pointer(&r.sqes[uintptr(idx)*unsafe.Sizeof(uringSQE{})]))
-	*sqe = uringSQE{opcode: uringOpFsync, fd: int32(fd), opFlags: uringFsyncData, userData: uint64(tail)}
+	*sqe = uringSQE{opcode: uringOpFsync, fd: int32(fd), opFlags: flags, userData: uint64(tail)}
 	*(*uint32)(unsafe.Add(r.sqArr, 4*idx)) = idx
 	atomic.StoreUint32(r.sqTail, tail+1)
 	for {
@@ -207,7 +215,7 @@ func (r *syncRing) dataSync(fd int) error {
 			// The entry may still sit in the ring, where a later
 			// submission would carry it along: leave the ring alone.
 			r.broken = true
-			return unix.Fdatasync(fd)
+			return direct(fd)
 		}
 		break
 	}
@@ -240,7 +248,7 @@ func (r *syncRing) dataSync(fd int) error {
 		// Only a closed eventfd, or a completion of something this ring
 		// never submitted, gets here; neither says whether the sync ran.
 		r.broken = true
-		return unix.Fdatasync(fd)
+		return direct(fd)
 	}
 	if res < 0 {
 		return syscall.Errno(-res)

@@ -116,3 +116,38 @@ func TestConcurrentDataSyncsAllComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncDirGoesThroughTheRing(t *testing.T) {
+	r := requireRing(t)
+	dir := t.TempDir()
+	f, err := OS{}.Create(filepath.Join(dir, "log.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r.mu.Lock()
+	before := *r.sqTail
+	r.mu.Unlock()
+	if err := (OS{}).SyncDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	after := *r.sqTail
+	r.mu.Unlock()
+	if after != before+1 {
+		t.Fatalf("SyncDir submitted %d entries to the ring, want 1", after-before)
+	}
+
+	// fsync of a pipe fails with EINVAL, reported for the file named.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	err = syncDir(pw)
+	var pe *os.PathError
+	if !errors.As(err, &pe) || !errors.Is(err, syscall.EINVAL) || pe.Op != "fsync" {
+		t.Fatalf("syncDir of a pipe = %v, want fsync's EINVAL", err)
+	}
+}
