@@ -1,6 +1,9 @@
 package storage
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // GroupCommit decides when a writer of the log syncs the batch it is
 // gathering, by ZooKeeper's rule (storage spec §2.9): once no more writes
@@ -43,14 +46,26 @@ func (g *GroupCommit) Synced() {
 	}
 }
 
-// AwaitMore is how a log writer lingers before a sync: with FlushDelay
-// set, it waits up to g.Linger() for more to be queued, calling take (which
-// appends what is queued to items) each time arrived fires, and returns as
-// soon as there is something, or the wait runs out, or stop is closed
-// (stopped is then true).
+// AwaitMore is how a log writer lingers before a sync, once it finds
+// nothing queued. With FlushDelay set, it waits up to g.Linger() for more
+// to be queued, calling take (which appends what is queued to items) each
+// time arrived fires, and returns as soon as there is something, or the
+// wait runs out, or stop is closed (stopped is then true).
+//
+// Without FlushDelay it first lets the goroutines that are ready to run
+// go ahead (runtime.Gosched), then takes what they queued. ZooKeeper's
+// rule is to sync once nothing is queued; its threads run side by side,
+// while zkd's writer and the goroutine that feeds it often share one P
+// (GOMAXPROCS=1), where the writer, woken by the first write, would
+// otherwise cut the batch before the goroutines holding the next writes
+// have run, and those writes would wait a whole sync.
 func AwaitMore[T any](g *GroupCommit, arrived, stop <-chan struct{}, take func([]T) []T, items []T) (_ []T, stopped bool) {
 	wait := g.Linger()
 	if wait <= 0 {
+		if g.FlushDelay <= 0 {
+			runtime.Gosched()
+			items = take(items)
+		}
 		return items, false
 	}
 	timer := time.NewTimer(wait)

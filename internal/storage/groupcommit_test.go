@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -32,5 +34,34 @@ func TestGroupCommitFollowsZooKeepersRule(t *testing.T) {
 	short.Synced()
 	if got := short.Linger(); got <= 0 || got > 50*time.Millisecond {
 		t.Errorf("Linger() = %v, want at most what is left of flushDelay (50ms)", got)
+	}
+}
+
+// With one P, a writer that finds its queue empty lets a goroutine that
+// is ready to run, with a write in hand, queue it before the batch is cut.
+func TestAwaitMoreLetsReadyGoroutinesQueueFirst(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var mu sync.Mutex
+	var queued []int
+	take := func(items []int) []int {
+		mu.Lock()
+		defer mu.Unlock()
+		items = append(items, queued...)
+		queued = queued[:0]
+		return items
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // runnable, not yet run: this goroutine holds the one P
+		defer wg.Done()
+		mu.Lock()
+		queued = append(queued, 7)
+		mu.Unlock()
+	}()
+	g := GroupCommit{MaxBatch: 1000}
+	items, stopped := AwaitMore(&g, nil, nil, take, nil)
+	wg.Wait()
+	if stopped || len(items) != 1 || items[0] != 7 {
+		t.Fatalf("AwaitMore = %v, %v; want the write the ready goroutine queued", items, stopped)
 	}
 }
