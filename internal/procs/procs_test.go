@@ -36,6 +36,16 @@ func TestAManagedProcessRunsOnePAndTwoOnlyWhileLent(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Fatalf("GOMAXPROCS after Manage = %d, want 1", got)
 	}
+	if got := borrowTwice(t); got != 1 {
+		t.Fatalf("GOMAXPROCS after the last borrower = %d, want 1", got)
+	}
+}
+
+// borrowTwice takes two loans, checks that GOMAXPROCS is 2 while either
+// lasts and that ending one twice ends it once, and returns GOMAXPROCS
+// after both have ended.
+func borrowTwice(t *testing.T) int {
+	t.Helper()
 	first, second := Borrow(), Borrow()
 	if got := runtime.GOMAXPROCS(0); got != 2 {
 		t.Fatalf("GOMAXPROCS while borrowed = %d, want 2", got)
@@ -46,9 +56,7 @@ func TestAManagedProcessRunsOnePAndTwoOnlyWhileLent(t *testing.T) {
 		t.Fatalf("GOMAXPROCS with one borrower left = %d, want 2", got)
 	}
 	second()
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Fatalf("GOMAXPROCS after the last borrower = %d, want 1", got)
-	}
+	return runtime.GOMAXPROCS(0)
 }
 
 func TestBorrowLendsAnUnmanagedProcessASecondPOnlyIfItHasOne(t *testing.T) {
@@ -57,17 +65,7 @@ func TestBorrowLendsAnUnmanagedProcessASecondPOnlyIfItHasOne(t *testing.T) {
 	def := runtime.GOMAXPROCS(0)
 
 	runtime.GOMAXPROCS(1)
-	first, second := Borrow(), Borrow()
-	if got := runtime.GOMAXPROCS(0); got != 2 {
-		t.Fatalf("GOMAXPROCS while borrowed from 1 = %d, want 2", got)
-	}
-	first()
-	first() // a second call changes nothing
-	if got := runtime.GOMAXPROCS(0); got != 2 {
-		t.Fatalf("GOMAXPROCS with one borrower left = %d, want 2", got)
-	}
-	second()
-	if got := runtime.GOMAXPROCS(0); got != def {
+	if got := borrowTwice(t); got != def {
 		t.Fatalf("GOMAXPROCS after the last borrower = %d, want the runtime's default %d", got, def)
 	}
 
