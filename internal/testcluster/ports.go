@@ -152,20 +152,25 @@ func reservePort(t testing.TB) (int, net.Listener, error) {
 // FreePortRun returns the first of n consecutive free loopback ports, all
 // reserved like FreePort's, for commands that take a base port and count
 // up from it (`zkd ensemble -client-port`). Where ports cannot be reserved
-// (reservable) it picks a run at random between 20000 and 32000, as free
-// as a bind can tell.
+// (reservable, or lock files another user owns) it picks a run at random
+// between 20000 and 32000, as free as a bind can tell.
 func FreePortRun(t testing.TB, n int) int {
 	t.Helper()
 	portRange, reserve := reservable()
+	unreserved := [2]int{lowestTestPort, 32000}
 	if !reserve {
-		portRange = [2]int{lowestTestPort, 32000}
+		portRange = unreserved
 	}
 	const attempts = 1000
 	for range attempts {
 		base := portRange[0] + rand.IntN(portRange[1]-portRange[0]-n)
-		if release, ok := takePortRun(base, n, reserve); ok {
+		release, err := takePortRun(base, n, reserve)
+		if err == nil {
 			t.Cleanup(release)
 			return base
+		}
+		if errors.Is(err, errLocksUnusable) {
+			reserve, portRange = false, unreserved
 		}
 	}
 	t.Fatalf("no %d consecutive free ports in %d-%d after %d attempts", n, portRange[0], portRange[1]-1, attempts)
@@ -173,9 +178,9 @@ func FreePortRun(t testing.TB, n int) int {
 }
 
 // takePortRun claims ports base to base+n-1 and closes their listeners,
-// and returns the function that gives the reservations back, or false if
-// one of them is reserved or bound.
-func takePortRun(base, n int, reserve bool) (release func(), ok bool) {
+// and returns the function that gives the reservations back, or
+// claimPort's error for the first port it could not claim.
+func takePortRun(base, n int, reserve bool) (release func(), err error) {
 	var unlocks []func()
 	release = func() {
 		for _, unlock := range unlocks {
@@ -186,10 +191,10 @@ func takePortRun(base, n int, reserve bool) (release func(), ok bool) {
 		l, unlock, err := claimPort(port, reserve)
 		if err != nil {
 			release()
-			return nil, false
+			return nil, err
 		}
 		l.Close()
 		unlocks = append(unlocks, unlock)
 	}
-	return release, true
+	return release, nil
 }

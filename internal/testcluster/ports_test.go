@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -70,5 +71,26 @@ func TestPortsComeFromTheKernelWhereTheLockFilesCannotBeMade(t *testing.T) {
 	l.Close()
 	if base := FreePortRun(t, 3); base < lowestTestPort {
 		t.Fatalf("FreePortRun without lock files = %d, want a run from %d up", base, lowestTestPort)
+	}
+}
+
+// A lock file that cannot be opened (here a directory in its place) is
+// reported as unusable, which sends FreePortRun to unreserved ports,
+// rather than as a port another test holds, which would only make it try
+// elsewhere in the same directory.
+func TestAnUnusableLockFileIsNotTakenForAHeldPort(t *testing.T) {
+	saved := portLockDir
+	portLockDir = t.TempDir()
+	t.Cleanup(func() { portLockDir = saved })
+	portRange, ok := reservable()
+	if !ok {
+		t.Skip("no room below the ephemeral range to reserve ports in")
+	}
+	base := portRange[0]
+	if err := os.Mkdir(filepath.Join(portLockDir, strconv.Itoa(base)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := takePortRun(base, 2, true); !errors.Is(err, errLocksUnusable) {
+		t.Fatalf("takePortRun over a lock path that is a directory = %v, want errLocksUnusable", err)
 	}
 }
